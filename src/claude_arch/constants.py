@@ -1,0 +1,45 @@
+"""Every name that crosses a boundary: headers, environment variables, Redis keys, defaults."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Anthropic wire protocol -------------------------------------------------------------------
+API_VERSION_2X: Final = "2026-10-21"
+API_VERSION_0X: Final = "2023-06-01"
+SUPPORTED_API_VERSIONS: Final = frozenset({API_VERSION_0X, API_VERSION_2X})
+
+HEADER_API_KEY: Final = "x-api-key"
+HEADER_AUTHORIZATION: Final = "authorization"
+HEADER_VERSION: Final = "anthropic-version"
+HEADER_BETA: Final = "anthropic-beta"
+HEADER_REQUEST_ID: Final = "request-id"
+HEADER_RETRY_AFTER: Final = "retry-after"
+HEADER_RETRY_AFTER_MS: Final = "retry-after-ms"
+HEADER_SHOULD_RETRY: Final = "x-should-retry"
+HEADER_RETRY_COUNT: Final = "x-stainless-retry-count"
+RATELIMIT_HEADER_PREFIX: Final = "anthropic-ratelimit-"
+# anthropic-ratelimit-{kind}-{limit,remaining,reset}
+RATELIMIT_KINDS: Final = ("requests", "tokens", "input-tokens", "output-tokens")
+
+MAX_REQUEST_BYTES: Final = 32 * 1024 * 1024
+MAX_BATCH_BYTES: Final = 256 * 1024 * 1024
+MAX_BATCH_REQUESTS: Final = 100_000
+BATCH_DISCOUNT: Final = "0.5"
+
+# --- Environment -------------------------------------------------------------------------------
+ENV_PREFIX: Final = "CLAUDE_ARCH_"
+ENV_API_KEY: Final = "ANTHROPIC_API_KEY"
+ENV_BASE_URL: Final = "ANTHROPIC_BASE_URL"
+
+# --- Redis keys (every prefix in one place) ----------------------------------------------------
+REDIS_PREFIX: Final = "claude-arch:"
+REDIS_RATELIMIT_PREFIX: Final = REDIS_PREFIX + "rl:"
+
+# --- Defaults ----------------------------------------------------------------------------------
+DEFAULT_MODEL: Final = "claude-haiku-4-5"
+DEFAULT_MAX_RETRIES: Final = 2
+DEFAULT_TIMEOUT_S: Final = 600.0
+DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
+EMULATOR_API_KEY: Final = "sk-ant-emulator"
+EMULATOR_DEFAULT_PORT: Final = 4010

@@ -1,0 +1,1 @@
+"""claude-arch core: the one place for policy (catalog, wire, retries, limits, metering)."""

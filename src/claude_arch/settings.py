@@ -1,0 +1,82 @@
+"""Settings: one pydantic-settings class, read from the environment (and a ``.env`` file).
+
+With nothing set, everything runs on embedded defaults: the built-in emulator as upstream,
+in-process rate limits, SQLite in the data directory.
+
+    >>> s = Settings(_env_file=None)
+    >>> s.uses_emulator
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from claude_arch.constants import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MODEL,
+    DEFAULT_TIMEOUT_S,
+    ENV_PREFIX,
+)
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Every knob of claude-arch, each with the environment variable that sets it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CLAUDE_ARCH_API_KEY"),
+        description="ANTHROPIC_API_KEY: the real API key. Unset: the embedded emulator is used.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "CLAUDE_ARCH_BASE_URL"),
+        description="ANTHROPIC_BASE_URL: where the Messages API lives (default: Anthropic's).",
+    )
+    data_dir: Path = Field(
+        default=Path("data"), description="CLAUDE_ARCH_DATA_DIR: SQLite files and other state."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_DATABASE_URL: SQLAlchemy URL; unset means SQLite in data_dir.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_REDIS_URL: share rate limits through Redis; unset: in-process.",
+    )
+    default_model: str = Field(
+        default=DEFAULT_MODEL, description="CLAUDE_ARCH_DEFAULT_MODEL: used for model 'auto'."
+    )
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
+    connect_timeout_s: float = Field(default=DEFAULT_CONNECT_TIMEOUT_S, gt=0)
+    rate_limit_tier: str = Field(
+        default="tier4",
+        description="CLAUDE_ARCH_RATE_LIMIT_TIER: preset of RPM/ITPM/OTPM per family "
+        "(tier1..tier4, 'none' to disable client-side limiting).",
+    )
+    learn_limits: bool = Field(
+        default=True, description="Adopt limits from anthropic-ratelimit-*-limit headers."
+    )
+    emulator_speed: float = Field(
+        default=1.0, gt=0, description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator."
+    )
+
+    @property
+    def uses_emulator(self) -> bool:
+        """True when no API key and no base URL are set: requests go to the embedded emulator."""
+        return self.api_key is None and self.base_url is None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'claude-arch.db'}"
