@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["Message", "Usage"]
+__all__ = ["Message", "Usage", "UsageRecord"]
 
 
 @dataclass(slots=True)
@@ -71,6 +72,8 @@ class Message:
     stop_sequence: str | None = None
     usage: Usage = field(default_factory=Usage)
     role: str = "assistant"
+    record: UsageRecord | None = None
+    """What the call cost and how it went; set by ``ClaudeClient``."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:
@@ -116,3 +119,38 @@ class Message:
                 "to_sdk() needs the official SDK: pip install 'claude-arch[sdk]'"
             ) from exc
         return SDKMessage.model_validate(self.to_dict())
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """One call as metering sees it: the model, tokens, cost, timing and how many attempts it took.
+
+    Every ``ClaudeClient`` call produces one (successful or not) and hands it to the meters.
+    """
+
+    model: str
+    operation: str = "create"  # create | stream | count_tokens | batch
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: Decimal = Decimal(0)
+    latency_s: float = 0.0
+    ttft_s: float | None = None
+    attempts: int = 1
+    request_id: str | None = None
+    error_type: str | None = None  # None on success, else the Anthropic error type
+    status: int = 200
+    fallback_from: str | None = None  # the model first asked for, when a fallback answered
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "operation": self.operation,
+            "usage": self.usage.to_dict(),
+            "cost_usd": str(self.cost_usd),
+            "latency_s": self.latency_s,
+            "ttft_s": self.ttft_s,
+            "attempts": self.attempts,
+            "request_id": self.request_id,
+            "error_type": self.error_type,
+            "status": self.status,
+            "fallback_from": self.fallback_from,
+        }
