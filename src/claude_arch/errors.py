@@ -109,7 +109,7 @@ class ConfigError(ClaudeArchError):
 
 
 class InvalidRequestError(ClaudeArchError):
-    """The request is malformed; ``field`` names the offending parameter (e.g. ``messages.0.role``)."""
+    """The request is malformed; ``field`` names the parameter, e.g. ``messages.0.role``."""
 
     status = 400
     error_type = "invalid_request_error"
@@ -279,7 +279,7 @@ def error_for_status(
     should_retry: bool | None = None,
     model: str | None = None,
 ) -> APIStatusError:
-    """Build the typed error for an error response (or, with status 200, a mid-stream error event)."""
+    """The typed error for an error response (with status 200: a mid-stream error event)."""
     err = (body or {}).get("error") or {}
     etype = err.get("type") if isinstance(err, Mapping) else None
     message = err.get("message") if isinstance(err, Mapping) else None
@@ -293,9 +293,12 @@ def error_for_status(
         cls = _BY_TYPE[etype]
     else:
         cls = APIStatusError
-    if cls is RateLimitError and isinstance(details, Mapping):
-        if details.get("error_code") == "enforced_spend_limit_reached":
-            cls = SpendLimitError
+    if (
+        cls is RateLimitError
+        and isinstance(details, Mapping)
+        and details.get("error_code") == "enforced_spend_limit_reached"
+    ):
+        cls = SpendLimitError
     request_id = (body or {}).get("request_id") or (headers or {}).get("request-id")
     return cls(
         str(message or f"HTTP {status}"),

@@ -12,7 +12,7 @@ An unknown ID fails before any request, naming the closest real ones:
     >>> cat.resolve("claude-haiku-4-20250514")
     Traceback (most recent call last):
     ...
-    claude_arch.errors.UnknownModelError: model: unknown model 'claude-haiku-4-20250514'. Did you mean ...
+    claude_arch.errors.UnknownModelError: model: unknown model 'claude-haiku-4-20250514'. ...
 """
 
 from __future__ import annotations
@@ -118,7 +118,9 @@ class Catalog:
                 for tier, fams in data.get("tiers", {}).items()
             }
         except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError, ArithmeticError) as exc:
-            raise ConfigError(f"model catalog {path or 'models.toml'} is malformed: {exc!r}") from exc
+            raise ConfigError(
+                f"model catalog {path or 'models.toml'} is malformed: {exc!r}"
+            ) from exc
         return cls(models, discount, tiers)
 
     def __iter__(self) -> Iterator[ModelInfo]:
@@ -155,7 +157,9 @@ class Catalog:
             return dict(self.tiers[tier])
         except KeyError:
             known = ", ".join(sorted(self.tiers))
-            raise ConfigError(f"unknown rate-limit tier {tier!r}; expected one of {known}") from None
+            raise ConfigError(
+                f"unknown rate-limit tier {tier!r}; expected one of {known}"
+            ) from None
 
     def cost(
         self, model: str, usage: Mapping[str, Any] | object, *, batch: bool | None = None
