@@ -1,0 +1,129 @@
+"""The pure arithmetic of the limiter: token buckets with continuous refill, taken all or nothing.
+
+A :class:`Bucket` holds up to ``capacity`` units and refills at ``capacity / 60`` per second, so a
+per-minute limit of 600 refills 10 units a second. :class:`FamilyBuckets` groups the three buckets
+of one model family (requests, input tokens, output tokens) and takes from all three or none.
+
+    >>> from claude_arch.core.catalog import Limits
+    >>> fb = FamilyBuckets.full(Limits(rpm=60, itpm=600, otpm=120), now=0.0)
+    >>> fb.try_take(0.0, 1, 500, 100)     # admitted: nothing to wait for
+    0.0
+    >>> fb.try_take(0.0, 1, 200, 10)      # 100 input tokens short, refilled at 10/s
+    10.0
+    >>> fb.try_take(10.0, 1, 200, 10)
+    0.0
+
+The guarantee (``docs/rate-limits.md``): over any window of ``w`` seconds, the units admitted minus
+the units refunded in that window never exceed ``capacity + capacity / 60 * w`` for each bucket.
+Charges for usage above the reservation (settled after the fact) put the bucket in debt, which
+delays later admissions but can never make that bound fail.
+
+The Redis Lua script (``take.lua``) implements exactly this arithmetic on the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from claude_arch.core.catalog import Limits
+
+__all__ = ["SECONDS_PER_WINDOW", "Bucket", "FamilyBuckets"]
+
+SECONDS_PER_WINDOW = 60.0
+"""Limits are per minute; a bucket refills its whole capacity in this many seconds."""
+
+
+class Bucket:
+    """One token bucket. ``level`` may go below zero (debt) after an over-budget settle."""
+
+    __slots__ = ("capacity", "level", "rate", "stamp")
+
+    def __init__(self, capacity: float, *, now: float, level: float | None = None) -> None:
+        self.capacity = float(capacity)
+        self.rate = self.capacity / SECONDS_PER_WINDOW
+        self.level = self.capacity if level is None else float(level)
+        self.stamp = now
+
+    def refill(self, now: float) -> None:
+        """Bring ``level`` up to date; a clock that steps backwards adds nothing."""
+        if now > self.stamp:
+            self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def wait_for(self, amount: float) -> float:
+        """Seconds until ``amount`` is available (0.0 if it is now). Call after :meth:`refill`."""
+        short = amount - self.level
+        if short <= 0:
+            return 0.0
+        return short / self.rate
+
+    def give(self, amount: float) -> None:
+        """Add (refund, ``amount`` > 0) or charge (``amount`` < 0); never above capacity."""
+        self.level = min(self.capacity, self.level + amount)
+
+    def resize(self, capacity: float) -> None:
+        """Adopt a new capacity, keeping what is in use (so a raised limit is usable at once)."""
+        in_use = self.capacity - self.level
+        self.capacity = float(capacity)
+        self.rate = self.capacity / SECONDS_PER_WINDOW
+        self.level = min(self.capacity, self.capacity - in_use)
+
+    def seconds_to_full(self) -> float:
+        return max(0.0, (self.capacity - self.level) / self.rate)
+
+
+@dataclass(slots=True)
+class FamilyBuckets:
+    """The requests, input-token and output-token buckets of one (scope, family)."""
+
+    requests: Bucket
+    input_tokens: Bucket
+    output_tokens: Bucket
+
+    @classmethod
+    def full(cls, limits: Limits, *, now: float) -> FamilyBuckets:
+        return cls(
+            Bucket(limits.rpm, now=now),
+            Bucket(limits.itpm, now=now),
+            Bucket(limits.otpm, now=now),
+        )
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            rpm=round(self.requests.capacity),
+            itpm=round(self.input_tokens.capacity),
+            otpm=round(self.output_tokens.capacity),
+        )
+
+    def refill(self, now: float) -> None:
+        self.requests.refill(now)
+        self.input_tokens.refill(now)
+        self.output_tokens.refill(now)
+
+    def try_take(self, now: float, requests: int, input_tokens: int, output_tokens: int) -> float:
+        """Take from all three buckets and return 0.0, or take nothing and return the wait."""
+        self.refill(now)
+        wait = max(
+            self.requests.wait_for(requests),
+            self.input_tokens.wait_for(input_tokens),
+            self.output_tokens.wait_for(output_tokens),
+        )
+        if wait > 0.0:
+            return wait
+        self.requests.level -= requests
+        self.input_tokens.level -= input_tokens
+        self.output_tokens.level -= output_tokens
+        return 0.0
+
+    def give(self, now: float, input_tokens: int, output_tokens: int) -> None:
+        """Refund (positive) or charge (negative) tokens after the fact."""
+        self.refill(now)
+        self.input_tokens.give(input_tokens)
+        self.output_tokens.give(output_tokens)
+
+    def resize(self, limits: Limits, now: float) -> None:
+        self.refill(now)
+        self.requests.resize(limits.rpm)
+        self.input_tokens.resize(limits.itpm)
+        self.output_tokens.resize(limits.otpm)

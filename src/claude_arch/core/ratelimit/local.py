@@ -1,0 +1,170 @@
+"""The in-process limiter: one lock, one :class:`FamilyBuckets` per (scope, family).
+
+    >>> from claude_arch.core.catalog import Limits
+    >>> now = [0.0]
+    >>> limits = {"haiku": Limits(rpm=2, itpm=1000, otpm=100)}
+    >>> limiter = LocalRateLimiter(limits, clock=lambda: now[0])
+    >>> res = limiter.try_acquire("haiku", input_tokens=400, output_tokens=100)
+    >>> limiter.try_acquire("haiku", input_tokens=400, output_tokens=100)   # OTPM empty: wait
+    60.0
+    >>> limiter.settle(res, input_tokens=400, output_tokens=10)             # 90 unused: refunded
+    >>> isinstance(limiter.try_acquire("haiku", input_tokens=400, output_tokens=90), Reservation)
+    True
+
+Thread-safe (the sync client runs in threads); the clock is injectable so tests drive time.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping
+
+from claude_arch.core.catalog import Limits
+from claude_arch.core.ratelimit.base import (
+    BaseRateLimiter,
+    Clock,
+    check_amounts,
+    raise_if_oversized,
+)
+from claude_arch.core.ratelimit.buckets import Bucket, FamilyBuckets
+from claude_arch.core.ratelimit.protocol import BucketState, KindState, Reservation
+
+__all__ = ["LocalRateLimiter"]
+
+
+def _kind(bucket: Bucket) -> KindState:
+    return KindState(
+        limit=round(bucket.capacity),
+        remaining=max(0, math.floor(bucket.level)),
+        reset=bucket.seconds_to_full(),
+    )
+
+
+class LocalRateLimiter(BaseRateLimiter):
+    """RPM + ITPM + OTPM buckets in this process. A family absent from ``limits`` is unlimited."""
+
+    def __init__(
+        self, limits: Mapping[str, Limits] | None = None, *, clock: Clock = time.monotonic
+    ) -> None:
+        super().__init__(limits, clock=clock)
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], FamilyBuckets] = {}
+        self._paused: dict[tuple[str, str], float] = {}
+
+    def try_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        key = (scope, family)
+        limits = self.limits_for(family, scope=scope)
+        with self._lock:
+            now = self._clock()
+            if self._paused:
+                until = self._paused.get(key)
+                if until is not None:
+                    if until > now:
+                        return until - now
+                    del self._paused[key]
+            if limits is None:
+                check_amounts(requests, input_tokens, output_tokens)
+                return Reservation(
+                    family, scope, requests, input_tokens, output_tokens, limited=False
+                )
+            buckets = self._buckets.get(key)
+            if buckets is None:
+                buckets = self._buckets[key] = FamilyBuckets.full(limits, now=now)
+            if requests < 0 or input_tokens < 0 or output_tokens < 0:
+                check_amounts(requests, input_tokens, output_tokens)
+            wait = buckets.try_take(now, requests, input_tokens, output_tokens)
+            if wait == 0.0:
+                return Reservation(family, scope, requests, input_tokens, output_tokens)
+            raise_if_oversized(family, buckets.limits, requests, input_tokens, output_tokens)
+            return wait
+
+    async def atry_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        """Same as :meth:`try_acquire` (it never blocks on I/O)."""
+        return self.try_acquire(
+            family,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            requests=requests,
+            scope=scope,
+        )
+
+    def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
+        """Refund ``reserved - used`` per kind (a negative difference is charged). Idempotent."""
+        with self._lock:
+            if reservation.settled:
+                return
+            reservation.settled = True
+            if not reservation.limited:
+                return
+            buckets = self._buckets.get((reservation.scope, reservation.family))
+            if buckets is not None:
+                buckets.give(
+                    self._clock(),
+                    reservation.input_tokens - input_tokens,
+                    reservation.output_tokens - output_tokens,
+                )
+
+    async def asettle(
+        self, reservation: Reservation, *, input_tokens: int, output_tokens: int
+    ) -> None:
+        self.settle(reservation, input_tokens=input_tokens, output_tokens=output_tokens)
+
+    def pause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        """Admit nothing for (scope, family) during ``seconds`` (the later end wins)."""
+        if not seconds > 0:
+            return
+        key = (scope, family)
+        with self._lock:
+            until = self._clock() + seconds
+            if until > self._paused.get(key, -math.inf):
+                self._paused[key] = until
+
+    async def apause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        self.pause(family, seconds, scope=scope)
+
+    def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        limits = self.limits_for(family, scope=scope)
+        if limits is None:
+            return None
+        key = (scope, family)
+        with self._lock:
+            now = self._clock()
+            buckets = self._buckets.get(key)
+            if buckets is None:
+                buckets = FamilyBuckets.full(limits, now=now)
+            buckets.refill(now)
+            paused_for = max(0.0, self._paused.get(key, now) - now)
+            return BucketState(
+                requests=_kind(buckets.requests),
+                input_tokens=_kind(buckets.input_tokens),
+                output_tokens=_kind(buckets.output_tokens),
+                paused_for=paused_for,
+            )
+
+    def _limits_changed(self, family: str, scope: str) -> None:
+        with self._lock:
+            now = self._clock()
+            for (b_scope, b_family), buckets in self._buckets.items():
+                if b_family != family or (scope and b_scope != scope):
+                    continue
+                limits = self.limits_for(family, scope=b_scope)
+                if limits is not None:
+                    buckets.resize(limits, now)

@@ -1,0 +1,147 @@
+"""The contract both limiter backends keep, and the values they hand out.
+
+    limiter: RateLimiter = LocalRateLimiter({"haiku": Limits(rpm=50, itpm=50_000, otpm=10_000)})
+    res = await limiter.acquire("haiku", input_tokens=estimate, output_tokens=max_tokens)
+    try:
+        message = await send(...)
+    finally:
+        limiter.settle(res, input_tokens=itpm_tokens(usage), output_tokens=usage.output_tokens)
+
+A bucket is identified by ``(scope, family)``: ``scope=""`` is the client's own organisation-wide
+limit; the emulator uses one scope per API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from claude_arch.core.catalog import Limits
+from claude_arch.core.types import Usage
+
+__all__ = ["BucketState", "KindState", "RateLimiter", "Reservation", "itpm_tokens"]
+
+
+def itpm_tokens(usage: Usage) -> int:
+    """The input tokens that count against ITPM: input plus cache writes; cache reads are free."""
+    return usage.input_tokens + usage.cache_creation_input_tokens
+
+
+@dataclass(slots=True)
+class Reservation:
+    """What one admission took from the buckets; hand it back to ``settle`` when the call ends.
+
+    ``limited`` is False for a family without limits (nothing was taken, settling is a no-op).
+    """
+
+    family: str
+    scope: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    limited: bool = True
+    settled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KindState:
+    """One bucket as response headers describe it."""
+
+    limit: int
+    remaining: int
+    reset: float
+    """Seconds until the bucket is full again."""
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    """The three buckets of a (scope, family), plus how long a 429 pause still lasts."""
+
+    requests: KindState
+    input_tokens: KindState
+    output_tokens: KindState
+    paused_for: float = 0.0
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """RPM + ITPM + OTPM token buckets per model family, acquired all or nothing."""
+
+    def try_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        """A :class:`Reservation` if admitted now, else the seconds until it could be (> 0)."""
+        ...
+
+    async def atry_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        """Async twin of :meth:`try_acquire`."""
+        ...
+
+    async def acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        scope: str = "",
+        deadline: float | None = None,
+    ) -> Reservation:
+        """Wait until admitted; ``APITimeoutError`` if that cannot happen before ``deadline``."""
+        ...
+
+    def acquire_sync(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        scope: str = "",
+        deadline: float | None = None,
+    ) -> Reservation:
+        """Blocking twin of :meth:`acquire` for threads (Lambda, Celery)."""
+        ...
+
+    def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
+        """Refund the unused part of a reservation, or charge usage beyond it. Idempotent."""
+        ...
+
+    async def asettle(
+        self, reservation: Reservation, *, input_tokens: int, output_tokens: int
+    ) -> None:
+        """Async twin of :meth:`settle`."""
+        ...
+
+    def pause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        """After a 429: admit nothing from this bucket for ``seconds``."""
+        ...
+
+    async def apause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        """Async twin of :meth:`pause`."""
+        ...
+
+    def learn(self, family: str, headers: Mapping[str, str], *, scope: str = "") -> None:
+        """Adopt limits from ``anthropic-ratelimit-*-limit`` response headers."""
+        ...
+
+    def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        """The buckets as response headers describe them; None when the family is unlimited."""
+        ...
+
+    def limits_for(self, family: str, *, scope: str = "") -> Limits | None:
+        """The limits in force for (scope, family), or None when unlimited."""
+        ...

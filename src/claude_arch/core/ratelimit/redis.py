@@ -1,0 +1,256 @@
+"""The shared limiter: every process and machine on one Redis draws from the same buckets.
+
+    limiter = RedisRateLimiter.from_url("redis://cache:6379/0", catalog.limits("tier2"))
+    res = await limiter.acquire("sonnet", input_tokens=1200, output_tokens=1024)
+    ...
+    await limiter.asettle(res, input_tokens=1180, output_tokens=310)
+
+One Lua script (``buckets.lua``, loaded once and run with EVALSHA) does each all-or-nothing
+check-and-take atomically on the server, timed by the server's clock. Keys live under
+``REDIS_RATELIMIT_PREFIX`` and expire once their buckets would be full again. Sync methods use a
+``redis.Redis`` client, async ones (``atry_acquire``, ``acquire``, ``asettle``, ``apause``,
+``asnapshot``) a ``redis.asyncio.Redis`` client; both are created on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from claude_arch.constants import REDIS_RATELIMIT_PREFIX
+from claude_arch.core.catalog import Limits
+from claude_arch.core.ratelimit.base import (
+    BaseRateLimiter,
+    Clock,
+    check_amounts,
+    raise_if_oversized,
+)
+from claude_arch.core.ratelimit.protocol import BucketState, KindState, Reservation
+from claude_arch.errors import ConfigError
+
+if TYPE_CHECKING:
+    import redis as redis_sync
+    import redis.asyncio as redis_async
+    from redis.commands.core import AsyncScript, Script
+
+__all__ = ["RedisRateLimiter"]
+
+INSTALL_HINT = "pip install 'claude-arch[redis]'"
+
+
+def _script_source() -> str:
+    return resources.files("claude_arch.core.ratelimit").joinpath("buckets.lua").read_text("utf-8")
+
+
+def _import_redis() -> Any:
+    try:
+        import redis
+        import redis.asyncio
+    except ImportError as exc:
+        raise ConfigError(f"the Redis rate limiter needs redis-py: {INSTALL_HINT}") from exc
+    return redis
+
+
+def _decode_take(reply: Sequence[Any]) -> float:
+    """0.0 when admitted, else the wait in seconds."""
+    if int(reply[0]) == 1:
+        return 0.0
+    return max(float(reply[1]), 1e-6)
+
+
+class RedisRateLimiter(BaseRateLimiter):
+    """RPM + ITPM + OTPM buckets in Redis. A family absent from ``limits`` is unlimited.
+
+    Limits travel with every call, so processes agree as long as they are configured alike (and
+    learned limits spread as each process learns them from its own responses).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        limits: Mapping[str, Limits] | None = None,
+        *,
+        prefix: str = REDIS_RATELIMIT_PREFIX,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        super().__init__(limits, clock=clock)
+        self._redis = _import_redis()
+        self.url = url
+        self.prefix = prefix
+        self._source = _script_source()
+        self._sync: redis_sync.Redis | None = None
+        self._sync_script: Script | None = None
+        self._async: redis_async.Redis | None = None
+        self._async_script: AsyncScript | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_url(
+        cls, url: str, limits: Mapping[str, Limits] | None = None, **kwargs: Any
+    ) -> RedisRateLimiter:
+        return cls(url, limits, **kwargs)
+
+    def key(self, family: str, scope: str = "") -> str:
+        """The Redis key of one (scope, family) bucket hash."""
+        return f"{self.prefix}{family}:{scope}"
+
+    # --- connections ---------------------------------------------------------------------------
+    def _sync_call(self, key: str, args: Sequence[Any]) -> Any:
+        if self._sync_script is None:
+            self._sync = self._redis.Redis.from_url(self.url)
+            self._sync_script = self._sync.register_script(self._source)
+        return self._sync_script(keys=[key], args=list(args))
+
+    async def _async_call(self, key: str, args: Sequence[Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._async_script is None or self._async_loop is not loop:
+            # a redis.asyncio client belongs to the loop that made its connections
+            self._async = self._redis.asyncio.Redis.from_url(self.url)
+            self._async_script = self._async.register_script(self._source)
+            self._async_loop = loop
+        script: AsyncScript = self._async_script
+        return await script(keys=[key], args=list(args))
+
+    def close(self) -> None:
+        """Close the sync connection pool (the async one needs :meth:`aclose`)."""
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
+            self._sync_script = None
+
+    async def aclose(self) -> None:
+        """Close both connection pools."""
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+            self._async_script = None
+            self._async_loop = None
+        self.close()
+
+    # --- the interface -------------------------------------------------------------------------
+    def _take_args(
+        self, family: str, scope: str, requests: int, input_tokens: int, output_tokens: int
+    ) -> tuple[Limits | None, list[Any]]:
+        limits = self.limits_for(family, scope=scope)
+        check_amounts(requests, input_tokens, output_tokens)
+        if limits is not None:
+            raise_if_oversized(family, limits, requests, input_tokens, output_tokens)
+            return limits, ["take", *_caps(limits), requests, input_tokens, output_tokens]
+        return None, ["take", 1, 1, 1, 0, 0, 0]
+
+    def try_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        limits, args = self._take_args(family, scope, requests, input_tokens, output_tokens)
+        wait = _decode_take(self._sync_call(self.key(family, scope), args))
+        if wait:
+            return wait
+        return Reservation(
+            family, scope, requests, input_tokens, output_tokens, limited=limits is not None
+        )
+
+    async def atry_acquire(
+        self,
+        family: str,
+        *,
+        input_tokens: int,
+        output_tokens: int,
+        requests: int = 1,
+        scope: str = "",
+    ) -> Reservation | float:
+        limits, args = self._take_args(family, scope, requests, input_tokens, output_tokens)
+        wait = _decode_take(await self._async_call(self.key(family, scope), args))
+        if wait:
+            return wait
+        return Reservation(
+            family, scope, requests, input_tokens, output_tokens, limited=limits is not None
+        )
+
+    def _give_args(
+        self, reservation: Reservation, input_tokens: int, output_tokens: int
+    ) -> list[Any] | None:
+        if reservation.settled:
+            return None
+        reservation.settled = True
+        limits = self.limits_for(reservation.family, scope=reservation.scope)
+        if not reservation.limited or limits is None:
+            return None
+        d_in = reservation.input_tokens - input_tokens
+        d_out = reservation.output_tokens - output_tokens
+        if d_in == 0 and d_out == 0:
+            return None
+        return ["give", *_caps(limits), 0, d_in, d_out]
+
+    def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
+        """Refund ``reserved - used`` per kind (a negative difference is charged). Idempotent."""
+        args = self._give_args(reservation, input_tokens, output_tokens)
+        if args is not None:
+            self._sync_call(self.key(reservation.family, reservation.scope), args)
+
+    async def asettle(
+        self, reservation: Reservation, *, input_tokens: int, output_tokens: int
+    ) -> None:
+        args = self._give_args(reservation, input_tokens, output_tokens)
+        if args is not None:
+            await self._async_call(self.key(reservation.family, reservation.scope), args)
+
+    def _pause_args(self, family: str, seconds: float, scope: str) -> list[Any]:
+        limits = self.limits_for(family, scope=scope)
+        caps = _caps(limits) if limits is not None else (1, 1, 1)
+        return ["pause", *caps, repr(float(seconds)), 0, 0]
+
+    def pause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        """Admit nothing for (scope, family) during ``seconds``, in every process."""
+        if seconds > 0:
+            self._sync_call(self.key(family, scope), self._pause_args(family, seconds, scope))
+
+    async def apause(self, family: str, seconds: float, *, scope: str = "") -> None:
+        if seconds > 0:
+            args = self._pause_args(family, seconds, scope)
+            await self._async_call(self.key(family, scope), args)
+
+    def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        limits = self.limits_for(family, scope=scope)
+        if limits is None:
+            return None
+        reply = self._sync_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
+        return _state(limits, reply)
+
+    async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        limits = self.limits_for(family, scope=scope)
+        if limits is None:
+            return None
+        reply = await self._async_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
+        return _state(limits, reply)
+
+
+def _caps(limits: Limits) -> tuple[int, int, int]:
+    return (limits.rpm, limits.itpm, limits.otpm)
+
+
+def _kind(limit: int, level: float) -> KindState:
+    return KindState(
+        limit=limit,
+        remaining=max(0, math.floor(level)),
+        reset=max(0.0, (limit - level) * 60.0 / limit),
+    )
+
+
+def _state(limits: Limits, reply: Sequence[Any]) -> BucketState:
+    levels = [float(x) for x in reply[1:4]]
+    return BucketState(
+        requests=_kind(limits.rpm, levels[0]),
+        input_tokens=_kind(limits.itpm, levels[1]),
+        output_tokens=_kind(limits.otpm, levels[2]),
+        paused_for=float(reply[4]),
+    )
