@@ -1,0 +1,93 @@
+"""The sans-IO state of one streamed response: bytes in, typed events out, the message so far.
+
+Both stream classes (async and sync) feed it chunks. Events before the first content
+(``message_start``, ``content_block_start``, ``ping``) are *held* until content arrives, so that
+a failure before any content can be retried without the caller ever seeing the failed attempt.
+
+    >>> state = StreamState(started=0.0)
+    >>> state.feed(b'event: message_start\\ndata: {"type":"message_start","message":{"id":"m",'
+    ...            b'"model":"claude-haiku-4-5","content":[],"usage":{"input_tokens":3}}}\\n\\n')
+    []
+    >>> state.held, state.has_content
+    (1, False)
+"""
+
+from __future__ import annotations
+
+import time
+
+from claude_arch.core.types import Message
+from claude_arch.core.wire import (
+    ContentBlockDelta,
+    MessageAccumulator,
+    MessageDelta,
+    MessageStop,
+    SSEDecoder,
+    StreamEvent,
+    decode_event,
+)
+from claude_arch.errors import StreamInterruptedError
+
+__all__ = ["StreamState"]
+
+_CONTENT = (ContentBlockDelta, MessageDelta, MessageStop)
+
+
+class StreamState:
+    """Decodes, accumulates and times one attempt's stream."""
+
+    __slots__ = ("_decoder", "_held", "_model", "_started", "accumulator", "has_content", "ttft_s")
+
+    def __init__(self, *, started: float, model: str | None = None) -> None:
+        self._decoder = SSEDecoder()
+        self._held: list[StreamEvent] = []
+        self._started = started
+        self._model = model
+        self.accumulator = MessageAccumulator()
+        self.has_content = False
+        self.ttft_s: float | None = None
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    @property
+    def done(self) -> bool:
+        return self.accumulator.done
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """Events the caller may see now (held ones are released with the first content).
+
+        An ``error`` event raises its typed error; so does a malformed event sequence."""
+        out: list[StreamEvent] = []
+        for sse in self._decoder.feed(chunk):
+            event = decode_event(sse, model=self._model)
+            try:
+                self.accumulator.feed(event)
+            except (ValueError, IndexError, KeyError) as exc:
+                raise StreamInterruptedError(f"malformed stream: {exc}", model=self._model) from exc
+            if not self.has_content:
+                if not isinstance(event, _CONTENT):
+                    self._held.append(event)
+                    continue
+                self.has_content = True
+                self.ttft_s = time.perf_counter() - self._started
+                out.extend(self._held)
+                self._held.clear()
+            out.append(event)
+        return out
+
+    def end(self) -> list[StreamEvent]:
+        """The body ended: trailing events, or :class:`StreamInterruptedError` without
+        ``message_stop``."""
+        out: list[StreamEvent] = []
+        for sse in self._decoder.flush():
+            event = decode_event(sse, model=self._model)
+            self.accumulator.feed(event)
+            out.append(event)
+        if not self.done:
+            raise StreamInterruptedError("the stream ended before message_stop", model=self._model)
+        return out
+
+    def message(self) -> Message:
+        return self.accumulator.message()

@@ -1,0 +1,226 @@
+"""Typed Messages API stream events and the accumulator that turns them into a :class:`Message`.
+
+>>> acc = MessageAccumulator()
+>>> for sse in [
+...     ServerSentEvent("message_start", '{"type":"message_start","message":{"id":"msg_1",'
+...                     '"model":"claude-haiku-4-5","content":[],"usage":{"input_tokens":5}}}'),
+...     ServerSentEvent("content_block_start", '{"type":"content_block_start","index":0,'
+...                     '"content_block":{"type":"text","text":""}}'),
+...     ServerSentEvent("content_block_delta", '{"type":"content_block_delta","index":0,'
+...                     '"delta":{"type":"text_delta","text":"Hi"}}'),
+...     ServerSentEvent("content_block_stop", '{"type":"content_block_stop","index":0}'),
+...     ServerSentEvent("message_delta", '{"type":"message_delta","delta":{"stop_reason":'
+...                     '"end_turn"},"usage":{"output_tokens":1}}'),
+...     ServerSentEvent("message_stop", '{"type":"message_stop"}'),
+... ]:
+...     acc.feed(decode_event(sse))
+>>> msg = acc.message()
+>>> msg.text, msg.stop_reason, msg.usage.output_tokens, acc.done
+('Hi', 'end_turn', 1, True)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from claude_arch.core.types import Message, Usage
+from claude_arch.core.wire.sse import ServerSentEvent
+from claude_arch.errors import APIStatusError, error_for_status
+
+__all__ = [
+    "ContentBlockDelta",
+    "ContentBlockStart",
+    "ContentBlockStop",
+    "MessageAccumulator",
+    "MessageDelta",
+    "MessageStart",
+    "MessageStop",
+    "Ping",
+    "StreamEvent",
+    "UnknownEvent",
+    "decode_event",
+    "stream_error",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStart:
+    message: dict[str, Any]
+    type: str = "message_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentBlockStart:
+    index: int
+    content_block: dict[str, Any]
+    type: str = "content_block_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentBlockDelta:
+    """A fragment of one content block: ``delta["type"]`` is ``text_delta``, ``input_json_delta``,
+    ``thinking_delta``, ``signature_delta`` or ``citations_delta``."""
+
+    index: int
+    delta: dict[str, Any]
+    type: str = "content_block_delta"
+
+    @property
+    def text(self) -> str:
+        """The text of a ``text_delta`` ("" for other deltas)."""
+        return str(self.delta.get("text", "")) if self.delta.get("type") == "text_delta" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContentBlockStop:
+    index: int
+    type: str = "content_block_stop"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDelta:
+    delta: dict[str, Any]
+    usage: dict[str, Any]
+    type: str = "message_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStop:
+    type: str = "message_stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    type: str = "ping"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event type this version does not know; passed through untouched."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+StreamEvent = (
+    MessageStart
+    | ContentBlockStart
+    | ContentBlockDelta
+    | ContentBlockStop
+    | MessageDelta
+    | MessageStop
+    | Ping
+    | UnknownEvent
+)
+
+
+def decode_event(sse: ServerSentEvent, *, model: str | None = None) -> StreamEvent:
+    """The typed event for one SSE event; an ``error`` event raises its typed APIStatusError."""
+    name = sse.event
+    try:
+        data = json.loads(sse.data) if sse.data else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if name == "content_block_delta":
+        return ContentBlockDelta(int(data.get("index", 0)), data.get("delta") or {})
+    if name == "ping":
+        return Ping()
+    if name == "content_block_start":
+        return ContentBlockStart(int(data.get("index", 0)), data.get("content_block") or {})
+    if name == "content_block_stop":
+        return ContentBlockStop(int(data.get("index", 0)))
+    if name == "message_start":
+        return MessageStart(data.get("message") or {})
+    if name == "message_delta":
+        return MessageDelta(data.get("delta") or {}, data.get("usage") or {})
+    if name == "message_stop":
+        return MessageStop()
+    if name == "error":
+        raise stream_error(data, model=model)
+    return UnknownEvent(name, data)
+
+
+def stream_error(data: dict[str, Any], *, model: str | None = None) -> APIStatusError:
+    """The typed error of a mid-stream ``error`` event: status 200 as the SDK reports it, class by
+    error type (an ``overloaded_error`` event is an :class:`OverloadedError`)."""
+    return error_for_status(200, data, model=model)
+
+
+class MessageAccumulator:
+    """Builds the final message from stream events: text, thinking and tool input JSON."""
+
+    __slots__ = ("_json", "_message", "done")
+
+    def __init__(self) -> None:
+        self._message: Message | None = None
+        self._json: dict[int, list[str]] = {}
+        self.done = False
+
+    def feed(self, event: StreamEvent) -> None:
+        if isinstance(event, ContentBlockDelta):
+            self._delta(event)
+        elif isinstance(event, MessageStart):
+            self._message = Message.from_dict(event.message)
+        elif isinstance(event, ContentBlockStart):
+            content = self._need().content
+            block = dict(event.content_block)
+            while len(content) <= event.index:
+                content.append({})
+            content[event.index] = block
+        elif isinstance(event, ContentBlockStop):
+            parts = self._json.pop(event.index, None)
+            if parts is not None:
+                joined = "".join(parts)
+                self._need().content[event.index]["input"] = json.loads(joined) if joined else {}
+        elif isinstance(event, MessageDelta):
+            msg = self._need()
+            msg.stop_reason = event.delta.get("stop_reason", msg.stop_reason)
+            msg.stop_sequence = event.delta.get("stop_sequence", msg.stop_sequence)
+            _merge_usage(msg.usage, event.usage)
+        elif isinstance(event, MessageStop):
+            self.done = True
+
+    def _delta(self, event: ContentBlockDelta) -> None:
+        block = self._need().content[event.index]
+        delta = event.delta
+        kind = delta.get("type")
+        if kind == "text_delta":
+            block["text"] = block.get("text", "") + delta.get("text", "")
+        elif kind == "input_json_delta":
+            self._json.setdefault(event.index, []).append(delta.get("partial_json", ""))
+        elif kind == "thinking_delta":
+            block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+        elif kind == "signature_delta":
+            block["signature"] = delta.get("signature", "")
+        elif kind == "citations_delta":
+            block.setdefault("citations", []).append(delta.get("citation"))
+
+    def _need(self) -> Message:
+        if self._message is None:
+            raise ValueError("stream event before message_start")
+        return self._message
+
+    @property
+    def started(self) -> bool:
+        return self._message is not None
+
+    def message(self) -> Message:
+        """The message as accumulated so far (complete once ``done``)."""
+        return self._need()
+
+
+def _merge_usage(usage: Usage, update: dict[str, Any]) -> None:
+    # message_delta usage fields are cumulative: the latest value wins.
+    for name in (
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    ):
+        value = update.get(name)
+        if value is not None:
+            setattr(usage, name, int(value))
