@@ -1,0 +1,149 @@
+"""The emulator's configuration: one pydantic model the CLI, the tests and the embedded mode build.
+
+    >>> cfg = EmulatorConfig(speed=0, rate_limit_tier="none")
+    >>> cfg.paced
+    False
+    >>> EmulatorConfig.model_validate({"faults": [{"kind": "529", "model": "claude-opus-4-5",
+    ...                                            "probability": 0.5}]}).faults[0].kind
+    '529'
+
+Every field has a plain type so ``claude-arch emulator --speed 100 --tier tier1 --fault 529:0.1``
+maps onto it without glue.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from claude_arch.constants import EMULATOR_DEFAULT_PORT
+
+__all__ = [
+    "EmulatorConfig",
+    "FaultKind",
+    "FaultSpec",
+    "LatencyProfile",
+    "LimitSpec",
+    "RuleMatch",
+    "RuleReply",
+    "RuleSpec",
+]
+
+FaultKind = Literal[
+    "429", "529", "500", "504", "reset", "slow_first_byte", "mid_stream_error", "stream_cut"
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FaultSpec(_Spec):
+    """One fault: which requests it hits (model, probability, schedule) and how it behaves.
+
+    ``probability`` draws per matching request from the seeded generator; ``next_n`` hits the
+    next N matching requests; ``every`` hits every k-th. Any of the three triggers the fault.
+    """
+
+    kind: FaultKind
+    model: str = Field(default="*", description="model ID or alias, or '*' for every model")
+    probability: Annotated[float, Field(ge=0, le=1)] = 0.0
+    next_n: Annotated[int, Field(ge=0)] = 0
+    every: Annotated[int, Field(ge=0)] = 0
+    seconds: Annotated[float, Field(ge=0)] = 1.0
+    """slow_first_byte: the delay; 429/529: the retry-after sent."""
+    after_deltas: Annotated[int, Field(ge=0)] = 2
+    """mid_stream_error / stream_cut: content deltas sent before the failure."""
+
+
+class LimitSpec(_Spec):
+    rpm: Annotated[int, Field(gt=0)]
+    itpm: Annotated[int, Field(gt=0)]
+    otpm: Annotated[int, Field(gt=0)]
+
+
+class LatencyProfile(_Spec):
+    """How fast a model family answers at speed 1: time to first token, output tokens/s, jitter."""
+
+    ttft_s: Annotated[float, Field(ge=0)]
+    tokens_per_s: Annotated[float, Field(gt=0)]
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class RuleMatch(_Spec):
+    """Regexes (``re.search``) on the request; an absent field matches anything."""
+
+    model: str | None = None
+    system: str | None = None
+    user: str | None = None
+
+
+class RuleError(_Spec):
+    status: int = 500
+    type: str = "api_error"
+    message: str = "Scripted error"
+
+
+class RuleToolUse(_Spec):
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+
+
+class RuleReply(_Spec):
+    text: str | None = None
+    tool_use: RuleToolUse | None = None
+    error: RuleError | None = None
+    delay_s: Annotated[float, Field(ge=0)] = 0.0
+
+
+class RuleSpec(_Spec):
+    """A scripted reply: the first rule whose ``match`` fits the request answers it."""
+
+    match: RuleMatch = Field(default_factory=RuleMatch)
+    reply: RuleReply
+
+
+DEFAULT_LATENCY: dict[str, LatencyProfile] = {
+    "haiku": LatencyProfile(ttft_s=0.35, tokens_per_s=160),
+    "sonnet": LatencyProfile(ttft_s=0.7, tokens_per_s=75),
+    "opus": LatencyProfile(ttft_s=1.2, tokens_per_s=45),
+}
+
+
+class EmulatorConfig(_Spec):
+    """Everything the emulator can be told; defaults suit the embedded, realistic mode."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = EMULATOR_DEFAULT_PORT
+    speed: Annotated[float, Field(ge=0)] = 1.0
+    """Latency divisor: 1 realistic, 100 for tests; 0 or inf never sleeps."""
+    seed: int = 0
+    deterministic: bool = True
+    """Same request, same reply. False: replies vary between identical requests."""
+    api_keys: list[str] = Field(default_factory=list)
+    """Accepted keys; empty accepts any non-empty key."""
+    rate_limit_tier: str = "tier4"
+    """A tier preset of the catalog, or 'none' to disable limits."""
+    limits: dict[str, LimitSpec] = Field(default_factory=dict)
+    """Per-family limits that override the tier preset."""
+    faults: list[FaultSpec] = Field(default_factory=list)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    rules_file: Path | None = None
+    """TOML or JSON file with ``[[rules]]`` / ``{"rules": [...]}``, loaded at start."""
+    latency: dict[str, LatencyProfile] = Field(default_factory=lambda: dict(DEFAULT_LATENCY))
+    reply_tokens: tuple[int, int] | None = None
+    """Override the per-family reply length range (output tokens before max_tokens)."""
+    cache_min_tokens: Annotated[int, Field(ge=0)] = 1024
+    """Prompts shorter than this at a breakpoint are not cached (the real minimum is 1024+)."""
+    batch_seconds_per_request: Annotated[float, Field(ge=0)] = 0.01
+    batch_expiry_s: Annotated[float, Field(gt=0)] = 24 * 3600.0
+    max_request_bytes: int = 32 * 1024 * 1024
+    max_batch_bytes: int = 256 * 1024 * 1024
+
+    @property
+    def paced(self) -> bool:
+        """False when the emulator never sleeps (speed 0 or infinite)."""
+        return 0 < self.speed < math.inf

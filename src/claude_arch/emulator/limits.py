@@ -1,0 +1,101 @@
+"""The emulator's rate limits: per-key, per-family RPM/ITPM/OTPM buckets and their headers.
+
+    >>> from claude_arch.emulator.config import EmulatorConfig
+    >>> limits = EmulatorLimits(EmulatorConfig(limits={"haiku": {"rpm": 1, "itpm": 9000,
+    ...                                                          "otpm": 900}}), clock=lambda: 0.0)
+    >>> limits.admit("haiku", "key_1", input_tokens=10, output_tokens=100) is not None
+    True
+    >>> wait = limits.admit("haiku", "key_1", input_tokens=10, output_tokens=100)  # RPM spent
+    >>> 0 < wait <= 60
+    True
+    >>> limits.headers("haiku", "key_1")["anthropic-ratelimit-requests-remaining"]
+    '0'
+
+Buckets come from ``claude_arch.core.ratelimit.LocalRateLimiter`` (the same code the client uses):
+a tier preset of the catalog (default ``tier4``) with per-family overrides, or none at all.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from claude_arch.constants import RATELIMIT_HEADER_PREFIX as P
+from claude_arch.core.catalog import Catalog, Limits, default_catalog
+from claude_arch.core.ratelimit import KindState, LocalRateLimiter, Reservation
+from claude_arch.emulator.config import EmulatorConfig
+
+__all__ = ["EmulatorLimits"]
+
+_UNLIMITED = Reservation("", "", 0, 0, 0, limited=False)
+
+
+def _rfc3339(seconds_from_now: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds_from_now))
+
+
+def _kind_headers(out: dict[str, str], name: str, state: KindState, *, rounded: bool) -> None:
+    remaining = state.remaining // 1000 * 1000 if rounded else state.remaining
+    out[f"{P}{name}-limit"] = str(state.limit)
+    out[f"{P}{name}-remaining"] = str(remaining)
+    out[f"{P}{name}-reset"] = _rfc3339(state.reset)
+
+
+class EmulatorLimits:
+    """Admission, settlement and headers; everything is a no-op when limits are disabled."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        *,
+        catalog: Catalog | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        catalog = catalog or default_catalog()
+        tier = config.rate_limit_tier
+        limits: dict[str, Limits] = {} if tier == "none" else catalog.limits(tier)
+        for family, spec in config.limits.items():
+            limits[family] = Limits(rpm=spec.rpm, itpm=spec.itpm, otpm=spec.otpm)
+        self.enabled = bool(limits)
+        self._limiter = LocalRateLimiter(limits, clock=clock)
+
+    def admit(
+        self, family: str, scope: str, *, input_tokens: int, output_tokens: int
+    ) -> Reservation | float:
+        """A reservation, or the seconds until this request would be admitted."""
+        if not self.enabled:
+            return _UNLIMITED
+        return self._limiter.try_acquire(
+            family, input_tokens=input_tokens, output_tokens=output_tokens, scope=scope
+        )
+
+    def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
+        if reservation.limited:
+            self._limiter.settle(
+                reservation, input_tokens=input_tokens, output_tokens=output_tokens
+            )
+
+    def headers(self, family: str, scope: str) -> dict[str, str]:
+        """``anthropic-ratelimit-*`` headers for (scope, family); empty when unlimited."""
+        if not self.enabled:
+            return {}
+        state = self._limiter.snapshot(family, scope=scope)
+        if state is None:
+            return {}
+        out: dict[str, str] = {}
+        _kind_headers(out, "requests", state.requests, rounded=False)
+        _kind_headers(out, "input-tokens", state.input_tokens, rounded=True)
+        _kind_headers(out, "output-tokens", state.output_tokens, rounded=True)
+        # "tokens" reports whichever token bucket is closer to empty, as the API does.
+        tightest = min(
+            (state.input_tokens, state.output_tokens),
+            key=lambda k: k.remaining / k.limit if k.limit else 1.0,
+        )
+        _kind_headers(out, "tokens", tightest, rounded=True)
+        return out
+
+    @staticmethod
+    def retry_after(wait_s: float) -> str:
+        """Whole seconds, rounded up, as the API sends them (never 0)."""
+        return str(max(1, math.ceil(wait_s)))

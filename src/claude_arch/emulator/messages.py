@@ -1,0 +1,171 @@
+"""``POST /v1/messages`` (JSON and SSE) and ``POST /v1/messages/count_tokens``.
+
+One request goes: key → version → body (413 before reading an oversized one) → validation
+(400 naming the field, 404 for an unknown model) → scripted rule → injected fault → rate limits
+(429 with ``retry-after``) → prompt cache → reply → latency → answer with ``anthropic-ratelimit-*``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from claude_arch.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
+from claude_arch.core.catalog import ModelInfo
+from claude_arch.core.ratelimit import Reservation
+from claude_arch.core.schema import validate_create_params
+from claude_arch.core.tokens import count_request
+from claude_arch.emulator.faults import Draw
+from claude_arch.emulator.http import (
+    ApiError,
+    json_response,
+    read_json,
+    request_id,
+    require_key,
+    require_object,
+    require_version,
+)
+from claude_arch.emulator.replies import compose_reply, message_body, usage_body
+from claude_arch.emulator.state import EmulatorState
+from claude_arch.emulator.streaming import StreamOutcome, stream_reply
+from claude_arch.errors import ClaudeArchError
+
+__all__ = ["STATE_KEY", "count_tokens", "create_message"]
+
+STATE_KEY = web.AppKey("emulator_state", EmulatorState)
+
+_FAULT_ERRORS = {
+    "429": (429, "rate_limit_error", "Number of requests has exceeded your rate limit (injected)"),
+    "529": (529, "overloaded_error", "Overloaded"),
+    "500": (500, "api_error", "Internal server error"),
+    "504": (504, "timeout_error", "Request timed out"),
+}
+
+
+async def _validated(
+    request: web.Request, state: EmulatorState, *, count_tokens: bool
+) -> tuple[str, dict[str, Any], ModelInfo]:
+    key_id = require_key(request, state.allowed_keys)
+    require_version(request)
+    body = require_object(await read_json(request, state.config.max_request_bytes))
+    try:
+        params = validate_create_params(body, catalog=state.catalog, count_tokens=count_tokens)
+    except ClaudeArchError as exc:
+        raise ApiError.of(exc) from None
+    return key_id, params, state.catalog.resolve(params["model"])
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    _, params, _ = await _validated(request, state, count_tokens=True)
+    return json_response({"input_tokens": count_request(params)}, request_id(request))
+
+
+async def _injected(state: EmulatorState, draw: Draw, info: ModelInfo, key_id: str) -> None:
+    """Raise the injected error (or drop the connection); a pure delay returns."""
+    fault = draw.fault
+    if draw.slow_s:
+        await asyncio.sleep(draw.slow_s)
+    if fault is None or fault.kind in ("mid_stream_error", "stream_cut"):
+        return
+    state.stats.add(info.id, key_id, **{f"fault_{fault.kind}": 1})
+    if fault.kind == "reset":
+        raise ConnectionAbortedError("injected connection reset")
+    status, error_type, message = _FAULT_ERRORS[fault.kind]
+    headers = {HEADER_RETRY_AFTER: state.limits.retry_after(fault.seconds)}
+    raise ApiError(status, error_type, message, headers if status in (429, 529) else None)
+
+
+async def create_message(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    key_id, params, info = await _validated(request, state, count_tokens=False)
+    streaming = params.get("stream") is True
+    rule = state.rules.match_request(params)
+    if rule is not None and rule.error is not None:
+        state.stats.add(info.id, key_id, requests=1, scripted_errors=1)
+        raise ApiError(rule.error.status, rule.error.type, rule.error.message)
+    draw = state.faults.draw(params["model"], streaming=streaming, aliases=(info.id,))
+    if draw is not None:
+        await _injected(state, draw, info, key_id)
+    total_input = count_request(params)
+    max_tokens = params["max_tokens"]
+    admitted = state.limits.admit(
+        info.family, key_id, input_tokens=total_input, output_tokens=max_tokens
+    )
+    if not isinstance(admitted, Reservation):
+        state.stats.add(info.id, key_id, rate_limited=1)
+        headers = state.limits.headers(info.family, key_id)
+        headers[HEADER_RETRY_AFTER] = state.limits.retry_after(admitted)
+        raise ApiError(
+            429,
+            "rate_limit_error",
+            f"This request would exceed the rate limit for {info.family} models "
+            f"({key_id}); retry after {headers[HEADER_RETRY_AFTER]} s",
+            headers,
+        )
+    try:
+        cache = state.cache.apply(params, scope=key_id, total_tokens=total_input)
+    except ClaudeArchError as exc:
+        state.limits.settle(admitted, input_tokens=0, output_tokens=0)
+        raise ApiError.of(exc) from None
+    billed_input = total_input - cache.read
+    reply = compose_reply(params, info.family, state.config, rule=rule, salt=state.salt())
+    usage = usage_body(
+        total_input - cache.read - cache.created, cache, reply.output_tokens, "standard"
+    )
+    message = message_body(params["model"], reply, usage)
+    headers = state.limits.headers(info.family, key_id)
+    headers[HEADER_REQUEST_ID] = request_id(request)
+    seed = hash(message["id"])
+    counts = {
+        "requests": 1,
+        "input_tokens": usage["input_tokens"],
+        "cache_read_input_tokens": cache.read,
+        "cache_creation_input_tokens": cache.created,
+    }
+    if not streaming:
+        delay = reply.delay_s + state.latency.whole_reply(info.family, seed, reply.output_tokens)
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+        finally:
+            state.limits.settle(
+                admitted, input_tokens=billed_input, output_tokens=reply.output_tokens
+            )
+        state.stats.add(info.id, key_id, output_tokens=reply.output_tokens, **counts)
+        return json_response(message, request_id(request), headers)
+    if reply.delay_s:
+        await asyncio.sleep(reply.delay_s)
+    state.stats.add(info.id, key_id, streams_started=1, **counts)
+    cancelled_at: list[float] = []
+    outcome = StreamOutcome()
+    try:
+        response = await stream_reply(
+            request,
+            headers,
+            message,
+            reply,
+            first_token_s=state.latency.first_token(info.family, seed),
+            per_token_s=state.latency.per_token(info.family, seed),
+            draw=draw,
+            outcome=outcome,
+            on_cancel=cancelled_at.append,
+        )
+        if outcome.failed:
+            state.stats.add(info.id, key_id, streams_failed=1)
+            fault = draw.fault if draw else None
+            if fault is not None:
+                state.stats.add(info.id, key_id, **{f"fault_{fault.kind}": 1})
+        else:
+            state.stats.add(info.id, key_id, streams_completed=1)
+        return response
+    finally:
+        sent = outcome.output_tokens
+        state.limits.settle(admitted, input_tokens=billed_input, output_tokens=sent)
+        state.stats.add(info.id, key_id, output_tokens=sent)
+        if cancelled_at:
+            state.stats.add(info.id, key_id, streams_cancelled=1)
+            state.stats.stream_stopped_after(time.monotonic() - cancelled_at[0])

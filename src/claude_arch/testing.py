@@ -1,0 +1,187 @@
+"""Test helpers shipped with the package: start an emulator, script its replies, inject faults.
+
+In sync code (or for a client that runs its own loop), the server runs in a background thread:
+
+    from claude_arch.testing import EmulatorServer
+
+    def test_classifier_routes_refunds() -> None:
+        with EmulatorServer(speed=0) as emu:
+            emu.script(user=r"(?i)refund", text="billing")
+            client = anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key)
+            ...
+            assert emu.stats()["totals"]["requests"] == 1
+
+In async tests it runs in the current loop:
+
+    async with EmulatorServer(rate_limit_tier="tier1") as emu:
+        emu.set_faults({"kind": "529", "model": "claude-opus-4-5", "next_n": 1})
+
+Defaults for tests: a free port on 127.0.0.1 and no pacing (``speed=0``); any ``EmulatorConfig``
+field can be overridden by keyword. :func:`start_embedded` is what the client and the CLI use to
+run an emulator in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from claude_arch.constants import EMULATOR_API_KEY
+from claude_arch.emulator.app import create_app
+from claude_arch.emulator.config import EmulatorConfig, FaultSpec, RuleSpec
+from claude_arch.emulator.messages import STATE_KEY
+from claude_arch.emulator.state import Clock, EmulatorState
+from claude_arch.errors import ConfigError
+
+__all__ = ["EmulatorConfig", "EmulatorServer", "start_embedded"]
+
+_START_TIMEOUT_S = 10.0
+
+
+class EmulatorServer:
+    """An emulator on a free local port; a context manager, sync (thread) or async (this loop)."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        **overrides: Any,
+    ) -> None:
+        base = config.model_dump() if config is not None else {"port": 0, "speed": 0}
+        self.config = EmulatorConfig.model_validate({**base, **overrides})
+        self.api_key = self.config.api_keys[0] if self.config.api_keys else EMULATOR_API_KEY
+        self.app = create_app(self.config, clock=clock)
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def state(self) -> EmulatorState:
+        return self.app[STATE_KEY]
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def start_async(self) -> EmulatorServer:
+        runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        self._runner = runner
+        self.url = f"http://{host}:{port}"
+        return self
+
+    async def close_async(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def start(self) -> EmulatorServer:
+        """Serve from a background thread with its own event loop; returns once listening."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start_async())
+            except BaseException as exc:  # reported to the starting thread below
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.close_async())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="claude-arch-emulator", daemon=True)
+        self._thread.start()
+        if not ready.wait(_START_TIMEOUT_S):
+            raise ConfigError("the emulator did not start listening within 10 s")
+        if failure:
+            raise ConfigError(f"the emulator could not start: {failure[0]!r}") from failure[0]
+        return self
+
+    def close(self) -> None:
+        """Stop the background server (a no-op when it is not running)."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(_START_TIMEOUT_S)
+            self._loop = None
+            self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> EmulatorServer:
+        return await self.start_async()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close_async()
+
+    # --- control ---------------------------------------------------------------------------------
+    def set_faults(self, *faults: FaultSpec | dict[str, Any], seed: int | None = None) -> None:
+        """Replace the injected faults, e.g. ``set_faults({"kind": "529", "next_n": 2})``."""
+        specs = [f if isinstance(f, FaultSpec) else FaultSpec.model_validate(f) for f in faults]
+        self.state.faults.replace(specs, seed=seed)
+
+    def add_rule(self, rule: RuleSpec | dict[str, Any]) -> None:
+        """Append a scripted rule (``{"match": {...}, "reply": {...}}``); the first match wins."""
+        self.state.rules.add(rule if isinstance(rule, RuleSpec) else RuleSpec.model_validate(rule))
+
+    def script(
+        self,
+        *,
+        user: str | None = None,
+        system: str | None = None,
+        model: str | None = None,
+        text: str | None = None,
+        tool_use: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        delay_s: float = 0.0,
+    ) -> None:
+        """Shorthand for :meth:`add_rule`: ``emu.script(user="(?i)refund", text="billing")``."""
+        match = {"user": user, "system": system, "model": model}
+        reply = {"text": text, "tool_use": tool_use, "error": error, "delay_s": delay_s}
+        self.add_rule({"match": match, "reply": reply})
+
+    def clear_rules(self) -> None:
+        self.state.rules.replace([])
+
+    def stats(self) -> dict[str, Any]:
+        """What the server saw (see ``/_emulator/stats``)."""
+        return self.state.stats.snapshot()
+
+    def reset(self) -> None:
+        """Forget stats, cached prompts and limit usage."""
+        self.state.reset()
+
+
+def start_embedded(config: EmulatorConfig | None = None, **overrides: Any) -> EmulatorServer:
+    """Start an emulator in a background thread of this process; ``.url``, then ``.close()``.
+
+    Unlike :class:`EmulatorServer`'s test defaults, this keeps ``config`` as given (realistic
+    speed unless told otherwise) and only picks a free port when ``config.port`` is 0.
+    """
+    return EmulatorServer(config or EmulatorConfig(port=0), **overrides).start()
