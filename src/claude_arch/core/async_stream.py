@@ -1,0 +1,206 @@
+"""``MessageStream``: one streamed Messages call on the async client.
+
+    async with client.stream(model="claude-haiku-4-5", max_tokens=512, messages=msgs) as stream:
+        async for event in stream:            # typed events (claude_arch.core.wire)
+            ...
+    message = await stream.final_message()    # with .record (usage, cost, TTFT, attempts)
+
+``stream.text_stream`` yields only text; ``await stream.until_done()`` drains it. Leaving the
+``async with`` early, ``await stream.close()`` or cancelling the task closes the HTTP response,
+so the server stops generating.
+
+Retries: until the first content event reaches the caller, a failed attempt (error status,
+mid-stream ``error`` event, cut stream) is retried like any call; afterwards the failure is
+raised as its typed error (:class:`~claude_arch.errors.StreamInterruptedError` for a cut stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from claude_arch.core.stream_state import StreamState
+from claude_arch.core.types import Message
+from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
+from claude_arch.errors import APIConnectionError, ClaudeArchError, StreamInterruptedError
+
+if TYPE_CHECKING:
+    from claude_arch.core.catalog import ModelInfo
+    from claude_arch.core.client import ClaudeClient
+    from claude_arch.core.client_core import Call
+    from claude_arch.core.ratelimit import Reservation
+    from claude_arch.core.transports.base import AsyncResponse
+
+__all__ = ["MessageStream"]
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """The attempt that delivered content: its response is the one the caller reads."""
+
+    model: ModelInfo
+    response: AsyncResponse
+    state: StreamState
+    chunks: AsyncIterator[bytes]
+    first: list[StreamEvent]
+    reservation: Reservation | None
+
+
+class MessageStream:
+    """Async context manager and async iterator of :data:`~claude_arch.core.wire.StreamEvent`."""
+
+    def __init__(self, client: ClaudeClient, call: Call) -> None:
+        self._client = client
+        self._call = call
+        self._attempt: _Attempt | None = None
+        self._finished = False
+        self._message: Message | None = None
+
+    async def __aenter__(self) -> MessageStream:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events()
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """Only the text of the text deltas."""
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for event in self._events():
+            if isinstance(event, ContentBlockDelta) and event.delta.get("type") == "text_delta":
+                yield event.text
+
+    async def until_done(self) -> None:
+        async for _ in self._events():
+            pass
+
+    async def final_message(self) -> Message:
+        """The complete message (reads the rest of the stream first)."""
+        await self.until_done()
+        if self._message is None:
+            raise StreamInterruptedError("the stream was closed before it finished")
+        return self._message
+
+    async def close(self) -> None:
+        """Stop: close the response (the server stops generating) and account for the partial
+        call (``error_type`` "cancelled", status 499)."""
+        attempt, self._attempt = self._attempt, None
+        if attempt is None:
+            return
+        await attempt.response.aclose()
+        if not self._finished:
+            self._finished = True
+            usage = attempt.state.message().usage
+            await self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+            cancelled = ClaudeArchError("stream closed by the caller", model=attempt.model.id)
+            cancelled.error_type = "cancelled"  # type: ignore[misc]
+            cancelled.status = 499  # type: ignore[misc]
+            self._client.core.record(self._call, usage=usage, error=cancelled)
+
+    async def _open(self) -> _Attempt:
+        if self._attempt is None:
+            if self._finished:
+                raise StreamInterruptedError("this stream was already consumed or closed")
+            self._attempt = await self._client.run(self._call, self._try)
+        return self._attempt
+
+    async def _try(self, call: Call, model: ModelInfo) -> _Attempt:
+        """One attempt: send, then read until the first content event (or fail)."""
+        client = self._client
+        reservation = await client.reserve(call, model)
+        body = client.core.body_for(call, model, stream=True)
+        request = client.core.request("POST", MESSAGES_PATH, body, call, call.attempts - 1)
+        response: AsyncResponse | None = None
+        try:
+            response = await client.send(request, model.id)
+            client.learn(model, response.headers)
+            state = StreamState(started=call.started, model=model.id)
+            chunks = response.iter_chunks().__aiter__()
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    state.end()
+                    raise StreamInterruptedError("the stream ended before any content") from None
+                except APIConnectionError as exc:
+                    raise StreamInterruptedError(f"stream lost: {exc.message}") from exc
+                first = state.feed(chunk)
+                if state.has_content:
+                    return _Attempt(model, response, state, chunks, first, reservation)
+        except BaseException:
+            if response is not None:
+                await response.aclose()
+            await client.settle(reservation, 0, 0)
+            raise
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        if self._finished:
+            return
+        attempt = await self._open()
+        state = attempt.state
+        try:
+            first, attempt.first = attempt.first, []
+            for event in first:
+                yield event
+            while not state.done:
+                try:
+                    chunk = await attempt.chunks.__anext__()
+                except StopAsyncIteration:
+                    for event in state.end():
+                        yield event
+                    break
+                except APIConnectionError as exc:
+                    raise StreamInterruptedError(
+                        f"stream lost after content was delivered: {exc.message}"
+                    ) from exc
+                for event in state.feed(chunk):
+                    yield event
+        except ClaudeArchError as exc:
+            await self._fail(attempt, exc)
+            raise
+        except BaseException:  # cancelled, or the caller dropped the iterator: stop upstream
+            await self.close()
+            raise
+        self._message = state.message()
+        await self._finish(attempt)
+
+    async def _finish(self, attempt: _Attempt) -> None:
+        self._finished = True
+        self._attempt = None
+        message = attempt.state.message()
+        usage = message.usage
+        await self._client.settle(
+            attempt.reservation,
+            usage.input_tokens + usage.cache_creation_input_tokens,
+            usage.output_tokens,
+        )
+        message.record = self._client.core.record(
+            self._call,
+            usage=usage,
+            request_id=attempt.response.headers.get("request-id"),
+            ttft_s=attempt.state.ttft_s,
+        )
+        await attempt.response.aclose()
+
+    async def _fail(self, attempt: _Attempt, exc: ClaudeArchError) -> None:
+        self._finished = True
+        self._attempt = None
+        await attempt.response.aclose()
+        usage = attempt.state.message().usage
+        await self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+        exc.model = exc.model or attempt.model.id
+        exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
+        self._client.core.fail(self._call, exc)

@@ -1,0 +1,233 @@
+"""``ClaudeClient``: the async client. Model resolution → limiter → wire call → metering → retry
+and fallback, on a pooled aiohttp transport.
+
+    async with ClaudeClient() as claude:      # no ANTHROPIC_API_KEY: the embedded emulator
+        msg = await claude.create(model="claude-haiku-4-5", max_tokens=256,
+                                  messages=[{"role": "user", "content": "Hello"}])
+        print(msg.text, msg.record.cost_usd)
+
+        async with claude.stream(model="claude-haiku-4-5", max_tokens=256,
+                                 messages=[{"role": "user", "content": "Tell me more"}]) as s:
+            async for text in s.text_stream:
+                print(text, end="")
+            final = await s.final_message()
+
+        n = await claude.count_tokens(model="claude-haiku-4-5", messages=[...])
+
+Every call may take ``deadline=`` (seconds for the whole call, retries and waits included; a
+Lambda passes its remaining time) and ``timeout=`` (seconds per attempt). Invalid parameters fail
+locally, naming the field, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from claude_arch.core.async_stream import MessageStream
+from claude_arch.core.batches import AsyncBatches
+from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore, Meter, log_retry
+from claude_arch.core.embedded import embedded_emulator_url
+from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
+from claude_arch.core.types import Message
+from claude_arch.core.wire import (
+    COUNT_TOKENS_PATH,
+    MESSAGES_PATH,
+    decode_json,
+    error_from_response,
+)
+from claude_arch.errors import APIError, InvalidRequestError
+
+if TYPE_CHECKING:
+    from claude_arch.core.catalog import Catalog, ModelInfo
+    from claude_arch.core.ratelimit import RateLimiter, Reservation
+    from claude_arch.core.wire import ApiStyle
+    from claude_arch.settings import Settings
+
+__all__ = ["ClaudeClient"]
+
+T = TypeVar("T")
+
+
+class ClaudeClient:
+    """The async Messages API client. Reuse one per process: it pools connections."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        transport: AsyncTransport | None = None,
+        limiter: RateLimiter | None = _FROM_SETTINGS,
+        meters: Sequence[Meter] = (),
+        fallbacks: Mapping[str, Sequence[str]] | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        api_style: ApiStyle = "2.x",
+        catalog: Catalog | None = None,
+        cooldown_s: float = 30.0,
+    ) -> None:
+        self.core = ClientCore(
+            settings,
+            api_key=api_key,
+            base_url=base_url,
+            limiter=limiter,
+            meters=meters,
+            fallbacks=fallbacks,
+            max_retries=max_retries,
+            timeout=timeout,
+            api_style=api_style,
+            catalog=catalog,
+            cooldown_s=cooldown_s,
+        )
+        self._transport = transport
+        self.batches = AsyncBatches(self)
+
+    def __repr__(self) -> str:
+        return f"<ClaudeClient {self.core.base_url or 'embedded emulator'}>"
+
+    async def __aenter__(self) -> ClaudeClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    # --- public calls ---------------------------------------------------------------------
+    # ``timeout`` bounds each attempt and ``deadline`` the whole call: asyncio.timeout around the
+    # call could not tell the two apart, hence ASYNC109 is silenced on purpose.
+    async def create(
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        **params: Any,
+    ) -> Message:
+        """Send one Messages request; the message carries its usage record in ``.record``."""
+        if params.pop("stream", False):
+            raise InvalidRequestError("stream: use client.stream(...) to stream", field="stream")
+        call = self.core.plan("create", params, deadline=deadline, timeout=timeout)
+        return await self.run(call, self._create_once)
+
+    def stream(
+        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+    ) -> MessageStream:
+        """A streamed Messages request: ``async with`` it, or iterate it directly."""
+        params.pop("stream", None)
+        call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
+        return MessageStream(self, call)
+
+    async def count_tokens(
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        **params: Any,
+    ) -> int:
+        """Input tokens of a request, as the server counts them."""
+        call = self.core.plan("count_tokens", params, deadline=deadline, timeout=timeout)
+
+        async def once(call: Call, model: ModelInfo) -> int:
+            request = self.core.request(
+                "POST", COUNT_TOKENS_PATH, self.core.body_for(call, model), call, call.attempts - 1
+            )
+            data = await self.send_json(request, model.id)
+            return int(data["input_tokens"])
+
+        count = await self.run(call, once)
+        self.core.record(call)
+        return count
+
+    # --- the machinery the streams and batches share --------------------------------------
+    async def run(self, call: Call, once: Callable[[Call, ModelInfo], Awaitable[T]]) -> T:
+        """``once`` under the retry policy, the fallback chain and the call's deadline."""
+        await self.transport()  # the embedded emulator, if any, is up before URLs are built
+        plan = self.core.attempts(call)
+        while (model := plan.next()) is not None:
+            try:
+                return await once(call, model)
+            except APIError as exc:
+                delay = plan.failed(exc)
+                log_retry(call, exc, delay, plan)
+                pause = plan.pause_for(exc, delay)
+                if pause is not None and self.core.limiter is not None:
+                    await self.core.limiter.apause(*pause)
+                if delay:
+                    await asyncio.sleep(delay)
+        raise self.core.fail(call, plan.last_error())
+
+    async def transport(self) -> AsyncTransport:
+        if self.core.embedded:
+            self.core.use_base_url(await asyncio.to_thread(embedded_emulator_url, self.core))
+            self.core.embedded = False
+        if self._transport is None:
+            from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
+
+            self._transport = AiohttpTransport()
+        return self._transport
+
+    async def send(self, request: WireRequest, model: str | None) -> AsyncResponse:
+        """Send; an error status is read and raised as its typed error."""
+        response = await (await self.transport()).send(request)
+        if response.status >= 300:
+            body = await response.read()
+            raise error_from_response(response.status, response.headers, body, model=model)
+        return response
+
+    async def send_json(self, request: WireRequest, model: str | None = None) -> Any:
+        response = await self.send(request, model)
+        return decode_json(await response.read())
+
+    async def reserve(self, call: Call, model: ModelInfo) -> Reservation | None:
+        limiter = self.core.limiter
+        if limiter is None:
+            return None
+        return await limiter.acquire(
+            model.family,
+            input_tokens=call.input_estimate,
+            output_tokens=min(call.max_tokens, model.max_output),
+            deadline=call.deadline.at,
+        )
+
+    async def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
+        if reservation is not None and self.core.limiter is not None:
+            await self.core.limiter.asettle(
+                reservation, input_tokens=input_tokens, output_tokens=output
+            )
+
+    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
+        if self.core.limiter is not None and self.core.settings.learn_limits:
+            self.core.limiter.learn(model.family, headers)
+
+    async def _create_once(self, call: Call, model: ModelInfo) -> Message:
+        reservation = await self.reserve(call, model)
+        request = self.core.request(
+            "POST", MESSAGES_PATH, self.core.body_for(call, model), call, call.attempts - 1
+        )
+        try:
+            response = await (await self.transport()).send(request)
+            self.learn(model, response.headers)
+            body = await response.read()
+        except BaseException:
+            await self.settle(reservation, 0, 0)
+            raise
+        if response.status >= 300:
+            await self.settle(reservation, 0, 0)
+            raise error_from_response(response.status, response.headers, body, model=model.id)
+        message = Message.from_dict(decode_json(body) or {})
+        usage = message.usage
+        await self.settle(
+            reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens
+        )
+        return self.core.finish(call, message, response.headers.get("request-id"))

@@ -1,0 +1,346 @@
+"""The sans-IO half of both clients: configuration, request building, decoding and accounting.
+
+``ClaudeClient`` (async) and ``SyncClaudeClient`` each own one :class:`ClientCore` and differ only
+in how they wait and send; everything that is policy (which model, which headers, what a call
+cost, what the meters see) is decided here, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from claude_arch.constants import EMULATOR_API_KEY
+from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
+from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy, falls_back
+from claude_arch.core.schema import validate_create_params
+from claude_arch.core.tokens import count_request
+from claude_arch.core.transports.base import WireRequest
+from claude_arch.core.types import Message, Usage, UsageRecord
+from claude_arch.core.wire import ApiStyle, encode_body, request_headers
+from claude_arch.errors import APIError, ClaudeArchError, RateLimitError
+
+if TYPE_CHECKING:
+    from claude_arch.core.ratelimit import RateLimiter
+    from claude_arch.settings import Settings
+
+__all__ = ["AUTO_MODEL", "AttemptPlan", "Call", "ClientCore", "Meter"]
+
+AUTO_MODEL = "auto"
+_log = logging.getLogger("claude_arch")
+
+
+class Meter(Protocol):
+    """What a client hands its usage records to (``claude_arch.core.metering`` implements it)."""
+
+    def record(self, record: UsageRecord) -> None: ...
+
+
+@dataclass(slots=True)
+class Call:
+    """One logical call (across attempts and fallback models) and what it has cost so far."""
+
+    operation: str
+    params: dict[str, Any]
+    requested: ModelInfo
+    deadline: Deadline
+    timeout: float | None
+    input_estimate: int = 0
+    max_tokens: int = 0
+    attempts: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    model: ModelInfo | None = None
+    fallback: bool = True
+
+    @property
+    def current(self) -> ModelInfo:
+        return self.model or self.requested
+
+
+class ClientCore:
+    """Everything both clients share; see :class:`~claude_arch.core.client.ClaudeClient`."""
+
+    def __init__(
+        self,
+        settings: Settings | None,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        limiter: RateLimiter | object | None,
+        meters: Sequence[Meter],
+        fallbacks: Mapping[str, Sequence[str]] | None,
+        max_retries: int | None,
+        timeout: float | None,
+        api_style: ApiStyle,
+        catalog: Catalog | None,
+        cooldown_s: float,
+    ) -> None:
+        if settings is None:
+            from claude_arch.settings import Settings
+
+            settings = Settings()
+        self.settings = settings
+        self.catalog = catalog or default_catalog()
+        key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
+        self.base_url = (base_url or settings.base_url or "").rstrip("/")
+        self.embedded = not self.base_url and key is None
+        if not self.base_url and not self.embedded:
+            self.base_url = "https://api.anthropic.com"
+        # The embedded emulator wants a key like any server; it is not a secret.
+        self.headers = request_headers(key or EMULATOR_API_KEY, style=api_style)
+        if limiter is _FROM_SETTINGS:
+            from claude_arch.core.ratelimit import limiter_from_settings
+
+            self.limiter: RateLimiter | None = limiter_from_settings(settings, self.catalog)
+        else:
+            self.limiter = limiter  # type: ignore[assignment]
+        self.meters = tuple(meters)
+        resolve = self.catalog.resolve  # fallback chains are checked when the client is built
+        self.fallbacks = {
+            resolve(k).id: tuple(resolve(n).id for n in v) for k, v in (fallbacks or {}).items()
+        }
+        self.retry = RetryPolicy(
+            max_retries=settings.max_retries if max_retries is None else max_retries
+        )
+        self.timeout = settings.timeout_s if timeout is None else timeout
+        self.connect_timeout = settings.connect_timeout_s
+        self.cooldowns = Cooldowns(cooldown_s)
+
+    def __repr__(self) -> str:
+        return f"<ClientCore {self.base_url or 'embedded emulator'}>"
+
+    def attempts(self, call: Call) -> AttemptPlan:
+        return AttemptPlan(self, call)
+
+    def use_base_url(self, url: str) -> None:
+        self.base_url = url.rstrip("/")
+
+    # --- planning -------------------------------------------------------------------------
+    def resolve(self, name: str) -> ModelInfo:
+        return self.catalog.resolve(self.settings.default_model if name == AUTO_MODEL else name)
+
+    def plan(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        deadline: float | None,
+        timeout: float | None,
+    ) -> Call:
+        """Validate ``params`` locally (naming the bad field) before anything is sent."""
+        body = dict(params)
+        model = body.get("model")
+        if model == AUTO_MODEL:
+            body["model"] = model = self.settings.default_model
+        body = validate_create_params(
+            body, catalog=self.catalog, count_tokens=operation == "count_tokens"
+        )
+        info = self.catalog.resolve(str(model))
+        call = Call(
+            operation,
+            body,
+            info,
+            Deadline.within(deadline),
+            self.timeout if timeout is None else timeout,
+        )
+        if operation != "count_tokens":
+            call.input_estimate = count_request(body)
+            call.max_tokens = int(body["max_tokens"])
+        return call
+
+    def plain_call(self, operation: str, *, deadline: float | None, timeout: float | None) -> Call:
+        """A call that names no model (batch management): retried, never falls back."""
+        call = Call(
+            operation,
+            {},
+            self.resolve(AUTO_MODEL),
+            Deadline.within(deadline),
+            self.timeout if timeout is None else timeout,
+        )
+        call.fallback = False
+        return call
+
+    def batch_record(self, message: Message) -> UsageRecord | None:
+        """The usage record of one batch result (billed at the batch price), given to the meters."""
+        info = self.catalog.get(message.model)
+        if info is None:
+            return None
+        call = Call("batch", {}, info, Deadline(None), None, attempts=1)
+        return self.record(call, usage=message.usage, batch=True)
+
+    def chain(self, call: Call) -> Iterator[ModelInfo]:
+        """The requested model, then its fallbacks, skipping models cooling down after a failure
+        (the requested one is still tried when every candidate is cooling)."""
+        fallbacks = self.fallbacks.get(call.requested.id, ()) if call.fallback else ()
+        names = (call.requested.id, *fallbacks)
+        tried = False
+        for name in names:
+            info = call.requested if name == call.requested.id else self.catalog.resolve(name)
+            if not self.cooldowns.cooling(info.id):
+                tried = True
+                yield info
+        if not tried:
+            yield call.requested
+
+    def body_for(self, call: Call, model: ModelInfo, *, stream: bool = False) -> bytes:
+        params = call.params
+        if model is not call.requested:
+            params = {**params, "model": model.id}
+            if "max_tokens" in params:
+                params["max_tokens"] = min(int(params["max_tokens"]), model.max_output)
+        if stream:
+            params = {**params, "stream": True}
+        return encode_body(params)
+
+    def request(
+        self, method: str, path: str, body: bytes | None, call: Call | None, retry_count: int
+    ) -> WireRequest:
+        headers = self.headers
+        if retry_count:
+            headers = {**headers, "x-stainless-retry-count": str(retry_count)}
+        url = path if path.startswith("http") else self.base_url + path
+        if call is None:
+            return WireRequest(method, url, headers, body, self.timeout, self.connect_timeout)
+        return WireRequest(
+            method,
+            url,
+            headers,
+            body,
+            call.deadline.clip(call.timeout),
+            min(self.connect_timeout, call.deadline.clip(self.connect_timeout) or 1e9),
+        )
+
+    # --- accounting -----------------------------------------------------------------------
+    def record(
+        self,
+        call: Call,
+        *,
+        usage: Usage | None = None,
+        request_id: str | None = None,
+        error: ClaudeArchError | None = None,
+        ttft_s: float | None = None,
+        batch: bool | None = None,
+    ) -> UsageRecord:
+        """The call's usage record, handed to every meter (meters never break a call)."""
+        model = call.current
+        usage = usage or Usage()
+        rec = UsageRecord(
+            model=model.id,
+            operation=call.operation,
+            usage=usage,
+            cost_usd=self.catalog.cost(model.id, usage, batch=batch),
+            latency_s=0.0 if batch else time.perf_counter() - call.started,
+            ttft_s=ttft_s,
+            attempts=call.attempts,
+            request_id=request_id or (error.request_id if error else None),
+            error_type=error.error_type if error else None,
+            status=error.status if error else 200,
+            fallback_from=call.requested.id if model is not call.requested else None,
+        )
+        for meter in self.meters:
+            try:
+                meter.record(rec)
+            except Exception:
+                _log.exception("meter %r failed to record a usage record", meter)
+        return rec
+
+    def finish(self, call: Call, message: Message, request_id: str | None) -> Message:
+        message.record = self.record(call, usage=message.usage, request_id=request_id)
+        return message
+
+    def fail(self, call: Call, exc: ClaudeArchError) -> ClaudeArchError:
+        """Stamp the error with the call's context and account for it; returns it to raise."""
+        exc.attempts = call.attempts
+        exc.model = exc.model or call.current.id
+        self.record(call, error=exc)
+        return exc
+
+
+class AttemptPlan:
+    """Which model the next attempt uses, and how long to wait before it: retries on one model,
+    then its fallbacks, bounded by the call's deadline. Both clients drive it the same way:
+
+        plan = core.attempts(call)
+        while (model := plan.next()) is not None:
+            try:
+                return await once(call, model)
+            except APIError as exc:
+                await asyncio.sleep(plan.failed(exc))
+        raise core.fail(call, plan.error)
+    """
+
+    __slots__ = ("_call", "_core", "_models", "_next", "_tries", "error")
+
+    def __init__(self, core: ClientCore, call: Call) -> None:
+        self._core = core
+        self._call = call
+        self._models = core.chain(call)
+        self._next: ModelInfo | None = next(self._models)
+        self._tries = 0
+        self.error: APIError | None = None
+
+    def next(self) -> ModelInfo | None:
+        """The model of the next attempt (``None``: stop and raise :attr:`error`)."""
+        model = self._next
+        if model is not None:
+            if model is not self._call.model:
+                self._tries = 0
+            self._call.model = model
+            self._call.attempts += 1
+            self._tries += 1
+        return model
+
+    def failed(self, exc: APIError) -> float:
+        """Account for a failed attempt; the seconds to wait before :meth:`next`."""
+        self.error = exc
+        call = self._call
+        delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
+        if delay is not None:
+            return delay
+        self._next = None
+        if falls_back(exc) and not call.deadline.expired:
+            self._core.cooldowns.mark(call.current.id)
+            self._next = next(self._models, None)
+        return 0.0
+
+    @property
+    def done(self) -> bool:
+        return self._next is None
+
+    def last_error(self) -> APIError:
+        """The error to raise once :meth:`next` returned ``None``."""
+        if self.error is None:  # only reachable if next() was never called
+            raise RuntimeError("no attempt was made")
+        return self.error
+
+    def pause_for(self, exc: APIError, delay: float) -> tuple[str, float] | None:
+        """After a 429: the (family, seconds) the shared limiter should stop admitting."""
+        if isinstance(exc, RateLimitError) and delay > 0 and self._core.limiter is not None:
+            return self._call.current.family, delay
+        return None
+
+
+def log_retry(call: Call, exc: APIError, delay: float, plan: AttemptPlan) -> None:
+    """One debug line per failed attempt (errors never carry the API key)."""
+    if _log.isEnabledFor(logging.DEBUG):
+        what = "giving up" if plan.done else f"next attempt in {delay:.3f}s"
+        _log.debug(
+            "%s attempt %d on %s failed (%r); %s",
+            call.operation,
+            call.attempts,
+            call.current.id,
+            exc,
+            what,
+        )
+
+
+class _FromSettings:
+    def __repr__(self) -> str:
+        return "<limiter from settings>"
+
+
+_FROM_SETTINGS: Any = _FromSettings()
+"""Default of the ``limiter`` argument: build the limiter the settings describe."""

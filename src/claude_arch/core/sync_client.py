@@ -1,0 +1,208 @@
+"""``SyncClaudeClient``: the same calls as :class:`~claude_arch.core.client.ClaudeClient`, blocking,
+over the light httpx transport. No event loop anywhere: for AWS Lambda, Celery workers, scripts.
+
+    claude = SyncClaudeClient()
+    msg = claude.create(model="claude-haiku-4-5", max_tokens=256,
+                        messages=[{"role": "user", "content": "Hello"}],
+                        deadline=context.get_remaining_time_in_millis() / 1000 - 1)
+    with claude.stream(model="claude-haiku-4-5", max_tokens=256, messages=msgs) as stream:
+        for text in stream.text_stream:
+            print(text, end="")
+
+Policy (validation, retries, fallbacks, limits, metering) is the async client's, shared through
+:class:`~claude_arch.core.client_core.ClientCore`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from claude_arch.core.batches import SyncBatches
+from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore, Meter, log_retry
+from claude_arch.core.embedded import embedded_emulator_url
+from claude_arch.core.sync_stream import SyncMessageStream
+from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
+from claude_arch.core.types import Message
+from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
+from claude_arch.errors import APIError, InvalidRequestError
+
+if TYPE_CHECKING:
+    from claude_arch.core.catalog import Catalog, ModelInfo
+    from claude_arch.core.ratelimit import RateLimiter, Reservation
+    from claude_arch.core.wire import ApiStyle
+    from claude_arch.settings import Settings
+
+__all__ = ["SyncClaudeClient"]
+
+T = TypeVar("T")
+
+
+class SyncClaudeClient:
+    """The blocking Messages API client; thread-safe to share (the transport pools connections)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        transport: SyncTransport | None = None,
+        limiter: RateLimiter | None = _FROM_SETTINGS,
+        meters: Sequence[Meter] = (),
+        fallbacks: Mapping[str, Sequence[str]] | None = None,
+        max_retries: int | None = None,
+        timeout: float | None = None,
+        api_style: ApiStyle = "2.x",
+        catalog: Catalog | None = None,
+        cooldown_s: float = 30.0,
+    ) -> None:
+        self.core = ClientCore(
+            settings,
+            api_key=api_key,
+            base_url=base_url,
+            limiter=limiter,
+            meters=meters,
+            fallbacks=fallbacks,
+            max_retries=max_retries,
+            timeout=timeout,
+            api_style=api_style,
+            catalog=catalog,
+            cooldown_s=cooldown_s,
+        )
+        self._transport = transport
+        self.batches = SyncBatches(self)
+
+    def __repr__(self) -> str:
+        return f"<SyncClaudeClient {self.core.base_url or 'embedded emulator'}>"
+
+    def __enter__(self) -> SyncClaudeClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    # --- public calls ---------------------------------------------------------------------
+    def create(
+        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+    ) -> Message:
+        """Send one Messages request; the message carries its usage record in ``.record``."""
+        if params.pop("stream", False):
+            raise InvalidRequestError("stream: use client.stream(...) to stream", field="stream")
+        call = self.core.plan("create", params, deadline=deadline, timeout=timeout)
+        return self.run(call, self._create_once)
+
+    def stream(
+        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+    ) -> SyncMessageStream:
+        """A streamed Messages request: use it in a ``with`` block, or iterate it directly."""
+        params.pop("stream", None)
+        call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
+        return SyncMessageStream(self, call)
+
+    def count_tokens(
+        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+    ) -> int:
+        """Input tokens of a request, as the server counts them."""
+        call = self.core.plan("count_tokens", params, deadline=deadline, timeout=timeout)
+
+        def once(call: Call, model: ModelInfo) -> int:
+            request = self.core.request(
+                "POST", COUNT_TOKENS_PATH, self.core.body_for(call, model), call, call.attempts - 1
+            )
+            return int(self.send_json(request, model.id)["input_tokens"])
+
+        count = self.run(call, once)
+        self.core.record(call)
+        return count
+
+    # --- the machinery the streams and batches share --------------------------------------
+    def run(self, call: Call, once: Callable[[Call, ModelInfo], T]) -> T:
+        """``once`` under the retry policy, the fallback chain and the call's deadline."""
+        self.transport()  # the embedded emulator, if any, is up before URLs are built
+        plan = self.core.attempts(call)
+        while (model := plan.next()) is not None:
+            try:
+                return once(call, model)
+            except APIError as exc:
+                delay = plan.failed(exc)
+                log_retry(call, exc, delay, plan)
+                pause = plan.pause_for(exc, delay)
+                if pause is not None and self.core.limiter is not None:
+                    self.core.limiter.pause(*pause)
+                if delay:
+                    time.sleep(delay)
+        raise self.core.fail(call, plan.last_error())
+
+    def transport(self) -> SyncTransport:
+        if self.core.embedded:
+            self.core.use_base_url(embedded_emulator_url(self.core))
+            self.core.embedded = False
+        if self._transport is None:
+            from claude_arch.core.transports.httpx_transport import HttpxTransport
+
+            self._transport = HttpxTransport()
+        return self._transport
+
+    def send(self, request: WireRequest, model: str | None) -> SyncResponse:
+        """Send; an error status is read and raised as its typed error."""
+        response = self.transport().send(request)
+        if response.status >= 300:
+            body = response.read()
+            raise error_from_response(response.status, response.headers, body, model=model)
+        return response
+
+    def send_json(self, request: WireRequest, model: str | None = None) -> Any:
+        return decode_json(self.send(request, model).read())
+
+    def reserve(self, call: Call, model: ModelInfo) -> Reservation | None:
+        limiter = self.core.limiter
+        if limiter is None:
+            return None
+        return limiter.acquire_sync(
+            model.family,
+            input_tokens=call.input_estimate,
+            output_tokens=min(call.max_tokens, model.max_output),
+            deadline=call.deadline.at,
+        )
+
+    def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
+        if reservation is not None and self.core.limiter is not None:
+            self.core.limiter.settle(reservation, input_tokens=input_tokens, output_tokens=output)
+
+    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
+        if self.core.limiter is not None and self.core.settings.learn_limits:
+            self.core.limiter.learn(model.family, headers)
+
+    def _create_once(self, call: Call, model: ModelInfo) -> Message:
+        reservation = self.reserve(call, model)
+        request = self.core.request(
+            "POST", MESSAGES_PATH, self.core.body_for(call, model), call, call.attempts - 1
+        )
+        try:
+            response = self.transport().send(request)
+            self.learn(model, response.headers)
+            body = response.read()
+        except BaseException:
+            self.settle(reservation, 0, 0)
+            raise
+        if response.status >= 300:
+            self.settle(reservation, 0, 0)
+            raise error_from_response(response.status, response.headers, body, model=model.id)
+        message = Message.from_dict(decode_json(body) or {})
+        usage = message.usage
+        self.settle(
+            reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens
+        )
+        return self.core.finish(call, message, response.headers.get("request-id"))
