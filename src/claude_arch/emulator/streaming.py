@@ -91,12 +91,19 @@ def _events(message: dict[str, Any], reply: Reply) -> Iterator[_Event]:
     usage = message["usage"]
     start_usage = {**usage, "output_tokens": min(1, reply.output_tokens)}
     started = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
-    yield sse_event("message_start", {"type": "message_start", "message": {
-        **started, "usage": start_usage}}), 0, False  # fmt: skip
+    yield (
+        sse_event(
+            "message_start", {"type": "message_start", "message": {**started, "usage": start_usage}}
+        ),
+        0,
+        False,
+    )
     for index, block in enumerate(reply.content):
-        yield from _block_events(index, block)
+        events = _block_events(index, block)
+        yield next(events)  # content_block_start
         if index == 0:
             yield _PING, 0, False
+        yield from events
     final_usage = {
         "input_tokens": usage["input_tokens"],
         "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
@@ -104,8 +111,11 @@ def _events(message: dict[str, Any], reply: Reply) -> Iterator[_Event]:
         "output_tokens": reply.output_tokens,
     }
     delta = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
-    yield sse_event("message_delta", {"type": "message_delta", "delta": delta,
-                                      "usage": final_usage}), 0, False  # fmt: skip
+    yield (
+        sse_event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}),
+        0,
+        False,
+    )
     yield sse_event("message_stop", {"type": "message_stop"}), 0, False
 
 
