@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+
+from claude_arch.settings import Settings
+from claude_arch.testing import EmulatorServer
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,3 +91,39 @@ def stub_server(stub_routes: dict[str, Handler]) -> Iterator[StubServer]:
     state["server"] = StubServer(url, loop)
     yield state["server"]
     stop()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[EmulatorServer]:
+    """The claude-arch emulator, unpaced, served from this test's event loop."""
+    async with EmulatorServer(speed=0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator_thread() -> Iterator[EmulatorServer]:
+    """The emulator in a background thread, for the sync client (no event loop in the test)."""
+    with EmulatorServer(speed=0) as emu:
+        yield emu
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings that ignore the environment and any .env file."""
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+WaitFor = Callable[[Callable[[], object]], Awaitable[None]]
+
+
+@pytest.fixture
+def wait_for() -> WaitFor:
+    """``await wait_for(lambda: condition)``: poll a condition another thread or server sets,
+    failing after 10 s (there is no event to await across that boundary)."""
+
+    async def wait(condition: Callable[[], object], limit_s: float = 10.0) -> None:
+        async with asyncio.timeout(limit_s):
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+    return wait

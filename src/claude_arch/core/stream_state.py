@@ -26,7 +26,7 @@ from claude_arch.core.wire import (
     StreamEvent,
     decode_event,
 )
-from claude_arch.errors import StreamInterruptedError
+from claude_arch.errors import ClaudeArchError, StreamInterruptedError
 
 __all__ = ["StreamState"]
 
@@ -36,13 +36,25 @@ _CONTENT = (ContentBlockDelta, MessageDelta, MessageStop)
 class StreamState:
     """Decodes, accumulates and times one attempt's stream."""
 
-    __slots__ = ("_decoder", "_held", "_model", "_started", "accumulator", "has_content", "ttft_s")
+    __slots__ = (
+        "_decoder",
+        "_held",
+        "_model",
+        "_pending",
+        "_started",
+        "accumulator",
+        "has_content",
+        "ttft_s",
+    )
 
     def __init__(self, *, started: float, model: str | None = None) -> None:
         self._decoder = SSEDecoder()
         self._held: list[StreamEvent] = []
         self._started = started
         self._model = model
+        # An error that arrived in the same chunk as content the caller has not seen yet: that
+        # content is delivered first, the error on the next read.
+        self._pending: ClaudeArchError | None = None
         self.accumulator = MessageAccumulator()
         self.has_content = False
         self.ttft_s: float | None = None
@@ -59,9 +71,16 @@ class StreamState:
         """Events the caller may see now (held ones are released with the first content).
 
         An ``error`` event raises its typed error; so does a malformed event sequence."""
+        self._raise_pending()
         out: list[StreamEvent] = []
         for sse in self._decoder.feed(chunk):
-            event = decode_event(sse, model=self._model)
+            try:
+                event = decode_event(sse, model=self._model)
+            except ClaudeArchError as exc:
+                if not out:
+                    raise
+                self._pending = exc
+                return out
             try:
                 self.accumulator.feed(event)
             except (ValueError, IndexError, KeyError) as exc:
@@ -80,6 +99,7 @@ class StreamState:
     def end(self) -> list[StreamEvent]:
         """The body ended: trailing events, or :class:`StreamInterruptedError` without
         ``message_stop``."""
+        self._raise_pending()
         out: list[StreamEvent] = []
         for sse in self._decoder.flush():
             event = decode_event(sse, model=self._model)
@@ -88,6 +108,11 @@ class StreamState:
         if not self.done:
             raise StreamInterruptedError("the stream ended before message_stop", model=self._model)
         return out
+
+    def _raise_pending(self) -> None:
+        if self._pending is not None:
+            exc, self._pending = self._pending, None
+            raise exc
 
     def message(self) -> Message:
         return self.accumulator.message()
