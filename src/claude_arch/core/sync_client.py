@@ -15,6 +15,7 @@ Policy (validation, retries, fallbacks, limits, metering) is the async client's,
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -73,6 +74,7 @@ class SyncClaudeClient:
             cooldown_s=cooldown_s,
         )
         self._transport = transport
+        self._lock = threading.Lock()
         self.batches = SyncBatches(self)
 
     def __repr__(self) -> str:
@@ -146,14 +148,18 @@ class SyncClaudeClient:
         raise self.core.fail(call, plan.last_error())
 
     def transport(self) -> SyncTransport:
-        if self.core.embedded:
-            self.core.use_base_url(embedded_emulator_url(self.core))
-            self.core.embedded = False
-        if self._transport is None:
-            from claude_arch.core.transports.httpx_transport import HttpxTransport
+        transport = self._transport
+        if transport is not None and not self.core.embedded:
+            return transport
+        with self._lock:  # threads share one client: one pool, one embedded emulator
+            if self.core.embedded:
+                self.core.use_base_url(embedded_emulator_url(self.core))
+                self.core.embedded = False
+            if self._transport is None:
+                from claude_arch.core.transports.httpx_transport import HttpxTransport
 
-            self._transport = HttpxTransport()
-        return self._transport
+                self._transport = HttpxTransport()
+            return self._transport
 
     def send(self, request: WireRequest, model: str | None) -> SyncResponse:
         """Send; an error status is read and raised as its typed error."""

@@ -1,0 +1,132 @@
+"""What both clients put on the wire and how they read answers the emulator cannot script:
+header styles, retry counts, spend limits, ``x-should-retry``, ``retry-after-ms``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from claude_arch.core.client import ClaudeClient
+from claude_arch.core.sync_client import SyncClaudeClient
+from claude_arch.errors import OverloadedError, SpendLimitError
+from claude_arch.settings import Settings
+
+HAIKU = "claude-haiku-4-5"
+HELLO = [{"role": "user", "content": "Hello"}]
+MESSAGE = {
+    "id": "msg_01stub",
+    "type": "message",
+    "role": "assistant",
+    "model": HAIKU,
+    "content": [{"type": "text", "text": "Hi"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 4, "output_tokens": 1},
+}
+SPEND = {
+    "type": "error",
+    "error": {
+        "type": "rate_limit_error",
+        "message": "spend limit reached",
+        "details": {"error_code": "enforced_spend_limit_reached"},
+    },
+}
+OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+
+# Answers the stub gives, in order; the last one repeats.
+SCRIPT: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+
+
+async def messages(request: web.Request) -> web.Response:
+    await request.read()
+    status, body, headers = SCRIPT.pop(0) if len(SCRIPT) > 1 else SCRIPT[0]
+    return web.json_response(body, status=status, headers={"request-id": "req_stub", **headers})
+
+
+@pytest.fixture
+def stub_routes() -> dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]:
+    SCRIPT.clear()
+    return {"/v1/messages": messages}
+
+
+def _settings() -> Settings:
+    return Settings(_env_file=None, rate_limit_tier="none")  # type: ignore[call-arg]
+
+
+async def test_2x_headers_by_default_and_retry_count(stub_server: Any) -> None:
+    SCRIPT.extend([(529, OVERLOADED, {"retry-after-ms": "5"}), (200, MESSAGE, {})])
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        msg = await claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    assert msg.text == "Hi"
+    first, second = stub_server.seen
+    assert first.headers["Authorization"] == "Bearer sk-k"
+    assert first.headers["anthropic-version"] == "2026-10-21"
+    assert "x-api-key" not in first.headers
+    assert "x-stainless-retry-count" not in first.headers
+    assert second.headers["x-stainless-retry-count"] == "1"
+
+
+def test_0x_header_style_is_selectable(stub_server: Any) -> None:
+    SCRIPT.append((200, MESSAGE, {}))
+    with SyncClaudeClient(
+        _settings(), base_url=stub_server.url, api_key="sk-k", api_style="0.x"
+    ) as claude:
+        claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    (seen,) = stub_server.seen
+    assert seen.headers["x-api-key"] == "sk-k"
+    assert seen.headers["anthropic-version"] == "2023-06-01"
+    assert "Authorization" not in seen.headers
+
+
+async def test_spend_limit_429_is_not_retried_async(stub_server: Any) -> None:
+    SCRIPT.append((429, SPEND, {"retry-after": "1", "x-should-retry": "true"}))
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        with pytest.raises(SpendLimitError) as info:
+            await claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    assert len(stub_server.seen) == 1
+    assert info.value.attempts == 1
+    assert info.value.request_id == "req_stub"
+
+
+def test_spend_limit_429_is_not_retried_sync(stub_server: Any) -> None:
+    SCRIPT.append((429, SPEND, {"retry-after": "1"}))
+    with (
+        SyncClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude,
+        pytest.raises(SpendLimitError),
+    ):
+        claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    assert len(stub_server.seen) == 1
+
+
+async def test_x_should_retry_false_is_obeyed(stub_server: Any) -> None:
+    SCRIPT.append((529, OVERLOADED, {"x-should-retry": "false"}))
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        with pytest.raises(OverloadedError):
+            await claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    assert len(stub_server.seen) == 1
+
+
+async def test_request_body_is_what_the_caller_asked(stub_server: Any) -> None:
+    SCRIPT.append((200, MESSAGE, {}))
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        await claude.create(
+            model=HAIKU, max_tokens=8, messages=HELLO, system="Be brief", metadata={"user_id": "u"}
+        )
+    body = json.loads(await asyncio.wrap_future(_read(stub_server)))
+    assert body == {
+        "model": HAIKU,
+        "max_tokens": 8,
+        "messages": HELLO,
+        "system": "Be brief",
+        "metadata": {"user_id": "u"},
+    }
+
+
+def _read(stub_server: Any) -> Any:
+    # The request body was read by the handler in the server's loop; read its cache there.
+    return asyncio.run_coroutine_threadsafe(stub_server.seen[0].read(), stub_server.loop)
