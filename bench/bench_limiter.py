@@ -1,0 +1,149 @@
+"""Rate limiter throughput: acquisitions per second, in-process and through Redis.
+
+    .venv/bin/python bench/bench_limiter.py [--redis-url redis://127.0.0.1:6379/15] [--scale 1.0]
+
+Each figure is admitted ``try_acquire`` calls per second (limits set high enough that every call
+is admitted, so the figure measures the limiter, not the limits), plus one with a ``settle`` after
+every acquisition. Targets: >= 20k/s in-process, >= 3k/s through Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from claude_arch.core.catalog import Limits
+from claude_arch.core.ratelimit import LocalRateLimiter, RedisRateLimiter, Reservation
+
+HUGE = {"haiku": Limits(rpm=10**12, itpm=10**15, otpm=10**15)}
+
+
+def _rate(n: int, run: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    run()
+    return n / (time.perf_counter() - started)
+
+
+def local_single(n: int, *, settle: bool = False) -> float:
+    limiter = LocalRateLimiter(HUGE)
+
+    def run() -> None:
+        for _ in range(n):
+            res = limiter.try_acquire("haiku", input_tokens=1200, output_tokens=1024)
+            assert isinstance(res, Reservation)
+            if settle:
+                limiter.settle(res, input_tokens=1100, output_tokens=300)
+
+    return _rate(n, run)
+
+
+def local_threads(n: int, threads: int) -> float:
+    limiter = LocalRateLimiter(HUGE)
+    per_thread = n // threads
+
+    def work() -> None:
+        for _ in range(per_thread):
+            limiter.try_acquire("haiku", input_tokens=1200, output_tokens=1024)
+
+    def run() -> None:
+        pool = [threading.Thread(target=work) for _ in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+
+    return _rate(per_thread * threads, run)
+
+
+def redis_sync(url: str, n: int, *, settle: bool = False) -> float:
+    limiter = RedisRateLimiter(url, HUGE, prefix=f"bench:{uuid.uuid4().hex}:")
+    limiter.try_acquire("haiku", input_tokens=0, output_tokens=0)  # connect, load the script
+
+    def run() -> None:
+        for _ in range(n):
+            res = limiter.try_acquire("haiku", input_tokens=1200, output_tokens=1024)
+            assert isinstance(res, Reservation)
+            if settle:
+                limiter.settle(res, input_tokens=1100, output_tokens=300)
+
+    try:
+        return _rate(n, run)
+    finally:
+        limiter.close()
+
+
+def redis_async(url: str, n: int, concurrency: int) -> float:
+    async def main() -> float:
+        limiter = RedisRateLimiter(url, HUGE, prefix=f"bench:{uuid.uuid4().hex}:")
+        await limiter.atry_acquire("haiku", input_tokens=0, output_tokens=0)
+        per_task = n // concurrency
+
+        async def work() -> None:
+            for _ in range(per_task):
+                await limiter.atry_acquire("haiku", input_tokens=1200, output_tokens=1024)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(work() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        await limiter.aclose()
+        return per_task * concurrency / elapsed
+
+    return asyncio.run(main())
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError):
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("CLAUDE_ARCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the call counts")
+    args = parser.parse_args()
+    n_local = int(200_000 * args.scale)
+    n_redis = int(20_000 * args.scale)
+
+    rows: list[tuple[str, float, float]] = [
+        ("in-process, 1 thread", local_single(n_local), 20_000),
+        ("in-process, 1 thread, acquire+settle", local_single(n_local, settle=True), 20_000),
+        ("in-process, 2 threads", local_threads(n_local, 2), 20_000),
+    ]
+    if redis_reachable(args.redis_url):
+        rows += [
+            ("Redis sync, 1 connection", redis_sync(args.redis_url, n_redis), 3_000),
+            (
+                "Redis sync, acquire+settle",
+                redis_sync(args.redis_url, n_redis // 2, settle=True),
+                3_000,
+            ),
+            ("Redis async, 16 concurrent", redis_async(args.redis_url, n_redis, 16), 3_000),
+            ("Redis async, 64 concurrent", redis_async(args.redis_url, n_redis, 64), 3_000),
+        ]
+    else:
+        print(f"(Redis not reachable at {args.redis_url}: Redis rows skipped)")
+
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'limiter':<{width}}  {'acq/s':>10}  {'target':>8}")
+    for name, rate, target in rows:
+        verdict = "ok" if rate >= target else "BELOW"
+        print(f"{name:<{width}}  {rate:>10,.0f}  {target:>8,.0f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
