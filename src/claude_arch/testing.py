@@ -41,6 +41,8 @@ from claude_arch.errors import ConfigError
 __all__ = ["EmulatorConfig", "EmulatorServer", "start_embedded"]
 
 _START_TIMEOUT_S = 10.0
+# On close, streams still open get this long to finish before they are cancelled.
+_SHUTDOWN_TIMEOUT_S = 0.5
 
 
 class EmulatorServer:
@@ -68,7 +70,12 @@ class EmulatorServer:
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start_async(self) -> EmulatorServer:
-        runner = web.AppRunner(self.app, handler_cancellation=True, access_log=None)
+        runner = web.AppRunner(
+            self.app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+        )
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port, reuse_address=True)
         await site.start()

@@ -87,7 +87,8 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     if rule is not None and rule.error is not None:
         state.stats.add(info.id, key_id, requests=1, scripted_errors=1)
         raise ApiError(rule.error.status, rule.error.type, rule.error.message)
-    draw = state.faults.draw(params["model"], streaming=streaming, aliases=(info.id,))
+    names = (info.id, *info.aliases)
+    draw = state.faults.draw(params["model"], streaming=streaming, aliases=names)
     if draw is not None:
         await _injected(state, draw, info, key_id)
     total_input = count_request(params)
