@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.ratelimit import RateLimiter, RedisRateLimiter, Reservation
-from claude_arch.errors import APITimeoutError, ConfigError, InvalidRequestError
+from claude_arch.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigError,
+    InvalidRequestError,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -257,3 +262,37 @@ def test_eight_processes_share_one_limit(redis_url: str) -> None:
     reachable = rate * (stop.value - started)
     assert admitted <= most_possible * 1.01, (admitted, most_possible)
     assert admitted >= reachable * 0.95, (admitted, reachable)
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://:hunter2@127.0.0.1:{port}/0"
+
+
+async def test_unreachable_redis_fails_open_without_leaking_the_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = RedisRateLimiter(_closed_port_url(), LIMITS, socket_timeout=1.0)
+    res = limiter.try_acquire("a", input_tokens=1, output_tokens=1)
+    assert isinstance(res, Reservation)
+    assert not res.limited
+    limiter.settle(res, input_tokens=1, output_tokens=1)
+    limiter.pause("a", 1.0)
+    assert limiter.snapshot("a") is None
+    got = await limiter.atry_acquire("a", input_tokens=1, output_tokens=1)
+    assert isinstance(got, Reservation)
+    assert "unreachable" in caplog.text
+    assert "hunter2" not in caplog.text
+    await limiter.aclose()
+
+
+def test_unreachable_redis_can_fail_closed() -> None:
+    limiter = RedisRateLimiter(_closed_port_url(), LIMITS, fail_open=False, socket_timeout=1.0)
+    with pytest.raises(APIConnectionError, match="unreachable") as exc:
+        limiter.try_acquire("a", input_tokens=1, output_tokens=1)
+    assert "hunter2" not in str(exc.value)
+    limiter.close()

@@ -15,11 +15,13 @@ check-and-take atomically on the server, timed by the server's clock. Keys live 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from claude_arch.constants import REDIS_RATELIMIT_PREFIX
 from claude_arch.core.catalog import Limits
@@ -30,7 +32,7 @@ from claude_arch.core.ratelimit.base import (
     raise_if_oversized,
 )
 from claude_arch.core.ratelimit.protocol import BucketState, KindState, Reservation
-from claude_arch.errors import ConfigError
+from claude_arch.errors import APIConnectionError, ConfigError
 
 if TYPE_CHECKING:
     import redis as redis_sync
@@ -40,6 +42,15 @@ if TYPE_CHECKING:
 __all__ = ["RedisRateLimiter"]
 
 INSTALL_HINT = "pip install 'claude-arch[redis]'"
+OUTAGE_LOG_INTERVAL_S = 30.0
+
+log = logging.getLogger(__name__)
+
+
+def _redacted(url: str) -> str:
+    """host:port/db of a Redis URL: never its password."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
 
 
 def _script_source() -> str:
@@ -55,11 +66,15 @@ def _import_redis() -> Any:
     return redis
 
 
-def _decode_take(reply: Sequence[Any]) -> float:
-    """0.0 when admitted, else the wait in seconds."""
-    if int(reply[0]) == 1:
-        return 0.0
-    return max(float(reply[1]), 1e-6)
+def _admission(reply: Sequence[Any] | None, candidate: Reservation) -> Reservation | float:
+    """The script's answer to ``take``: the reservation, or the wait. None: Redis is down and
+    the limiter fails open, so the reservation holds nothing to settle."""
+    if reply is None:
+        candidate.limited = False
+        return candidate
+    if int(reply[0]) != 1:
+        return max(float(reply[1]), 1e-6)
+    return candidate
 
 
 class RedisRateLimiter(BaseRateLimiter):
@@ -67,6 +82,10 @@ class RedisRateLimiter(BaseRateLimiter):
 
     Limits travel with every call, so processes agree as long as they are configured alike (and
     learned limits spread as each process learns them from its own responses).
+
+    When Redis is unreachable the limiter fails open by default: it admits (``limited=False``
+    reservations), logs a warning at most every 30 s, and the API's own 429s remain the backstop.
+    ``fail_open=False`` raises ``APIConnectionError`` instead.
     """
 
     def __init__(
@@ -75,12 +94,25 @@ class RedisRateLimiter(BaseRateLimiter):
         limits: Mapping[str, Limits] | None = None,
         *,
         prefix: str = REDIS_RATELIMIT_PREFIX,
+        fail_open: bool = True,
+        socket_timeout: float = 2.0,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(limits, clock=clock)
         self._redis = _import_redis()
         self.url = url
         self.prefix = prefix
+        self.fail_open = fail_open
+        self._connection_options = {
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+        }
+        exceptions = self._redis.exceptions
+        self._outages: tuple[type[BaseException], ...] = (
+            exceptions.ConnectionError,
+            exceptions.TimeoutError,
+        )
+        self._last_outage_log = -math.inf
         self._source = _script_source()
         self._sync: redis_sync.Redis | None = None
         self._sync_script: Script | None = None
@@ -101,19 +133,39 @@ class RedisRateLimiter(BaseRateLimiter):
     # --- connections ---------------------------------------------------------------------------
     def _sync_call(self, key: str, args: Sequence[Any]) -> Any:
         if self._sync_script is None:
-            self._sync = self._redis.Redis.from_url(self.url)
+            self._sync = self._redis.Redis.from_url(self.url, **self._connection_options)
             self._sync_script = self._sync.register_script(self._source)
-        return self._sync_script(keys=[key], args=list(args))
+        try:
+            return self._sync_script(keys=[key], args=list(args))
+        except self._outages as exc:
+            self._outage(exc)
+            return None
 
     async def _async_call(self, key: str, args: Sequence[Any]) -> Any:
         loop = asyncio.get_running_loop()
         if self._async_script is None or self._async_loop is not loop:
             # a redis.asyncio client belongs to the loop that made its connections
-            self._async = self._redis.asyncio.Redis.from_url(self.url)
+            self._async = self._redis.asyncio.Redis.from_url(self.url, **self._connection_options)
             self._async_script = self._async.register_script(self._source)
             self._async_loop = loop
         script: AsyncScript = self._async_script
-        return await script(keys=[key], args=list(args))
+        try:
+            return await script(keys=[key], args=list(args))
+        except self._outages as exc:
+            self._outage(exc)
+            return None
+
+    def _outage(self, exc: BaseException) -> None:
+        """Redis is unreachable: admit (fail open, logged) or raise ``APIConnectionError``."""
+        where = _redacted(self.url)
+        if not self.fail_open:
+            raise APIConnectionError(f"rate-limit store {where} unreachable: {exc}") from exc
+        now = time.monotonic()
+        if now - self._last_outage_log >= OUTAGE_LOG_INTERVAL_S:
+            self._last_outage_log = now
+            log.warning(
+                "rate-limit store %s unreachable (%s): admitting without shared limits", where, exc
+            )
 
     def close(self) -> None:
         """Close the sync connection pool (the async one needs :meth:`aclose`)."""
@@ -152,12 +204,11 @@ class RedisRateLimiter(BaseRateLimiter):
         scope: str = "",
     ) -> Reservation | float:
         limits, args = self._take_args(family, scope, requests, input_tokens, output_tokens)
-        wait = _decode_take(self._sync_call(self.key(family, scope), args))
-        if wait:
-            return wait
-        return Reservation(
+        reply = self._sync_call(self.key(family, scope), args)
+        candidate = Reservation(
             family, scope, requests, input_tokens, output_tokens, limited=limits is not None
         )
+        return _admission(reply, candidate)
 
     async def atry_acquire(
         self,
@@ -169,12 +220,11 @@ class RedisRateLimiter(BaseRateLimiter):
         scope: str = "",
     ) -> Reservation | float:
         limits, args = self._take_args(family, scope, requests, input_tokens, output_tokens)
-        wait = _decode_take(await self._async_call(self.key(family, scope), args))
-        if wait:
-            return wait
-        return Reservation(
+        reply = await self._async_call(self.key(family, scope), args)
+        candidate = Reservation(
             family, scope, requests, input_tokens, output_tokens, limited=limits is not None
         )
+        return _admission(reply, candidate)
 
     def _give_args(
         self, reservation: Reservation, input_tokens: int, output_tokens: int
@@ -224,14 +274,14 @@ class RedisRateLimiter(BaseRateLimiter):
         if limits is None:
             return None
         reply = self._sync_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
-        return _state(limits, reply)
+        return None if reply is None else _state(limits, reply)
 
     async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
         limits = self.limits_for(family, scope=scope)
         if limits is None:
             return None
         reply = await self._async_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
-        return _state(limits, reply)
+        return None if reply is None else _state(limits, reply)
 
 
 def _caps(limits: Limits) -> tuple[int, int, int]:
