@@ -161,8 +161,13 @@ class BatchStore:
         try:
             params = validate_create_params(params, catalog=state.catalog)
         except ClaudeArchError as exc:
-            return {"type": "errored", "error": {"type": "error", "error": {
-                "type": exc.error_type, "message": exc.message}}}  # fmt: skip
+            return {
+                "type": "errored",
+                "error": {
+                    "type": "error",
+                    "error": {"type": exc.error_type, "message": exc.message},
+                },
+            }
         info = state.catalog.resolve(params["model"])
         rule = state.rules.match_request(params)
         if rule is not None and rule.error is not None:

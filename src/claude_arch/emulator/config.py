@@ -14,10 +14,11 @@ maps onto it without glue.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from claude_arch.constants import EMULATOR_DEFAULT_PORT
 
@@ -79,6 +80,16 @@ class RuleMatch(_Spec):
     model: str | None = None
     system: str | None = None
     user: str | None = None
+
+    @field_validator("model", "system", "user")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return pattern
 
 
 class RuleError(_Spec):

@@ -59,12 +59,10 @@ class _Compiled:
 
     def __init__(self, spec: RuleSpec) -> None:
         self.spec = spec
-        try:
-            self.model = re.compile(spec.match.model) if spec.match.model else None
-            self.system = re.compile(spec.match.system) if spec.match.system else None
-            self.user = re.compile(spec.match.user) if spec.match.user else None
-        except re.error as exc:
-            raise InvalidRequestError(f"rules: bad regular expression: {exc}") from exc
+        # RuleMatch has checked that the patterns compile.
+        self.model = re.compile(spec.match.model) if spec.match.model else None
+        self.system = re.compile(spec.match.system) if spec.match.system else None
+        self.user = re.compile(spec.match.user) if spec.match.user else None
         self.reply = spec.reply
 
 
