@@ -27,8 +27,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_arch.core.async_stream import MessageStream
+from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
-from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore, Meter, log_retry
+from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.core.types import Message
@@ -42,6 +43,7 @@ from claude_arch.errors import APIError, InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
+    from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter, Reservation
     from claude_arch.core.wire import ApiStyle
     from claude_arch.settings import Settings

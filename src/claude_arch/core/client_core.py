@@ -11,32 +11,28 @@ import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import EMULATOR_API_KEY
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
-from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy, falls_back
+from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import Message, Usage, UsageRecord
 from claude_arch.core.wire import ApiStyle, encode_body, request_headers
-from claude_arch.errors import APIError, ClaudeArchError, RateLimitError
+from claude_arch.errors import ClaudeArchError
 
 if TYPE_CHECKING:
+    from claude_arch.core.attempts import AttemptPlan
+    from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter
     from claude_arch.settings import Settings
 
-__all__ = ["AUTO_MODEL", "AttemptPlan", "Call", "ClientCore", "Meter"]
+__all__ = ["AUTO_MODEL", "Call", "ClientCore"]
 
 AUTO_MODEL = "auto"
 _log = logging.getLogger("claude_arch")
-
-
-class Meter(Protocol):
-    """What a client hands its usage records to (``claude_arch.core.metering`` implements it)."""
-
-    def record(self, record: UsageRecord) -> None: ...
 
 
 @dataclass(slots=True)
@@ -113,6 +109,8 @@ class ClientCore:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
 
     def attempts(self, call: Call) -> AttemptPlan:
+        from claude_arch.core.attempts import AttemptPlan
+
         return AttemptPlan(self, call)
 
     def use_base_url(self, url: str) -> None:
@@ -257,84 +255,6 @@ class ClientCore:
         exc.model = exc.model or call.current.id
         self.record(call, error=exc)
         return exc
-
-
-class AttemptPlan:
-    """Which model the next attempt uses, and how long to wait before it: retries on one model,
-    then its fallbacks, bounded by the call's deadline. Both clients drive it the same way:
-
-        plan = core.attempts(call)
-        while (model := plan.next()) is not None:
-            try:
-                return await once(call, model)
-            except APIError as exc:
-                await asyncio.sleep(plan.failed(exc))
-        raise core.fail(call, plan.error)
-    """
-
-    __slots__ = ("_call", "_core", "_models", "_next", "_tries", "error")
-
-    def __init__(self, core: ClientCore, call: Call) -> None:
-        self._core = core
-        self._call = call
-        self._models = core.chain(call)
-        self._next: ModelInfo | None = next(self._models)
-        self._tries = 0
-        self.error: APIError | None = None
-
-    def next(self) -> ModelInfo | None:
-        """The model of the next attempt (``None``: stop and raise :attr:`error`)."""
-        model = self._next
-        if model is not None:
-            if model is not self._call.model:
-                self._tries = 0
-            self._call.model = model
-            self._call.attempts += 1
-            self._tries += 1
-        return model
-
-    def failed(self, exc: APIError) -> float:
-        """Account for a failed attempt; the seconds to wait before :meth:`next`."""
-        self.error = exc
-        call = self._call
-        delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
-        if delay is not None:
-            return delay
-        self._next = None
-        if falls_back(exc) and not call.deadline.expired:
-            self._core.cooldowns.mark(call.current.id)
-            self._next = next(self._models, None)
-        return 0.0
-
-    @property
-    def done(self) -> bool:
-        return self._next is None
-
-    def last_error(self) -> APIError:
-        """The error to raise once :meth:`next` returned ``None``."""
-        if self.error is None:  # only reachable if next() was never called
-            raise RuntimeError("no attempt was made")
-        return self.error
-
-    def pause_for(self, exc: APIError, delay: float) -> tuple[str, float] | None:
-        """After a 429: the (family, seconds) the shared limiter should stop admitting."""
-        if isinstance(exc, RateLimitError) and delay > 0 and self._core.limiter is not None:
-            return self._call.current.family, delay
-        return None
-
-
-def log_retry(call: Call, exc: APIError, delay: float, plan: AttemptPlan) -> None:
-    """One debug line per failed attempt (errors never carry the API key)."""
-    if _log.isEnabledFor(logging.DEBUG):
-        what = "giving up" if plan.done else f"next attempt in {delay:.3f}s"
-        _log.debug(
-            "%s attempt %d on %s failed (%r); %s",
-            call.operation,
-            call.attempts,
-            call.current.id,
-            exc,
-            what,
-        )
 
 
 class _FromSettings:

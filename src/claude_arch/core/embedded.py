@@ -6,6 +6,7 @@ one log line on the ``claude_arch`` logger. Every client of the process shares i
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ def embedded_emulator_url(core: ClientCore) -> str:
 
             server = start_embedded(EmulatorConfig(port=0, speed=core.settings.emulator_speed))
             _running["server"] = server
+            atexit.register(server.close)  # stop serving cleanly before the interpreter goes
             _log.warning(
                 "No %s set: using the embedded emulator at %s (responses are synthetic)",
                 ENV_API_KEY,

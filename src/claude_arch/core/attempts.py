@@ -1,0 +1,97 @@
+"""The attempts of one call: retries on one model, then its fallbacks, within the deadline.
+
+Both clients drive an :class:`AttemptPlan` the same way, so the loop below is the only retry loop
+in claude-arch (its sync twin differs by ``time.sleep``):
+
+    plan = core.attempts(call)
+    while (model := plan.next()) is not None:
+        try:
+            return await once(call, model)
+        except APIError as exc:
+            await asyncio.sleep(plan.failed(exc))
+    raise core.fail(call, plan.last_error())
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from claude_arch.core.retry import falls_back
+from claude_arch.errors import APIError, RateLimitError
+
+if TYPE_CHECKING:
+    from claude_arch.core.catalog import ModelInfo
+    from claude_arch.core.client_core import Call, ClientCore
+
+__all__ = ["AttemptPlan", "log_retry"]
+
+_log = logging.getLogger("claude_arch")
+
+
+class AttemptPlan:
+    """Which model the next attempt uses, and how long to wait before it."""
+
+    __slots__ = ("_call", "_core", "_models", "_next", "_tries", "error")
+
+    def __init__(self, core: ClientCore, call: Call) -> None:
+        self._core = core
+        self._call = call
+        self._models = core.chain(call)
+        self._next: ModelInfo | None = next(self._models)
+        self._tries = 0
+        self.error: APIError | None = None
+
+    def next(self) -> ModelInfo | None:
+        """The model of the next attempt (``None``: stop and raise :attr:`error`)."""
+        model = self._next
+        if model is not None:
+            if model is not self._call.model:
+                self._tries = 0
+            self._call.model = model
+            self._call.attempts += 1
+            self._tries += 1
+        return model
+
+    def failed(self, exc: APIError) -> float:
+        """Account for a failed attempt; the seconds to wait before :meth:`next`."""
+        self.error = exc
+        call = self._call
+        delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
+        if delay is not None:
+            return delay
+        self._next = None
+        if falls_back(exc) and not call.deadline.expired:
+            self._core.cooldowns.mark(call.current.id)
+            self._next = next(self._models, None)
+        return 0.0
+
+    @property
+    def done(self) -> bool:
+        return self._next is None
+
+    def last_error(self) -> APIError:
+        """The error to raise once :meth:`next` returned ``None``."""
+        if self.error is None:  # only reachable if next() was never called
+            raise RuntimeError("no attempt was made")
+        return self.error
+
+    def pause_for(self, exc: APIError, delay: float) -> tuple[str, float] | None:
+        """After a 429: the (family, seconds) the shared limiter should stop admitting."""
+        if isinstance(exc, RateLimitError) and delay > 0 and self._core.limiter is not None:
+            return self._call.current.family, delay
+        return None
+
+
+def log_retry(call: Call, exc: APIError, delay: float, plan: AttemptPlan) -> None:
+    """One debug line per failed attempt (errors never carry the API key)."""
+    if _log.isEnabledFor(logging.DEBUG):
+        what = "giving up" if plan.done else f"next attempt in {delay:.3f}s"
+        _log.debug(
+            "%s attempt %d on %s failed (%r); %s",
+            call.operation,
+            call.attempts,
+            call.current.id,
+            exc,
+            what,
+        )
