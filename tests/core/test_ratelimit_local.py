@@ -362,3 +362,18 @@ def test_importing_the_package_does_not_import_redis() -> None:
         "rl.LocalRateLimiter({})"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def test_async_twins_match_the_sync_methods() -> None:
+    clock = FakeClock()
+    limiter = LocalRateLimiter(LIMITS, clock=clock)
+    res = await limiter.atry_acquire("a", input_tokens=100, output_tokens=300)
+    assert isinstance(res, Reservation)
+    await limiter.asettle(res, input_tokens=100, output_tokens=100)
+    await limiter.apause("a", 3.0)
+    assert await limiter.asnapshot("a") == limiter.snapshot("a")
+    state = await limiter.asnapshot("a")
+    assert state is not None
+    assert (state.output_tokens.remaining, state.paused_for) == (200, 3.0)
+    await limiter.aclose()
+    limiter.close()

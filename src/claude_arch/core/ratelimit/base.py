@@ -139,6 +139,12 @@ class BaseRateLimiter:
     def _limits_changed(self, family: str, scope: str) -> None:
         """Hook for backends that keep per-bucket state sized by the limits."""
 
+    def close(self) -> None:
+        """Release connections; nothing to do for a backend without any."""
+
+    async def aclose(self) -> None:
+        self.close()
+
     # --- waiting -------------------------------------------------------------------------------
     def try_acquire(
         self,

@@ -159,6 +159,9 @@ class LocalRateLimiter(BaseRateLimiter):
                 paused_for=paused_for,
             )
 
+    async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        return self.snapshot(family, scope=scope)
+
     def _limits_changed(self, family: str, scope: str) -> None:
         with self._lock:
             now = self._clock()

@@ -142,6 +142,18 @@ class RateLimiter(Protocol):
         """The buckets as response headers describe them; None when the family is unlimited."""
         ...
 
+    async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        """Async twin of :meth:`snapshot`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections (a no-op in-process)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections, async ones included."""
+        ...
+
     def limits_for(self, family: str, *, scope: str = "") -> Limits | None:
         """The limits in force for (scope, family), or None when unlimited."""
         ...

@@ -9,7 +9,9 @@ One Lua script (``buckets.lua``, loaded once and run with EVALSHA) does each all
 check-and-take atomically on the server, timed by the server's clock. Keys live under
 ``REDIS_RATELIMIT_PREFIX`` and expire once their buckets would be full again. Sync methods use a
 ``redis.Redis`` client, async ones (``atry_acquire``, ``acquire``, ``asettle``, ``apause``,
-``asnapshot``) a ``redis.asyncio.Redis`` client; both are created on first use.
+``asnapshot``) a ``redis.asyncio.Redis`` client; both are created on first use. The async client
+belongs to the event loop it first ran in: call ``aclose()`` before that loop ends (a later loop
+gets a client of its own, but the first one's sockets would be left for the garbage collector).
 """
 
 from __future__ import annotations
