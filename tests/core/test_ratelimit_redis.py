@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -295,4 +296,30 @@ def test_unreachable_redis_can_fail_closed() -> None:
     with pytest.raises(APIConnectionError, match="unreachable") as exc:
         limiter.try_acquire("a", input_tokens=1, output_tokens=1)
     assert "hunter2" not in str(exc.value)
+    limiter.close()
+
+
+def test_threads_share_one_client_and_the_totals_hold(redis_url: str) -> None:
+    limiter = fresh(redis_url, {"a": Limits(rpm=10**6, itpm=600, otpm=10**6)})
+    admitted: list[int] = []
+    start = threading.Barrier(4)
+
+    def hammer() -> None:
+        start.wait(timeout=10)
+        for _ in range(100):
+            if isinstance(limiter.try_acquire("a", input_tokens=3, output_tokens=1), Reservation):
+                admitted.append(3)
+
+    began = time.time()
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    elapsed = time.time() - began
+    assert 600 - 3 <= sum(admitted) <= 600 + 10 * elapsed
+    limiter.pause("a", float("inf"))  # clamped to a day: the script cannot parse "inf"
+    wait = limiter.try_acquire("a", input_tokens=1, output_tokens=1)
+    assert isinstance(wait, float)
+    assert 86_000 < wait <= 86_400
     limiter.close()

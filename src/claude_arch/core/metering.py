@@ -4,8 +4,8 @@
     client = ClaudeClient(meters=[meter])     # the client calls meter.record(record) once per call
     body = meter.render()                     # Prometheus text for a /metrics endpoint
 
-Metric names start with ``claude_arch_``; labels are bounded (a model outside the catalog is
-``other``, an unknown error type is ``other``) so a misbehaving caller cannot explode cardinality.
+Metric names start with ``claude_arch_``; labels are bounded (a model outside the catalog, an
+unknown operation or error type is ``other``) so a misbehaving caller cannot explode cardinality.
 
 Spans follow the OpenTelemetry GenAI semantic conventions when ``opentelemetry-api`` is installed,
 and cost nothing when it is not:
@@ -48,6 +48,7 @@ OTHER = "other"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 THROTTLED_STATUSES = frozenset({429, 529})
+OPERATIONS = frozenset({"create", "stream", "count_tokens", "batch"})
 
 
 def _error_types() -> frozenset[str]:
@@ -180,7 +181,7 @@ class PrometheusMeter:
 
     def record(self, record: UsageRecord) -> None:
         model = self._model(record.model)
-        operation = record.operation if record.operation else OTHER
+        operation = record.operation if record.operation in OPERATIONS else OTHER
         error_type = record.error_type or "none"
         if error_type != "none" and error_type not in self._error_types:
             error_type = OTHER

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -45,6 +46,7 @@ __all__ = ["RedisRateLimiter"]
 
 INSTALL_HINT = "pip install 'claude-arch[redis]'"
 OUTAGE_LOG_INTERVAL_S = 30.0
+MAX_PAUSE_S = 86_400.0
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ class RedisRateLimiter(BaseRateLimiter):
             exceptions.TimeoutError,
         )
         self._last_outage_log = -math.inf
+        self._init_lock = threading.Lock()
         self._source = _script_source()
         self._sync: redis_sync.Redis | None = None
         self._sync_script: Script | None = None
@@ -134,11 +137,15 @@ class RedisRateLimiter(BaseRateLimiter):
 
     # --- connections ---------------------------------------------------------------------------
     def _sync_call(self, key: str, args: Sequence[Any]) -> Any:
-        if self._sync_script is None:
-            self._sync = self._redis.Redis.from_url(self.url, **self._connection_options)
-            self._sync_script = self._sync.register_script(self._source)
+        script = self._sync_script
+        if script is None:
+            with self._init_lock:  # threads share one client (redis-py's pool is thread-safe)
+                if self._sync_script is None:
+                    self._sync = self._redis.Redis.from_url(self.url, **self._connection_options)
+                    self._sync_script = self._sync.register_script(self._source)
+                script = self._sync_script
         try:
-            return self._sync_script(keys=[key], args=list(args))
+            return script(keys=[key], args=list(args))
         except self._outages as exc:
             self._outage(exc)
             return None
@@ -259,7 +266,8 @@ class RedisRateLimiter(BaseRateLimiter):
     def _pause_args(self, family: str, seconds: float, scope: str) -> list[Any]:
         limits = self.limits_for(family, scope=scope)
         caps = _caps(limits) if limits is not None else (1, 1, 1)
-        return ["pause", *caps, repr(float(seconds)), 0, 0]
+        # Lua cannot parse "inf"; a day is longer than any retry-after the API sends
+        return ["pause", *caps, repr(min(float(seconds), MAX_PAUSE_S)), 0, 0]
 
     def pause(self, family: str, seconds: float, *, scope: str = "") -> None:
         """Admit nothing for (scope, family) during ``seconds``, in every process."""
