@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from claude_arch.cli import app
 from claude_arch.core.catalog import default_catalog
+from claude_arch.testing import EmulatorServer
 
 runner = CliRunner()
 
@@ -31,3 +33,46 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert "claude-arch 0.1.0" in result.output
+
+
+def test_ask_streams_through_the_client_and_prints_cost() -> None:
+    with EmulatorServer() as emu:
+        emu.script(user="ping", text="pong from the emulator")
+        env = {"ANTHROPIC_BASE_URL": emu.url, "ANTHROPIC_API_KEY": "sk-ant-test", "COLUMNS": "200"}
+        result = runner.invoke(app, ["ask", "ping", "--model", "claude-haiku-4-5"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "pong from the emulator" in result.stdout
+        assert "$0.0000" in result.stderr
+        assert emu.stats()["totals"]["requests"] == 1
+
+
+def test_ask_with_the_seed_model_id_fails_before_any_request() -> None:
+    with EmulatorServer() as emu:
+        env = {"ANTHROPIC_BASE_URL": emu.url, "ANTHROPIC_API_KEY": "sk-ant-test", "COLUMNS": "200"}
+        result = runner.invoke(app, ["ask", "hi", "-m", "claude-haiku-4-20250514"], env=env)
+        assert result.exit_code == 1
+        assert "not_found_error (model)" in result.stderr
+        assert "claude-haiku-4-5" in result.stderr
+        assert emu.stats()["totals"].get("requests", 0) == 0
+
+
+def test_demo_runs_the_emulator_and_a_streamed_answer() -> None:
+    result = runner.invoke(app, ["demo", "--port", "0", "--speed", "0", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "Emulator" in result.stderr
+    assert "in /" in result.stderr  # the usage line after the streamed answer
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--fault", "529:2"], "KIND:PROBABILITY"),
+        (["--fault", "bogus:0.1"], "KIND:PROBABILITY"),
+        (["--tier", "tier9"], "tier1"),
+        (["--port", "70000"], "--port"),
+    ],
+)
+def test_emulator_rejects_bad_options_naming_them(args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["emulator", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert needle in result.output

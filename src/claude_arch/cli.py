@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from claude_arch import __version__
+from claude_arch.constants import EMULATOR_DEFAULT_PORT
+from claude_arch.errors import ClaudeArchError
+
+if TYPE_CHECKING:
+    from claude_arch.core.sync_client import SyncClaudeClient
+    from claude_arch.emulator.config import EmulatorConfig, FaultSpec
 
 app = typer.Typer(
     name="claude-arch",
@@ -83,6 +93,224 @@ def models(
         f"Message Batches bill {catalog.batch_discount:.0%} of these prices. "
         "Aliases and families: claude-arch models --json"
     )
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # One line per HTTP request from the sync transport is noise on a terminal.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _fail(exc: ClaudeArchError) -> typer.Exit:
+    field = getattr(exc, "field", None)
+    where = f" ({field})" if field else ""
+    err_console.print(
+        f"[red]error[/red] {exc.error_type}{where}: {escape(str(exc))}", highlight=False
+    )
+    return typer.Exit(1)
+
+
+def _stream_answer(
+    client: SyncClaudeClient, prompt: str, *, model: str, max_tokens: int, system: str | None
+) -> None:
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": prompt}],
+    }
+    if system:
+        params["system"] = system
+    with client.stream(**params) as stream:
+        for text in stream.text_stream:
+            console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        message = stream.final_message()
+    console.print()
+    record = message.record
+    usage = message.usage
+    cost = f"${record.cost_usd}" if record else "n/a"
+    ttft = f"{record.ttft_s * 1000:.0f} ms" if record and record.ttft_s is not None else "n/a"
+    err_console.print(
+        f"[dim]{message.model} · {usage.input_tokens} in / {usage.output_tokens} out tokens · "
+        f"{cost} · first token {ttft} · stop {message.stop_reason}[/dim]"
+    )
+
+
+@app.command()
+def ask(
+    prompt: Annotated[str, typer.Argument(help="What to ask.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model ID or alias; 'auto' = default.")
+    ] = "auto",
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 1024,
+    system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Stream an answer, then print tokens and cost (no API key: the embedded emulator)."""
+    _setup_logging(verbose)
+    from claude_arch.core.sync_client import SyncClaudeClient
+
+    try:
+        with SyncClaudeClient() as client:
+            _stream_answer(client, prompt, model=model, max_tokens=max_tokens, system=system)
+    except ClaudeArchError as exc:
+        raise _fail(exc) from None
+
+
+def _parse_fault(text: str) -> FaultSpec:
+    """``KIND:PROBABILITY[@MODEL]``, e.g. ``529:0.1`` or ``429:0.05@claude-opus-4-5``."""
+    from pydantic import ValidationError
+
+    from claude_arch.emulator.config import FaultSpec
+
+    spec, _, model = text.partition("@")
+    kind, sep, prob = spec.partition(":")
+    try:
+        return FaultSpec.model_validate(
+            {"kind": kind, "probability": float(prob) if sep else 1.0, "model": model or "*"}
+        )
+    except (ValidationError, ValueError) as exc:
+        raise typer.BadParameter(
+            f"{text!r}: expected KIND:PROBABILITY[@MODEL] with KIND one of 429, 529, 500, 504, "
+            "reset, slow_first_byte, mid_stream_error, stream_cut and 0 <= PROBABILITY <= 1",
+            param_hint="--fault",
+        ) from exc
+
+
+def _emulator_config(
+    *,
+    host: str,
+    port: int,
+    speed: float,
+    tier: str,
+    faults: list[str],
+    rules: Path | None,
+    seed: int,
+    api_keys: list[str],
+) -> EmulatorConfig:
+    from pydantic import ValidationError
+
+    from claude_arch.core.catalog import default_catalog
+    from claude_arch.emulator.config import EmulatorConfig
+
+    if tier != "none":
+        try:
+            default_catalog().limits(tier)
+        except ClaudeArchError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--tier") from None
+    try:
+        return EmulatorConfig(
+            host=host,
+            port=port,
+            speed=speed,
+            rate_limit_tier=tier,
+            faults=[_parse_fault(f) for f in faults],
+            rules_file=rules,
+            seed=seed,
+            api_keys=api_keys,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+HostOpt = Annotated[str, typer.Option("--host", help="Interface to bind.")]
+PortOpt = Annotated[int, typer.Option("--port", min=0, max=65535)]
+SpeedOpt = Annotated[
+    float, typer.Option("--speed", min=0, help="Latency divisor: 1 realistic, 100 tests, 0 none.")
+]
+TierOpt = Annotated[str, typer.Option("--tier", help="Rate-limit preset: tier1..tier4, or 'none'.")]
+FaultOpt = Annotated[
+    list[str],
+    typer.Option("--fault", help="Inject a fault: KIND:PROBABILITY[@MODEL]; repeatable."),
+]
+RulesOpt = Annotated[
+    Path | None,
+    typer.Option("--rules", exists=True, dir_okay=False, help="Scripted replies (TOML/JSON)."),
+]
+
+
+@app.command()
+def emulator(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = EMULATOR_DEFAULT_PORT,
+    speed: SpeedOpt = 1.0,
+    tier: TierOpt = "tier4",
+    fault: FaultOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    rules: RulesOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of replies and faults.")] = 0,
+    api_key: Annotated[
+        list[str], typer.Option("--api-key", help="Accept only these keys; repeatable.")
+    ] = [],  # noqa: B006
+) -> None:
+    """Run the offline Anthropic-compatible API (see docs/emulator.md)."""
+    _setup_logging(False)
+    from claude_arch.emulator import serve
+
+    config = _emulator_config(
+        host=host,
+        port=port,
+        speed=speed,
+        tier=tier,
+        faults=fault,
+        rules=rules,
+        seed=seed,
+        api_keys=api_key,
+    )
+    err_console.print(
+        f"Emulator on [bold]http://{host}:{port}[/bold] · point an SDK at it with "
+        f"ANTHROPIC_BASE_URL=http://{host}:{port} · stats: /_emulator/stats · Ctrl-C stops"
+    )
+    serve(config)
+
+
+@app.command()
+def demo(
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = EMULATOR_DEFAULT_PORT,
+    speed: SpeedOpt = 1.0,
+    prompt: Annotated[str, typer.Option("--prompt")] = "Explain token buckets in two sentences.",
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep the emulator up after the demo.")
+    ] = True,
+) -> None:
+    """What `make run` runs: the emulator on HOST:PORT, a streamed answer through the client."""
+    _setup_logging(False)
+    import threading
+
+    from claude_arch.core.sync_client import SyncClaudeClient
+    from claude_arch.testing import start_embedded
+
+    config = _emulator_config(
+        host=host, port=port, speed=speed, tier="tier4", faults=[], rules=None, seed=0, api_keys=[]
+    )
+    server = start_embedded(config)
+    try:
+        err_console.print(f"[bold]Emulator[/bold] serving the Anthropic API at {server.url}")
+        err_console.print(f"[bold]Demo[/bold] claude-arch ask {prompt!r}")
+        try:
+            with SyncClaudeClient(base_url=server.url, api_key=server.api_key) as client:
+                _stream_answer(client, prompt, model="auto", max_tokens=512, system=None)
+        except ClaudeArchError as exc:
+            raise _fail(exc) from None
+        if not serve_after:
+            return
+        err_console.print(
+            "\n[bold]Where to look[/bold]\n"
+            f"  ANTHROPIC_BASE_URL={server.url} ANTHROPIC_API_KEY=any  (any official SDK)\n"
+            f"  curl {server.url}/v1/models\n"
+            f"  curl {server.url}/_emulator/stats   (what the emulator saw)\n"
+            "  .venv/bin/claude-arch --help          (every command)\n"
+            "Ctrl-C stops."
+        )
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            err_console.print("stopped")
+    finally:
+        server.close()
 
 
 def main() -> None:
