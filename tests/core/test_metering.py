@@ -7,6 +7,8 @@ import sys
 from decimal import Decimal
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -17,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from claude_arch.core.metering import (
     Meter,
     MultiMeter,
+    OTelMeter,
     OTelTracer,
     PrometheusMeter,
     RecordingMeter,
@@ -178,7 +181,7 @@ def test_span_follows_genai_conventions(spans: tuple[OTelTracer, InMemorySpanExp
         "gen_ai.response.id": "msg_01",
         "gen_ai.response.model": HAIKU,
         "gen_ai.response.finish_reasons": ("end_turn",),
-        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.input_tokens": 15,  # cache reads included, as the conventions ask
         "gen_ai.usage.output_tokens": 8,
         "gen_ai.usage.cache_read.input_tokens": 3,
         "gen_ai.usage.cache_creation.input_tokens": 0,
@@ -212,8 +215,42 @@ def test_global_span_for_is_a_cheap_noop_without_a_provider() -> None:
 def test_span_for_without_opentelemetry_installed() -> None:
     code = (
         "import sys; sys.modules['opentelemetry'] = None\n"
-        "from claude_arch.core.metering import span_for\n"
+        "from claude_arch.core.metering import OTelMeter, span_for\n"
+        "from claude_arch.core.types import UsageRecord\n"
         "with span_for('create', 'claude-haiku-4-5') as s:\n"
         "    assert not s.recording\n"
+        "OTelMeter().record(UsageRecord(model='claude-haiku-4-5'))\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_otel_meter_writes_the_genai_client_metrics() -> None:
+    reader = InMemoryMetricReader()
+    meter = OTelMeter(MeterProvider(metric_readers=[reader]))
+    for record in RECORDS:
+        meter.record(record)
+    data = reader.get_metrics_data()
+    assert data is not None
+    points: dict[str, list[tuple[dict[str, object], int, float]]] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                points[metric.name] = [
+                    (dict(p.attributes or {}), p.count, p.sum) for p in metric.data.data_points
+                ]
+    tokens = points["gen_ai.client.token.usage"]
+    by_type = {
+        (attrs["gen_ai.token.type"], attrs["gen_ai.response.model"]): (count, total)
+        for attrs, count, total in tokens
+    }
+    assert by_type == {
+        ("input", HAIKU): (2, 100 + 1000 + 50 + 200),
+        ("output", HAIKU): (2, 20 + 30),
+    }
+    durations = points["gen_ai.client.operation.duration"]
+    assert sum(count for _, count, _ in durations) == len(RECORDS)
+    failed = {attrs.get("error.type") for attrs, _, _ in durations} - {None}
+    assert failed == {"rate_limit_error", "overloaded_error", "other"}
+    for attrs, _, _ in durations:
+        assert attrs["gen_ai.provider.name"] == "anthropic"
+        assert attrs["gen_ai.operation.name"] == "chat"
