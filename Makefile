@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
-PORT   ?= 8080
+PORT   ?= 4010
 
 .PHONY: run test lint typecheck bench clean
 
@@ -19,6 +19,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# Until the service variant lands, the main job is the emulator plus a streamed demo answer.
 run: $(VENV)/.installed
 	$(BIN)/claude-arch demo --host $(HOST) --port $(PORT)
 
@@ -33,8 +34,8 @@ test: lint typecheck
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/pip install -q -e '.[bench]'
-	$(BIN)/python -m bench
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

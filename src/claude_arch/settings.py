@@ -69,7 +69,10 @@ class Settings(BaseSettings):
         default=True, description="Adopt limits from anthropic-ratelimit-*-limit headers."
     )
     emulator_speed: float = Field(
-        default=1.0, gt=0, description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator."
+        default=1.0,
+        ge=0,
+        description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator "
+        "(1 realistic, 100 for tests, 0 no pacing).",
     )
 
     @property
