@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,12 +26,24 @@ from claude_arch.errors import (
 
 pytestmark = pytest.mark.redis
 
+PRIVATE_DB = 14
 LIMITS = {"a": Limits(rpm=5, itpm=1000, otpm=300), "b": Limits(rpm=3, itpm=500, otpm=900)}
 
 
-def fresh(redis_url: str, limits: dict[str, Limits] = LIMITS, **kw: Any) -> RedisRateLimiter:
+@pytest.fixture
+def private_redis_url(redis_url: str) -> str:
+    """The test Redis, on a database no fixture flushes.
+
+    Suites running at the same time on the same Redis flush the fixture's database between their
+    tests, which would refill these buckets mid-test. Every test here uses keys of its own (a
+    fresh prefix) that expire by themselves, so nothing needs flushing.
+    """
+    return urlunsplit(urlsplit(redis_url)._replace(path=f"/{PRIVATE_DB}"))
+
+
+def fresh(url: str, limits: dict[str, Limits] = LIMITS, **kw: Any) -> RedisRateLimiter:
     """A limiter on keys of its own, so hypothesis examples never share buckets."""
-    return RedisRateLimiter(redis_url, limits, prefix=f"test:{uuid.uuid4().hex}:", **kw)
+    return RedisRateLimiter(url, limits, prefix=f"test:{uuid.uuid4().hex}:", **kw)
 
 
 class TimedLedger:
@@ -68,9 +81,9 @@ step = st.tuples(
 )
 @given(st.lists(step, max_size=40))
 def test_admitted_minus_refunded_never_exceeds_capacity_plus_refill(
-    redis_url: str, steps: list
+    private_redis_url: str, steps: list
 ) -> None:
-    limiter = fresh(redis_url)
+    limiter = fresh(private_redis_url)
     ledger = TimedLedger()
     pending: list[tuple[Reservation, int, int]] = []
     try:
@@ -101,8 +114,8 @@ def test_admitted_minus_refunded_never_exceeds_capacity_plus_refill(
         limiter.close()
 
 
-def test_all_or_nothing_settle_and_snapshot(redis_url: str) -> None:
-    limiter = fresh(redis_url)
+def test_all_or_nothing_settle_and_snapshot(private_redis_url: str) -> None:
+    limiter = fresh(private_redis_url)
     assert isinstance(limiter, RateLimiter)
     res = limiter.try_acquire("a", input_tokens=400, output_tokens=300)
     assert isinstance(res, Reservation)
@@ -125,8 +138,8 @@ def test_all_or_nothing_settle_and_snapshot(redis_url: str) -> None:
     limiter.close()
 
 
-def test_oversized_and_unlimited(redis_url: str) -> None:
-    limiter = fresh(redis_url)
+def test_oversized_and_unlimited(private_redis_url: str) -> None:
+    limiter = fresh(private_redis_url)
     with pytest.raises(InvalidRequestError, match="output-tokens-per-minute"):
         limiter.try_acquire("a", input_tokens=1, output_tokens=301)
     res = limiter.try_acquire("opus", input_tokens=10**9, output_tokens=10**9)
@@ -136,11 +149,13 @@ def test_oversized_and_unlimited(redis_url: str) -> None:
     limiter.close()
 
 
-def test_pause_and_limits_are_shared_between_limiters(redis_url: str) -> None:
+def test_pause_and_limits_are_shared_between_limiters(private_redis_url: str) -> None:
     prefix = f"test:{uuid.uuid4().hex}:"
-    one = RedisRateLimiter(redis_url, LIMITS, prefix=prefix)
+    one = RedisRateLimiter(private_redis_url, LIMITS, prefix=prefix)
     # a skewed local clock changes nothing: buckets run on the server's clock
-    two = RedisRateLimiter(redis_url, LIMITS, prefix=prefix, clock=lambda: time.monotonic() + 1e6)
+    two = RedisRateLimiter(
+        private_redis_url, LIMITS, prefix=prefix, clock=lambda: time.monotonic() + 1e6
+    )
     for _ in range(3):
         assert isinstance(one.try_acquire("b", input_tokens=1, output_tokens=1), Reservation)
     assert isinstance(two.try_acquire("b", input_tokens=1, output_tokens=1), float)
@@ -158,12 +173,12 @@ def test_pause_and_limits_are_shared_between_limiters(redis_url: str) -> None:
     two.close()
 
 
-def test_learned_limits_keep_usage_and_keys_expire(redis_url: str) -> None:
+def test_learned_limits_keep_usage_and_keys_expire(private_redis_url: str) -> None:
     import redis
 
-    limiter = fresh(redis_url)
+    limiter = fresh(private_redis_url)
     assert isinstance(limiter.try_acquire("a", input_tokens=800, output_tokens=0), Reservation)
-    ttl_ms = redis.Redis.from_url(redis_url).pttl(limiter.key("a"))
+    ttl_ms = redis.Redis.from_url(private_redis_url).pttl(limiter.key("a"))
     assert 47_000 < ttl_ms <= 49_000  # 800 of 1000 in use: full again in 48 s
     limiter.learn("a", {"anthropic-ratelimit-input-tokens-limit": "2000"})
     state = limiter.snapshot("a")
@@ -173,8 +188,8 @@ def test_learned_limits_keep_usage_and_keys_expire(redis_url: str) -> None:
     limiter.close()
 
 
-async def test_async_twins(redis_url: str) -> None:
-    limiter = fresh(redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
+async def test_async_twins(private_redis_url: str) -> None:
+    limiter = fresh(private_redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
     drain = await limiter.atry_acquire("a", requests=6000, input_tokens=0, output_tokens=0)
     assert isinstance(drain, Reservation)
     res = await limiter.acquire("a", input_tokens=5, output_tokens=50)
@@ -188,8 +203,8 @@ async def test_async_twins(redis_url: str) -> None:
     await limiter.aclose()
 
 
-def test_acquire_sync_waits_the_server_computed_time(redis_url: str) -> None:
-    limiter = fresh(redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
+def test_acquire_sync_waits_the_server_computed_time(private_redis_url: str) -> None:
+    limiter = fresh(private_redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
     drain = limiter.try_acquire("a", requests=6000, input_tokens=0, output_tokens=0)
     assert isinstance(drain, Reservation)
     res = limiter.acquire_sync("a", input_tokens=1, output_tokens=1, deadline=time.monotonic() + 5)
@@ -198,11 +213,11 @@ def test_acquire_sync_waits_the_server_computed_time(redis_url: str) -> None:
 
 
 def test_missing_redis_package_names_the_extra(
-    monkeypatch: pytest.MonkeyPatch, redis_url: str
+    monkeypatch: pytest.MonkeyPatch, private_redis_url: str
 ) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ConfigError, match=r"pip install 'claude-arch\[redis\]'"):
-        RedisRateLimiter(redis_url, LIMITS)
+        RedisRateLimiter(private_redis_url, LIMITS)
 
 
 # --- eight processes, one limiter ---------------------------------------------------------------
@@ -232,19 +247,19 @@ def _hammer(url: str, prefix: str, seed: int, signals: tuple[Any, Any, Any, Any]
 
 
 @pytest.mark.slow
-def test_eight_processes_share_one_limit(redis_url: str) -> None:
+def test_eight_processes_share_one_limit(private_redis_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     prefix = f"test:{uuid.uuid4().hex}:"
     ready, go, stop, out = ctx.Semaphore(0), ctx.Event(), ctx.Value("d", 0.0), ctx.Queue()
     workers = [
-        ctx.Process(target=_hammer, args=(redis_url, prefix, seed, (ready, go, stop, out)))
+        ctx.Process(target=_hammer, args=(private_redis_url, prefix, seed, (ready, go, stop, out)))
         for seed in range(8)
     ]
     for w in workers:
         w.start()
     for _ in workers:
         assert ready.acquire(timeout=60)
-    parent = RedisRateLimiter(redis_url, {"a": RATE_LIMITS}, prefix=prefix)
+    parent = RedisRateLimiter(private_redis_url, {"a": RATE_LIMITS}, prefix=prefix)
     # empty the bucket first, so what is measured is the refill rate, not the initial burst
     started = time.time()
     drained = parent.try_acquire("a", input_tokens=RATE_LIMITS.itpm, output_tokens=0)
@@ -299,8 +314,8 @@ def test_unreachable_redis_can_fail_closed() -> None:
     limiter.close()
 
 
-def test_threads_share_one_client_and_the_totals_hold(redis_url: str) -> None:
-    limiter = fresh(redis_url, {"a": Limits(rpm=10**6, itpm=600, otpm=10**6)})
+def test_threads_share_one_client_and_the_totals_hold(private_redis_url: str) -> None:
+    limiter = fresh(private_redis_url, {"a": Limits(rpm=10**6, itpm=600, otpm=10**6)})
     admitted: list[int] = []
     start = threading.Barrier(4)
 
