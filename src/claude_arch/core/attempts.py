@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from claude_arch.core.retry import falls_back
-from claude_arch.errors import APIError, RateLimitError
+from claude_arch.errors import APIError, RateLimitError, SpendLimitError
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import ModelInfo
@@ -57,12 +57,15 @@ class AttemptPlan:
         """Account for a failed attempt; the seconds to wait before :meth:`next`."""
         self.error = exc
         call = self._call
-        delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
-        if delay is not None:
-            return delay
+        refused, call.refused_locally = call.refused_locally, False
+        if not refused:
+            delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
+            if delay is not None:
+                return delay
         self._next = None
         if falls_back(exc) and not call.deadline.expired:
-            self._core.cooldowns.mark(call.current.id)
+            if not refused:  # our own limiter said no: the model itself is fine
+                self._core.cooldowns.mark(call.current.id)
             self._next = next(self._models, None)
         return 0.0
 
@@ -78,9 +81,13 @@ class AttemptPlan:
 
     def pause_for(self, exc: APIError, delay: float) -> tuple[str, float] | None:
         """After a 429: the (family, seconds) the shared limiter should stop admitting."""
-        if isinstance(exc, RateLimitError) and delay > 0 and self._core.limiter is not None:
-            return self._call.current.family, delay
-        return None
+        if not isinstance(exc, RateLimitError) or isinstance(exc, SpendLimitError):
+            return None
+        if self._core.limiter is None:
+            return None
+        # The server's word first: even when this call gives up, others should hold back.
+        hint = exc.retry_after if exc.retry_after and exc.retry_after > 0 else delay
+        return (self._call.current.family, hint) if hint > 0 else None
 
 
 def log_retry(call: Call, exc: APIError, delay: float, plan: AttemptPlan) -> None:

@@ -39,7 +39,7 @@ from claude_arch.core.wire import (
     decode_json,
     error_from_response,
 )
-from claude_arch.errors import APIError, InvalidRequestError
+from claude_arch.errors import APIError, APITimeoutError, InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
@@ -195,12 +195,16 @@ class ClaudeClient:
         limiter = self.core.limiter
         if limiter is None:
             return None
-        return await limiter.acquire(
-            model.family,
-            input_tokens=call.input_estimate,
-            output_tokens=min(call.max_tokens, model.max_output),
-            deadline=call.deadline.at,
-        )
+        try:
+            return await limiter.acquire(
+                model.family,
+                input_tokens=call.input_estimate,
+                output_tokens=min(call.max_tokens, model.max_output),
+                deadline=call.deadline.at,
+            )
+        except APITimeoutError:
+            call.refused_locally = True  # waiting again cannot help; a fallback family may
+            raise
 
     async def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
         if reservation is not None and self.core.limiter is not None:

@@ -21,7 +21,7 @@ from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import Message, Usage, UsageRecord
 from claude_arch.core.wire import ApiStyle, encode_body, request_headers
-from claude_arch.errors import ClaudeArchError
+from claude_arch.errors import ClaudeArchError, InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.attempts import AttemptPlan
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_MODEL", "Call", "ClientCore"]
 
 AUTO_MODEL = "auto"
+# Like the official SDK: an answer this long may outlast HTTP idle timeouts unless streamed
+# (an hour for 128k tokens, so 10 minutes is about 21.3k tokens).
+MAX_NONSTREAMING_TOKENS = 128_000 * 600 // 3600
 _log = logging.getLogger("claude_arch")
 
 
@@ -50,6 +53,8 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     model: ModelInfo | None = None
     fallback: bool = True
+    refused_locally: bool = False
+    """Set when our rate limiter could not admit the attempt before the deadline."""
 
     @property
     def current(self) -> ModelInfo:
@@ -147,6 +152,12 @@ class ClientCore:
         if operation != "count_tokens":
             call.input_estimate = count_request(body)
             call.max_tokens = int(body["max_tokens"])
+        if operation == "create" and timeout is None and call.max_tokens > MAX_NONSTREAMING_TOKENS:
+            raise InvalidRequestError(
+                f"max_tokens: {call.max_tokens} output tokens may take over 10 minutes without "
+                "streaming; use client.stream(...) (or pass timeout= to insist)",
+                field="max_tokens",
+            )
         return call
 
     def plain_call(self, operation: str, *, deadline: float | None, timeout: float | None) -> Call:

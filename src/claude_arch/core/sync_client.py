@@ -29,7 +29,7 @@ from claude_arch.core.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
 from claude_arch.core.types import Message
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
-from claude_arch.errors import APIError, InvalidRequestError
+from claude_arch.errors import APIError, APITimeoutError, InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
@@ -178,12 +178,16 @@ class SyncClaudeClient:
         limiter = self.core.limiter
         if limiter is None:
             return None
-        return limiter.acquire_sync(
-            model.family,
-            input_tokens=call.input_estimate,
-            output_tokens=min(call.max_tokens, model.max_output),
-            deadline=call.deadline.at,
-        )
+        try:
+            return limiter.acquire_sync(
+                model.family,
+                input_tokens=call.input_estimate,
+                output_tokens=min(call.max_tokens, model.max_output),
+                deadline=call.deadline.at,
+            )
+        except APITimeoutError:
+            call.refused_locally = True  # waiting again cannot help; a fallback family may
+            raise
 
     def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
         if reservation is not None and self.core.limiter is not None:
