@@ -27,4 +27,6 @@ def new_id(prefix: str) -> str:
 
 def short_hash(secret: str) -> str:
     """A short, stable, non-reversible handle for an API key (stats and limit scopes)."""
-    return "key_" + hashlib.blake2b(secret.encode(), digest_size=6).hexdigest()
+    # Header bytes that are not UTF-8 arrive as surrogates; a key like that must not cause a 500.
+    data = secret.encode("utf-8", "surrogatepass")
+    return "key_" + hashlib.blake2b(data, digest_size=6).hexdigest()
