@@ -85,7 +85,7 @@ def _breakpoints(params: Mapping[str, Any]) -> Iterator[tuple[int, bytes, str]]:
         tokens = TOOLS_OVERHEAD + count_text(json.dumps(tools, separators=(",", ":")))
     system = params.get("system")
     if isinstance(system, str) and system:
-        running.update(system.encode())
+        running.update(system.encode("utf-8", "surrogatepass"))  # JSON allows lone surrogates
         tokens += SYSTEM_OVERHEAD + count_text(system)
     elif isinstance(system, list) and system:
         tokens += SYSTEM_OVERHEAD
