@@ -138,13 +138,28 @@ async def create_message(request: web.Request) -> web.StreamResponse:
             )
         state.stats.add(info.id, key_id, output_tokens=reply.output_tokens, **counts)
         return json_response(message, request_id(request), headers)
-    if reply.delay_s:
-        await asyncio.sleep(reply.delay_s)
     state.stats.add(info.id, key_id, streams_started=1, **counts)
     cancelled_at: list[float] = []
     outcome = StreamOutcome()
+    finished: list[bool] = []
+
+    def finish(outcome: StreamOutcome) -> None:
+        finished.append(True)
+        state.limits.settle(
+            admitted, input_tokens=billed_input, output_tokens=outcome.output_tokens
+        )
+        state.stats.add(info.id, key_id, output_tokens=outcome.output_tokens)
+        if not outcome.failed:
+            state.stats.add(info.id, key_id, streams_completed=1)
+            return
+        state.stats.add(info.id, key_id, streams_failed=1)
+        if draw is not None and draw.fault is not None:
+            state.stats.add(info.id, key_id, **{f"fault_{draw.fault.kind}": 1})
+
     try:
-        response = await stream_reply(
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
+        return await stream_reply(
             request,
             headers,
             message,
@@ -153,20 +168,13 @@ async def create_message(request: web.Request) -> web.StreamResponse:
             per_token_s=state.latency.per_token(info.family, seed),
             draw=draw,
             outcome=outcome,
+            on_finish=finish,
             on_cancel=cancelled_at.append,
         )
-        if outcome.failed:
-            state.stats.add(info.id, key_id, streams_failed=1)
-            fault = draw.fault if draw else None
-            if fault is not None:
-                state.stats.add(info.id, key_id, **{f"fault_{fault.kind}": 1})
-        else:
-            state.stats.add(info.id, key_id, streams_completed=1)
-        return response
     finally:
-        sent = outcome.output_tokens
-        state.limits.settle(admitted, input_tokens=billed_input, output_tokens=sent)
-        state.stats.add(info.id, key_id, output_tokens=sent)
-        if cancelled_at:
-            state.stats.add(info.id, key_id, streams_cancelled=1)
-            state.stats.stream_stopped_after(time.monotonic() - cancelled_at[0])
+        if not finished:  # the client left first: charge what it was sent
+            sent = outcome.output_tokens
+            state.limits.settle(admitted, input_tokens=billed_input, output_tokens=sent)
+            state.stats.add(info.id, key_id, output_tokens=sent, streams_cancelled=1)
+            if cancelled_at:
+                state.stats.stream_stopped_after(time.monotonic() - cancelled_at[0])

@@ -140,9 +140,14 @@ async def stream_reply(
     per_token_s: float,
     draw: Draw | None,
     outcome: StreamOutcome,
+    on_finish: Callable[[StreamOutcome], None],
     on_cancel: Callable[[float], None],
 ) -> web.StreamResponse:
-    """Send ``reply`` as SSE, recording in ``outcome`` what was delivered."""
+    """Send ``reply`` as SSE, recording in ``outcome`` what was delivered.
+
+    ``on_finish`` runs before the last bytes leave, so a client that has read the whole stream
+    finds it already accounted for; ``on_cancel`` gets the instant a disconnect was noticed.
+    """
     response = web.StreamResponse(headers={**headers, **_HEADERS})
     fault = draw.fault if draw is not None else None
     fail_after = fault.after_deltas if fault is not None else -1
@@ -170,6 +175,7 @@ async def stream_reply(
         else:
             outcome.completed = True
             outcome.output_tokens = reply.output_tokens
+        on_finish(outcome)
         if buffer:
             await response.write(b"".join(buffer))
         await response.write_eof()
