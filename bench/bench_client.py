@@ -6,7 +6,8 @@
    path with its transport, and of ``anthropic``, all in the same run.
 2. Overhead per call: the emulator runs in a separate process (pinned with ``taskset`` to the
    other core when there are two or more); this process is pinned to core 0. Bare aiohttp
-   POSTs the same body and parses the JSON; ``ClaudeClient.create`` adds validation, limiter,
+   POSTs the same body and parses the JSON; ``transport`` does the same through our aiohttp
+   transport; ``ClaudeClient.create`` adds validation, limiter,
    decoding, usage record and cost. Calls are interleaved in blocks so emulator drift hits both
    alike; the figure is the difference of the p50 latencies (target: <= 0.3 ms).
 3. Transports through ``ClaudeClient`` (aiohttp, httpx, httpx2) at concurrency 1 and 64: req/s,
@@ -35,7 +36,7 @@ from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.ratelimit import LocalRateLimiter
 from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
-from claude_arch.core.transports.base import AsyncTransport
+from claude_arch.core.transports.base import AsyncTransport, WireRequest
 from claude_arch.core.transports.httpx_transport import HttpxAsyncTransport
 from claude_arch.settings import Settings
 
@@ -112,7 +113,14 @@ async def overhead(url: str, calls: int) -> dict[str, float]:
         "authorization": "Bearer sk-ant-emulator",
     }
     settings = Settings(_env_file=None, max_retries=0)  # type: ignore[call-arg]
-    samples: dict[str, list[float]] = {"bare": [], "client": [], "client+limiter": []}
+    samples: dict[str, list[float]] = {
+        "bare": [],
+        "transport": [],
+        "client": [],
+        "client+limiter": [],
+    }
+    transport = AiohttpTransport()
+    wire = WireRequest("POST", url + "/v1/messages", headers, body, 600.0, 5.0)
     async with aiohttp.ClientSession() as session:
 
         async def bare() -> object:
@@ -123,8 +131,13 @@ async def overhead(url: str, calls: int) -> dict[str, float]:
         # Limits far above the load: the figure is the limiter's cost, not its waiting.
         limiter = LocalRateLimiter({"haiku": Limits(rpm=10**12, itpm=10**15, otpm=10**15)})
         limited = ClaudeClient(settings, base_url=url, api_key="sk-ant-emulator", limiter=limiter)
+
+        async def transport_only() -> object:
+            return json.loads(await (await transport.send(wire)).read())
+
         runners = {
             "bare": bare,
+            "transport": transport_only,
             "client": lambda: plain.create(**PARAMS),
             "client+limiter": lambda: limited.create(**PARAMS),
         }
@@ -136,6 +149,7 @@ async def overhead(url: str, calls: int) -> dict[str, float]:
                 await timed(block, run, samples[name])
         await plain.close()
         await limited.close()
+        await transport.aclose()
     return {name: p50_ms(s) for name, s in samples.items()}
 
 

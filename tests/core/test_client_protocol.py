@@ -67,7 +67,7 @@ async def test_2x_headers_by_default_and_retry_count(stub_server: Any) -> None:
     assert first.headers["Authorization"] == "Bearer sk-k"
     assert first.headers["anthropic-version"] == "2026-10-21"
     assert "x-api-key" not in first.headers
-    assert "x-stainless-retry-count" not in first.headers
+    assert first.headers["x-stainless-retry-count"] == "0"
     assert second.headers["x-stainless-retry-count"] == "1"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from claude_arch.constants import EMULATOR_API_KEY
+from claude_arch.constants import EMULATOR_API_KEY, HEADER_RETRY_COUNT
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
 from claude_arch.core.schema import validate_create_params
@@ -92,6 +92,7 @@ class ClientCore:
             self.base_url = "https://api.anthropic.com"
         # The embedded emulator wants a key like any server; it is not a secret.
         self.headers = request_headers(key or EMULATOR_API_KEY, style=api_style)
+        self.headers[HEADER_RETRY_COUNT] = "0"  # as the official SDKs send it
         if limiter is _FROM_SETTINGS:
             from claude_arch.core.ratelimit import limiter_from_settings
 
@@ -208,8 +209,8 @@ class ClientCore:
         self, method: str, path: str, body: bytes | None, call: Call | None, retry_count: int
     ) -> WireRequest:
         headers = self.headers
-        if retry_count:
-            headers = {**headers, "x-stainless-retry-count": str(retry_count)}
+        if retry_count:  # the first attempt's "0" is in the precomputed headers
+            headers = {**headers, HEADER_RETRY_COUNT: str(retry_count)}
         url = path if path.startswith("http") else self.base_url + path
         if call is None:
             return WireRequest(method, url, headers, body, self.timeout, self.connect_timeout)
