@@ -373,3 +373,23 @@ async def test_closed_port_is_a_connection_error(settings: Settings) -> None:
     assert info.value.attempts == 2
     assert "sk-secret-key" not in str(info.value)
     assert "sk-secret-key" not in repr(claude)
+
+
+async def test_deadline_bounds_a_long_stream(settings: Settings) -> None:
+    seen: list[str] = []
+
+    async def consume(claude: ClaudeClient) -> None:
+        stream = claude.stream(model=HAIKU, max_tokens=4000, messages=HELLO, deadline=1.0)
+        async with stream:
+            async for text in stream.text_stream:
+                seen.append(text)
+
+    async with (
+        EmulatorServer(speed=1, reply_tokens=(3000, 3500)) as emu,
+        client_for(emu, settings) as claude,
+    ):
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            await consume(claude)
+        assert time.monotonic() - started < 5.0
+    assert seen  # content arrived before the deadline cut the stream

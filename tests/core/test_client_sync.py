@@ -163,3 +163,19 @@ def test_embedded_emulator_when_nothing_is_configured(caplog: pytest.LogCaptureF
     if lines:
         assert "No ANTHROPIC_API_KEY set" in lines[0]
         assert first.core.base_url in lines[0]
+
+
+def test_deadline_bounds_a_long_stream(settings: Settings) -> None:
+    seen: list[str] = []
+    with (
+        EmulatorServer(speed=1, reply_tokens=(3000, 3500)) as emu,
+        client_for(emu, settings) as claude,
+    ):
+        started = time.monotonic()
+        with (
+            pytest.raises(APITimeoutError),
+            claude.stream(model=HAIKU, max_tokens=4000, messages=HELLO, deadline=1.0) as stream,
+        ):
+            seen.extend(stream.text_stream)
+        assert time.monotonic() - started < 5.0
+    assert seen

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING
 from claude_arch.core.stream_state import StreamState
 from claude_arch.core.types import Message
 from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
-from claude_arch.errors import APIConnectionError, ClaudeArchError, StreamInterruptedError
+from claude_arch.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClaudeArchError,
+    StreamInterruptedError,
+)
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import ModelInfo
@@ -135,6 +140,8 @@ class MessageStream:
                 except StopAsyncIteration:
                     state.end()
                     raise StreamInterruptedError("the stream ended before any content") from None
+                except APITimeoutError:
+                    raise
                 except APIConnectionError as exc:
                     raise StreamInterruptedError(f"stream lost: {exc.message}") from exc
                 first = state.feed(chunk)
@@ -162,6 +169,8 @@ class MessageStream:
                     for event in state.end():
                         yield event
                     break
+                except APITimeoutError:
+                    raise
                 except APIConnectionError as exc:
                     raise StreamInterruptedError(
                         f"stream lost after content was delivered: {exc.message}"
