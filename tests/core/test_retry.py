@@ -126,3 +126,50 @@ def test_cooldowns_expire() -> None:
     assert cool.cooling("a")
     assert not cool.cooling("b")
     assert not cool.cooling("c")
+
+
+@given(
+    status=st.integers(min_value=400, max_value=599),
+    should_retry=st.sampled_from([None, "true", "false"]),
+    retry_after=st.one_of(st.none(), st.floats(min_value=-5, max_value=120)),
+    attempts=st.integers(min_value=1, max_value=6),
+    max_retries=st.integers(min_value=0, max_value=5),
+    left=st.one_of(st.none(), st.floats(min_value=0.01, max_value=200)),
+)
+def test_next_delay_follows_the_rules(
+    *,
+    status: int,
+    should_retry: str | None,
+    retry_after: float | None,
+    attempts: int,
+    max_retries: int,
+    left: float | None,
+) -> None:
+    headers = {}
+    if should_retry is not None:
+        headers["x-should-retry"] = should_retry
+    if retry_after is not None:
+        headers["retry-after"] = repr(retry_after)
+    exc = error_from_response(status, headers, b"")
+    deadline = Deadline(None if left is None else time.monotonic() + left)
+    delay = RetryPolicy(max_retries=max_retries).next_delay(exc, attempts, deadline)
+
+    if status in (400, 401, 403, 404, 413):
+        retryable = False
+    elif should_retry is not None:
+        retryable = should_retry == "true"
+    else:
+        retryable = status in (408, 409, 429) or status >= 500
+    if not retryable or attempts > max_retries:
+        assert delay is None
+        return
+    if delay is None:  # only a deadline too close may stop a retryable error within budget
+        assert left is not None
+        return
+    if retry_after is not None and retry_after > 0:
+        assert delay == retry_after
+    else:
+        base = min(0.5 * 2 ** (attempts - 1), 8.0)
+        assert 0.75 * base <= delay <= base
+    if left is not None:
+        assert delay < left
