@@ -60,7 +60,11 @@ async def test_create_returns_message_with_usage_record(
 ) -> None:
     meter = ListMeter()
     async with client_for(emulator, settings, meters=[meter]) as claude:
+        assert claude.rate_limits(HAIKU) == {}
         msg = await claude.create(model=HAIKU, max_tokens=64, messages=HELLO)
+        limits = claude.rate_limits(HAIKU)
+        assert limits == claude.rate_limits("haiku")
+    assert int(limits["anthropic-ratelimit-requests-limit"]) > 0
     assert msg.text
     assert msg.id.startswith("msg_")
     record = msg.record

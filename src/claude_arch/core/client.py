@@ -213,8 +213,11 @@ class ClaudeClient:
             )
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
-        if self.core.limiter is not None and self.core.settings.learn_limits:
-            self.core.limiter.learn(model.family, headers)
+        self.core.learn(model, headers)
+
+    def rate_limits(self, model: str) -> dict[str, str]:
+        """The ``anthropic-ratelimit-*`` headers of the latest answer for ``model``'s family."""
+        return self.core.rate_limits(model)
 
     async def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = await self.reserve(call, model)

@@ -20,7 +20,7 @@ from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import Message, Usage, UsageRecord
-from claude_arch.core.wire import ApiStyle, encode_body, request_headers
+from claude_arch.core.wire import ApiStyle, encode_body, ratelimit_headers, request_headers
 from claude_arch.errors import ClaudeArchError, InvalidRequestError
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class ClientCore:
         self.timeout = settings.timeout_s if timeout is None else timeout
         self.connect_timeout = settings.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
+        self._last_headers: dict[str, Mapping[str, str]] = {}
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
@@ -222,6 +223,18 @@ class ClientCore:
             call.deadline.clip(call.timeout),
             min(self.connect_timeout, call.deadline.clip(self.connect_timeout) or 1e9),
         )
+
+    # --- what responses say ---------------------------------------------------------------
+    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
+        """Every response's headers: kept (by reference) per family, and taught to the limiter."""
+        self._last_headers[model.family] = headers
+        if self.limiter is not None and self.settings.learn_limits:
+            self.limiter.learn(model.family, headers)
+
+    def rate_limits(self, name: str) -> dict[str, str]:
+        info = self.catalog.get(name)
+        headers = self._last_headers.get(info.family if info else name)
+        return ratelimit_headers(headers) if headers is not None else {}
 
     # --- accounting -----------------------------------------------------------------------
     def record(

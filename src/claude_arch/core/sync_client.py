@@ -194,8 +194,11 @@ class SyncClaudeClient:
             self.core.limiter.settle(reservation, input_tokens=input_tokens, output_tokens=output)
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
-        if self.core.limiter is not None and self.core.settings.learn_limits:
-            self.core.limiter.learn(model.family, headers)
+        self.core.learn(model, headers)
+
+    def rate_limits(self, model: str) -> dict[str, str]:
+        """The ``anthropic-ratelimit-*`` headers of the latest answer for ``model``'s family."""
+        return self.core.rate_limits(model)
 
     def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = self.reserve(call, model)
