@@ -130,3 +130,13 @@ async def test_request_body_is_what_the_caller_asked(stub_server: Any) -> None:
 def _read(stub_server: Any) -> Any:
     # The request body was read by the handler in the server's loop; read its cache there.
     return asyncio.run_coroutine_threadsafe(stub_server.seen[0].read(), stub_server.loop)
+
+
+def test_a_key_alone_targets_the_real_api_and_never_shows() -> None:
+    settings = Settings(_env_file=None, api_key="sk-ant-very-secret")  # type: ignore[call-arg]
+    claude = SyncClaudeClient(settings)
+    assert claude.core.base_url == "https://api.anthropic.com"
+    assert not claude.core.embedded
+    assert "sk-ant-very-secret" not in repr(claude)
+    assert "sk-ant-very-secret" not in repr(claude.core)
+    assert "sk-ant-very-secret" not in repr(settings)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import EMULATOR_API_KEY, HEADER_RETRY_COUNT
+from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
 from claude_arch.core.schema import validate_create_params
@@ -24,7 +25,6 @@ from claude_arch.core.wire import ApiStyle, encode_body, ratelimit_headers, requ
 from claude_arch.errors import ClaudeArchError, InvalidRequestError
 
 if TYPE_CHECKING:
-    from claude_arch.core.attempts import AttemptPlan
     from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter
     from claude_arch.settings import Settings
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_MODEL", "Call", "ClientCore"]
 
 AUTO_MODEL = "auto"
+ANTHROPIC_API_URL = "https://api.anthropic.com"
 # Like the official SDK: an answer this long may outlast HTTP idle timeouts unless streamed
 # (an hour for 128k tokens, so 10 minutes is about 21.3k tokens).
 MAX_NONSTREAMING_TOKENS = 128_000 * 600 // 3600
@@ -89,7 +90,7 @@ class ClientCore:
         self.base_url = (base_url or settings.base_url or "").rstrip("/")
         self.embedded = not self.base_url and key is None
         if not self.base_url and not self.embedded:
-            self.base_url = "https://api.anthropic.com"
+            self.base_url = ANTHROPIC_API_URL
         # The embedded emulator wants a key like any server; it is not a secret.
         self.headers = request_headers(key or EMULATOR_API_KEY, style=api_style)
         self.headers[HEADER_RETRY_COUNT] = "0"  # as the official SDKs send it
@@ -116,8 +117,6 @@ class ClientCore:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
 
     def attempts(self, call: Call) -> AttemptPlan:
-        from claude_arch.core.attempts import AttemptPlan
-
         return AttemptPlan(self, call)
 
     def use_base_url(self, url: str) -> None:
