@@ -25,8 +25,8 @@ from claude_arch.emulator.batches import BatchStore
 from claude_arch.emulator.catalog_routes import get_model, list_models
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.control import add_control_routes
-from claude_arch.emulator.http import ApiError, error_response, request_id
 from claude_arch.emulator.messages import STATE_KEY, count_tokens, create_message
+from claude_arch.emulator.request_io import ApiError, error_response, request_id
 from claude_arch.emulator.state import Clock, EmulatorState
 
 __all__ = ["create_app", "serve"]

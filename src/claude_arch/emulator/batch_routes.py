@@ -7,7 +7,8 @@ from aiohttp import web
 from claude_arch.constants import HEADER_REQUEST_ID
 from claude_arch.emulator.batches import BatchRecord, BatchStore, parse_requests
 from claude_arch.emulator.catalog_routes import page, page_body
-from claude_arch.emulator.http import (
+from claude_arch.emulator.messages import STATE_KEY
+from claude_arch.emulator.request_io import (
     ApiError,
     json_response,
     read_json,
@@ -15,7 +16,6 @@ from claude_arch.emulator.http import (
     require_key,
     require_version,
 )
-from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.errors import ClaudeArchError
 
 __all__ = ["BATCHES_KEY", "add_batch_routes"]

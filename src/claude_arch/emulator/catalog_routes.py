@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from claude_arch.core.catalog import ModelInfo
-from claude_arch.emulator.http import ApiError, json_response, request_id, require_key
 from claude_arch.emulator.messages import STATE_KEY
+from claude_arch.emulator.request_io import ApiError, json_response, request_id, require_key
 
 __all__ = ["get_model", "list_models", "page"]
 

@@ -17,8 +17,14 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from claude_arch.emulator.config import FaultSpec, RuleSpec
-from claude_arch.emulator.http import ApiError, json_response, read_json, request_id, require_key
 from claude_arch.emulator.messages import STATE_KEY
+from claude_arch.emulator.request_io import (
+    ApiError,
+    json_response,
+    read_json,
+    request_id,
+    require_key,
+)
 from claude_arch.emulator.rules import parse_rules
 from claude_arch.errors import ClaudeArchError
 

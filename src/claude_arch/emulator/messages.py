@@ -19,7 +19,8 @@ from claude_arch.core.ratelimit import Reservation
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.faults import Draw
-from claude_arch.emulator.http import (
+from claude_arch.emulator.replies import compose_reply, message_body, usage_body
+from claude_arch.emulator.request_io import (
     ApiError,
     json_response,
     read_json,
@@ -28,7 +29,6 @@ from claude_arch.emulator.http import (
     require_object,
     require_version,
 )
-from claude_arch.emulator.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.state import EmulatorState
 from claude_arch.emulator.streaming import StreamOutcome, stream_reply
 from claude_arch.errors import ClaudeArchError
