@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -179,3 +180,23 @@ def test_deadline_bounds_a_long_stream(settings: Settings) -> None:
             seen.extend(stream.text_stream)
         assert time.monotonic() - started < 5.0
     assert seen
+
+
+def test_async_client_survives_one_loop_per_task(
+    emulator_thread: EmulatorServer, settings: Settings
+) -> None:
+    """A worker that runs each task in its own asyncio.run() can keep one client, closing its
+    connections before each loop ends; the next loop gets a fresh pool."""
+    from claude_arch.core.client import ClaudeClient
+
+    claude = ClaudeClient(settings, base_url=emulator_thread.url, api_key=emulator_thread.api_key)
+
+    async def task() -> str:
+        try:
+            return (await claude.create(model=HAIKU, max_tokens=8, messages=HELLO)).text
+        finally:
+            await claude.close()
+
+    assert asyncio.run(task())
+    assert asyncio.run(task())
+    assert emulator_thread.stats()["totals"]["requests"] == 2

@@ -63,9 +63,11 @@ class AiohttpTransport:
         self._max_connections = max_connections
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
+        self._loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, keepalive_timeout=self._keepalive_s
         )
@@ -88,7 +90,9 @@ class AiohttpTransport:
 
     async def send(self, request: WireRequest) -> AiohttpResponse:
         session = self._session
-        if session is None or session.closed:
+        if session is None or session.closed or self._loop is not asyncio.get_running_loop():
+            # A session belongs to one loop: a client reused across asyncio.run() calls (a
+            # Celery task per run, say) gets a fresh pool in each loop.
             session = self._open()
         try:
             response = await session.request(
@@ -106,7 +110,8 @@ class AiohttpTransport:
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
+        same_loop = self._loop is asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed and same_loop:
             await self._session.close()
             # Let the connector finish closing its sockets (aiohttp's documented idiom).
             await asyncio.sleep(0)
