@@ -25,7 +25,7 @@ from claude_arch.testing import EmulatorServer
 HAIKU = "claude-haiku-4-5"
 PATHS = ("/v1/messages", "/v1/messages/count_tokens")
 HEADERS = {"x-api-key": "sk-ant-fuzz", "anthropic-version": "2023-06-01"}
-BATCH_WAIT_S = 10.0
+BATCH_WAIT_S = 5.0
 ERROR_TYPES = {400: "invalid_request_error", 404: "not_found_error", 413: "request_too_large"}
 FAST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
