@@ -19,6 +19,7 @@ from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello there"}]
+PARAMS = {"model": HAIKU, "max_tokens": 16, "messages": HELLO}
 TWO_PER_MINUTE = {"haiku": Limits(rpm=2, itpm=1_000_000, otpm=1_000_000)}
 
 
@@ -84,14 +85,15 @@ async def test_results_convert_to_sdk_types(emulator: EmulatorServer, settings: 
     async with ClaudeClient(settings, base_url=emulator.url, api_key=emulator.api_key) as claude:
         msg = await claude.create(model=HAIKU, max_tokens=16, messages=HELLO)
         batch = await claude.batches.create(requests=[{"custom_id": "a", "params": {**PARAMS}}])
+        async with claude.stream(**PARAMS) as stream:
+            events = [sdk async for event in stream if (sdk := event.to_sdk()) is not None]
     sdk = msg.to_sdk()
     assert isinstance(sdk, anthropic_types.Message)
     assert sdk.content[0].text == msg.text
     assert sdk.usage.output_tokens == msg.usage.output_tokens
     assert isinstance(batch.to_sdk(), anthropic_types.messages.MessageBatch)
-
-
-PARAMS = {"model": HAIKU, "max_tokens": 16, "messages": HELLO}
+    assert isinstance(events[0], anthropic_types.RawMessageStartEvent)
+    assert isinstance(events[-1], anthropic_types.RawMessageStopEvent)
 
 
 async def test_long_non_streaming_call_is_refused_like_the_sdk(settings: Settings) -> None:

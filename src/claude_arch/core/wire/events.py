@@ -21,13 +21,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.types import Message, Usage
 from claude_arch.core.wire.sse import ServerSentEvent
-from claude_arch.errors import APIStatusError, error_for_status
+from claude_arch.errors import APIStatusError, ConfigError, error_for_status
 
 __all__ = [
     "ContentBlockDelta",
@@ -45,21 +46,42 @@ __all__ = [
 ]
 
 
+class _Event:
+    """Shared by the event types: the wire dict and the official SDK's type."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as the wire carries it in ``data:``."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def to_sdk(self) -> Any:
+        """As ``anthropic.types.RawMessageStreamEvent`` (needs the official SDK); ``None`` for
+        ``ping`` and unknown events, which the SDK has no type for and does not yield."""
+        try:
+            from anthropic.types import RawMessageStreamEvent
+            from pydantic import TypeAdapter
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            hint = "to_sdk() needs the official SDK: pip install 'claude-arch[sdk]'"
+            raise ConfigError(hint) from exc
+        return TypeAdapter(RawMessageStreamEvent).validate_python(self.to_dict())
+
+
 @dataclass(frozen=True, slots=True)
-class MessageStart:
+class MessageStart(_Event):
     message: dict[str, Any]
     type: str = "message_start"
 
 
 @dataclass(frozen=True, slots=True)
-class ContentBlockStart:
+class ContentBlockStart(_Event):
     index: int
     content_block: dict[str, Any]
     type: str = "content_block_start"
 
 
 @dataclass(frozen=True, slots=True)
-class ContentBlockDelta:
+class ContentBlockDelta(_Event):
     """A fragment of one content block: ``delta["type"]`` is ``text_delta``, ``input_json_delta``,
     ``thinking_delta``, ``signature_delta`` or ``citations_delta``."""
 
@@ -74,34 +96,43 @@ class ContentBlockDelta:
 
 
 @dataclass(frozen=True, slots=True)
-class ContentBlockStop:
+class ContentBlockStop(_Event):
     index: int
     type: str = "content_block_stop"
 
 
 @dataclass(frozen=True, slots=True)
-class MessageDelta:
+class MessageDelta(_Event):
     delta: dict[str, Any]
     usage: dict[str, Any]
     type: str = "message_delta"
 
 
 @dataclass(frozen=True, slots=True)
-class MessageStop:
+class MessageStop(_Event):
     type: str = "message_stop"
 
 
 @dataclass(frozen=True, slots=True)
-class Ping:
+class Ping(_Event):
     type: str = "ping"
+
+    def to_sdk(self) -> Any:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
-class UnknownEvent:
+class UnknownEvent(_Event):
     """An event type this version does not know; passed through untouched."""
 
     type: str
     data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    def to_sdk(self) -> Any:
+        return None
 
 
 StreamEvent = (
