@@ -140,3 +140,17 @@ def test_a_key_alone_targets_the_real_api_and_never_shows() -> None:
     assert "sk-ant-very-secret" not in repr(claude)
     assert "sk-ant-very-secret" not in repr(claude.core)
     assert "sk-ant-very-secret" not in repr(settings)
+
+
+async def test_extra_headers_ride_along(stub_server: Any) -> None:
+    SCRIPT.append((200, MESSAGE, {}))
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        await claude.create(
+            model=HAIKU,
+            max_tokens=8,
+            messages=HELLO,
+            extra_headers={"Anthropic-Beta": "context-1m-2025-08-07"},
+        )
+    (seen,) = stub_server.seen
+    assert seen.headers["anthropic-beta"] == "context-1m-2025-08-07"
+    assert seen.headers["Authorization"] == "Bearer sk-k"

@@ -54,6 +54,8 @@ class Call:
     started: float = field(default_factory=time.perf_counter)
     model: ModelInfo | None = None
     fallback: bool = True
+    headers: dict[str, str] | None = None
+    """The client's headers plus the call's ``extra_headers``, when it has some."""
     refused_locally: bool = False
     """Set when our rate limiter could not admit the attempt before the deadline."""
 
@@ -134,8 +136,12 @@ class ClientCore:
         deadline: float | None,
         timeout: float | None,
     ) -> Call:
-        """Validate ``params`` locally (naming the bad field) before anything is sent."""
+        """Validate ``params`` locally (naming the bad field) before anything is sent.
+
+        ``extra_headers`` (e.g. ``{"anthropic-beta": "…"}``) is taken out of the params and sent
+        with each attempt, as the official SDKs allow."""
         body = dict(params)
+        extra = body.pop("extra_headers", None)
         model = body.get("model")
         if model == AUTO_MODEL:
             body["model"] = model = self.settings.default_model
@@ -150,6 +156,8 @@ class ClientCore:
             Deadline.within(deadline),
             self.timeout if timeout is None else timeout,
         )
+        if extra:
+            call.headers = {**self.headers, **{str(k).lower(): str(v) for k, v in extra.items()}}
         if operation != "count_tokens":
             call.input_estimate = count_request(body)
             call.max_tokens = int(body["max_tokens"])
@@ -208,7 +216,7 @@ class ClientCore:
     def request(
         self, method: str, path: str, body: bytes | None, call: Call | None, retry_count: int
     ) -> WireRequest:
-        headers = self.headers
+        headers = call.headers if call is not None and call.headers else self.headers
         if retry_count:  # the first attempt's "0" is in the precomputed headers
             headers = {**headers, HEADER_RETRY_COUNT: str(retry_count)}
         url = path if path.startswith("http") else self.base_url + path
