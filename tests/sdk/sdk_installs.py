@@ -12,11 +12,14 @@ fixtures in ``conftest.py`` call these; to warm the cache by hand (e.g. before g
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,8 +45,25 @@ def _run(args: list[str], cwd: Path | None = None) -> str | None:
     return None
 
 
+@contextmanager
+def _exclusive(target: Path) -> Iterator[None]:
+    """Hold a lock beside ``target``: concurrent test runs must not install into it together."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def install_sdk0_venv(target: Path = SDK0_DIR) -> str | None:
     """A venv holding ``anthropic<1`` at ``target`` (kept once complete); None, or the problem."""
+    try:
+        with _exclusive(target):
+            return _install_sdk0_venv(target)
+    except OSError as exc:
+        return str(exc)
+
+
+def _install_sdk0_venv(target: Path) -> str | None:
     python = target / "bin" / "python"
     if (target / _READY).exists() and python.exists():
         return None
@@ -66,9 +86,20 @@ def install_ts_sdk(target: Path = TS_DIR) -> str | None:
     npm, node = shutil.which("npm"), shutil.which("node")
     if npm is None or node is None:
         return "node and npm are not on PATH"
+    try:
+        with _exclusive(target):
+            return _install_ts_sdk(target, npm)
+    except OSError as exc:
+        return str(exc)
+
+
+def _install_ts_sdk(target: Path, npm: str) -> str | None:
     target.mkdir(parents=True, exist_ok=True)
     for name in TS_SOURCES:
-        shutil.copyfile(HERE / "ts" / name, target / name)
+        # Replaced whole, since another test run may be reading the previous copy right now.
+        staged = target / f".{name}.new"
+        shutil.copyfile(HERE / "ts" / name, staged)
+        staged.replace(target / name)
     installed = target / "node_modules" / "@anthropic-ai" / "sdk" / "package.json"
     if installed.exists() and json.loads(installed.read_text())["version"] == pinned_ts_sdk():
         return None
