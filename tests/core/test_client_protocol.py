@@ -39,13 +39,16 @@ SPEND = {
 OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
 
 # Answers the stub gives, in order; the last one repeats.
-SCRIPT: list[tuple[int, dict[str, Any], dict[str, str]]] = []
+SCRIPT: list[tuple[int, dict[str, Any] | str, dict[str, str]]] = []
 
 
 async def messages(request: web.Request) -> web.Response:
     await request.read()
     status, body, headers = SCRIPT.pop(0) if len(SCRIPT) > 1 else SCRIPT[0]
-    return web.json_response(body, status=status, headers={"request-id": "req_stub", **headers})
+    headers = {"request-id": "req_stub", **headers}
+    if isinstance(body, str):
+        return web.Response(text=body, status=status, headers=headers)
+    return web.json_response(body, status=status, headers=headers)
 
 
 @pytest.fixture
@@ -154,3 +157,12 @@ async def test_extra_headers_ride_along(stub_server: Any) -> None:
     (seen,) = stub_server.seen
     assert seen.headers["anthropic-beta"] == "context-1m-2025-08-07"
     assert seen.headers["Authorization"] == "Bearer sk-k"
+
+
+async def test_a_2xx_without_a_message_is_a_retryable_502(stub_server: Any) -> None:
+    SCRIPT.extend([(200, "<html>proxy says hi</html>", {}), (200, MESSAGE, {})])
+    async with ClaudeClient(_settings(), base_url=stub_server.url, api_key="sk-k") as claude:
+        msg = await claude.create(model=HAIKU, max_tokens=8, messages=HELLO)
+    assert msg.text == "Hi"
+    assert msg.record is not None
+    assert msg.record.attempts == 2

@@ -21,8 +21,14 @@ from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import Message, Usage, UsageRecord
-from claude_arch.core.wire import ApiStyle, encode_body, ratelimit_headers, request_headers
-from claude_arch.errors import ClaudeArchError, InvalidRequestError
+from claude_arch.core.wire import (
+    ApiStyle,
+    decode_json,
+    encode_body,
+    ratelimit_headers,
+    request_headers,
+)
+from claude_arch.errors import APIStatusError, ClaudeArchError, InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.metering import Meter
@@ -230,6 +236,19 @@ class ClientCore:
             call.deadline.clip(call.timeout),
             min(self.connect_timeout, call.deadline.clip(self.connect_timeout) or 1e9),
         )
+
+    def message_from(self, body: bytes, headers: Mapping[str, str], model: ModelInfo) -> Message:
+        """The message of a 2xx answer; a body that is not one is a (retryable) 502."""
+        data = decode_json(body)
+        if not isinstance(data, dict) or data.get("type", "message") != "message":
+            raise APIStatusError(
+                "the server answered 2xx without a message body",
+                status=502,
+                error_type="api_error",
+                model=model.id,
+                request_id=headers.get("request-id"),
+            )
+        return Message.from_dict(data)
 
     # --- what responses say ---------------------------------------------------------------
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:

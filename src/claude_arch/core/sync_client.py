@@ -215,7 +215,7 @@ class SyncClaudeClient:
         if response.status >= 300:
             self.settle(reservation, 0, 0)
             raise error_from_response(response.status, response.headers, body, model=model.id)
-        message = Message.from_dict(decode_json(body) or {})
+        message = self.core.message_from(body, response.headers, model)
         usage = message.usage
         self.settle(
             reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens
