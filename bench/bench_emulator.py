@@ -3,19 +3,21 @@
     .venv/bin/python bench/bench_emulator.py [--seconds 5] [--concurrency 64] [--streams 1000]
 
 The emulator runs in its own process(es) (``create_app`` under ``aiohttp.web.run_app``, no
-rate limits), the load comes from aiohttp clients in other processes; nothing is installed.
-With two or more cores and ``taskset``, the one-worker emulator is pinned to core 1 and the load
-to core 0. Rows:
+rate limits); the load runs in other processes; nothing is installed. With two or more cores and
+``taskset``, a one-worker emulator is pinned to core 1 and the load to core 0. Rows:
 
-1. ``json`` / ``sse``: speed ∞ (no pacing), ``--concurrency`` requests in flight, for
-   ``--seconds`` after a warm-up; req/s, p50/p99 latency, and the CPU the emulator and the load
-   used (an emulator near 100 % of its cores is the bottleneck: the figure is its capacity).
-   Targets: >= 3,000 req/s (json). ``2 workers`` rows run two emulator processes on one port
-   (SO_REUSEPORT; state such as limits and batches is then per process) with the load unpinned.
-2. ``paced``: speed 1 (realistic sonnet pacing: 0.7 s to first token, 75 tokens/s, ±20 %), with
-   ``--streams`` opened within a second and held to their end. A stream is healthy when every
-   gap between its content events stays under ``STALL_S``; the row gives streams completed,
-   stalls, the largest gap and how much longer streams took than their nominal duration.
+1. ``json`` / ``sse``: speed ∞ (no pacing), ``--concurrency`` keep-alive connections each sending
+   its next request when the last answer is complete (a minimal HTTP/1.1 client, so the load costs
+   far less CPU than the emulator), for ``--seconds`` after a warm-up. Columns: req/s, req/s per
+   emulator core (req/s ÷ the emulator's CPU share: the capacity figure, steady even when other
+   processes share the machine), p50/p99 latency, CPU share of emulator and load. Target: >= 3,000
+   req/s per core (json). ``2`` workers: two emulator processes on one port (SO_REUSEPORT; limits,
+   batches and stats are then per process), nothing pinned.
+2. ``paced``: speed 1 (realistic sonnet pacing: 0.7 s to first token, 75 tokens/s, ±20 %),
+   ``--streams`` opened within a second by one aiohttp client process and held to their end. A
+   stream stalls when a gap between its content events exceeds ``STALL_S``; the row gives streams
+   done, stalls, gaps, length over nominal, and the busiest second's CPU share of each side (a
+   load near 100 % means the client, not the emulator, is what stretched the gaps).
    Target: >= 1,000 streams held with no stall.
 """
 
@@ -197,6 +199,10 @@ async def _closed_loop(
     loop = asyncio.get_running_loop()
     warmup_end = time.monotonic() + min(1.0, seconds / 3)
     run = _Run(warmup_end, warmup_end + seconds)
+    cpu_at_warmup_end: list[float] = []
+    loop.call_later(
+        warmup_end - time.monotonic(), lambda: cpu_at_warmup_end.append(time.process_time())
+    )
     connections = []
     for _ in range(concurrency):
         _, protocol = await loop.create_connection(
@@ -208,6 +214,7 @@ async def _closed_loop(
         "latencies": run.latencies,
         "failures": run.failures,
         "window": (run.warmup_end, run.stop),
+        "cpu": (time.process_time() - cpu_at_warmup_end[0]) / seconds,
     }
 
 
@@ -292,6 +299,12 @@ class CpuSampler:
         self._stop.set()
         self._thread.join()
 
+    def busiest(self, seconds: float = 1.0) -> float:
+        """The largest share over any ``seconds``-long stretch of the samples."""
+        ends = [t for t, _ in self.samples]
+        starts = [t for t in ends if ends and t + seconds <= ends[-1]]
+        return max((self.share(t, t + seconds) for t in starts), default=float("nan"))
+
     def share(self, start: float, end: float) -> float:
         """CPU seconds per second (1.0 = one core busy) between ``start`` and ``end``."""
         inside = [s for s in self.samples if start <= s[0] <= end]
@@ -314,10 +327,13 @@ def throughput_row(
     failures = sum(r["failures"] for r in results)
     window = (max(r["window"][0] for r in results), min(r["window"][1] for r in results))
     rate = len(latencies) / args.seconds
+    load_cpu = sum(r["cpu"] for r in results)
+    server_cpu = cpu.share(*window)
     return (
         f"| {name:<18} | {workers} | {args.concurrency:>4} | {rate:>8,.0f} | "
+        f"{rate / server_cpu:>8,.0f} | "
         f"{percentile(latencies, 0.5) * 1000:6.1f} | {percentile(latencies, 0.99) * 1000:6.1f} | "
-        f"{cpu.share(*window) * 100:5.0f} % | {failures} |"
+        f"{server_cpu * 100:5.0f} % | {load_cpu * 100:5.0f} % | {failures} |"
     )
 
 
@@ -325,15 +341,11 @@ def paced_row(args: argparse.Namespace, streams: int) -> str:
     config = {"speed": 1, "reply_tokens": [PACED_TOKENS, PACED_TOKENS]}
     with (
         emulator(1, 1, **config) as (url, pids),
-        CpuSampler(pids) as cpu,
         multiprocessing.get_context("spawn").Pool(1) as pool,
     ):
-        reports = pool.apply(held_streams, ((url, streams, 0),))
-    # The busiest second: all streams open and flowing.
-    server_cpu = max(
-        (cpu.share(t, t + 1.0) for t, _ in cpu.samples if t + 1.0 <= cpu.samples[-1][0]),
-        default=float("nan"),
-    )
+        load_pid = pool.apply(os.getpid)
+        with CpuSampler(pids) as server_cpu, CpuSampler([load_pid]) as load_cpu:
+            reports = pool.apply(held_streams, ((url, streams, 0),))
     done = [r for r in reports if r.completed]
     gaps = [g for r in done for g in r.gaps]
     stalled = sum(1 for r in reports if not r.completed or max(r.gaps, default=0) > STALL_S)
@@ -341,7 +353,8 @@ def paced_row(args: argparse.Namespace, streams: int) -> str:
     return (
         f"| {streams:>7,} | {len(done):>9,} | {stalled:>7} | {percentile(gaps, 0.5) * 1000:6.0f} | "
         f"{percentile(gaps, 0.99) * 1000:6.0f} | {max(gaps, default=0) * 1000:7.0f} | "
-        f"{stretch:5.2f} | {server_cpu * 100:5.0f} % |"
+        f"{stretch:5.2f} | {server_cpu.busiest() * 100:5.0f} % | "
+        f"{load_cpu.busiest() * 100:5.0f} % |"
     )
 
 
@@ -354,9 +367,10 @@ def main() -> None:
     sse = {**QUICK, "stream": True}
     print(f"cores available: {cores()}; taskset: {'yes' if pinned(1) else 'no'}")
     print(
-        "\n| unpaced (speed ∞) | workers | conc | req/s | p50 ms | p99 ms | emulator CPU | failed |"
+        "\n| unpaced (speed ∞) | workers | conc | req/s | req/s per emulator core "
+        "| p50 ms | p99 ms | emulator CPU | load CPU | failed |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print(throughput_row("json", QUICK, args, workers=1, load_procs=1))
     print(throughput_row("sse (whole stream)", sse, args, workers=1, load_procs=1))
     if cores() >= 2:
@@ -364,9 +378,10 @@ def main() -> None:
         print(throughput_row("sse (whole stream)", sse, args, workers=2, load_procs=2))
     print(f"\npaced: a stream's nominal length {NOMINAL_S:.1f} s; a stall is a gap > {STALL_S} s")
     print(
-        "| streams | completed | stalled | gap p50 ms | p99 | max | length/nominal | emulator CPU |"
+        "| streams | done | stalled | gap p50 ms | p99 | max | length/nominal "
+        "| emulator CPU | load CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for streams in (int(s) for s in args.streams.split(",")):
         print(paced_row(args, streams))
 
