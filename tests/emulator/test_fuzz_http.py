@@ -354,3 +354,19 @@ def test_odd_header_bytes_never_break_the_server(
         error = json.loads(answer)
         assert error["type"] == "error"
         assert error["error"]["message"]
+
+
+@FAST
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
+    path=st.sampled_from(["/v1/messages", "/v1/messages/batches", "/v1/models", "/v1/x"])
+    | st.text(alphabet="abz019_-./%~", max_size=30).map(lambda p: "/v1/messages/batches/" + p),
+)
+def test_any_method_on_any_path_answers_in_shape(
+    http: httpx.Client, method: str, path: str
+) -> None:
+    response = http.request(method, path, content=b"{}")
+    assert response.status_code < 500, response.text[:300]
+    assert response.headers["request-id"].startswith("req_01")
+    if response.status_code >= 400:
+        assert response.json()["type"] == "error"
