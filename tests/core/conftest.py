@@ -56,10 +56,18 @@ def _serve(app: web.Application) -> tuple[str, asyncio.AbstractEventLoop, Callab
     thread.start()
     assert ready.wait(10), "stub server did not start"
 
-    def stop() -> None:
+    async def shutdown() -> None:
         runner = holder["runner"]
         assert isinstance(runner, web.AppRunner)
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        await runner.cleanup()
+        # Handlers still waiting (a route that hangs on purpose) end here, not at loop close.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+    def stop() -> None:
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
