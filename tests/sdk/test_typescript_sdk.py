@@ -1,7 +1,8 @@
 """The official TypeScript SDK (`@anthropic-ai/sdk` from npm, run by this machine's Node).
 
 Unchanged, against the emulator: ``ts/check.mjs`` does create, a ``messages.stream()`` with its
-final message, count_tokens and a typed 404, and prints JSON; the request log shows what arrived.
+final message, count_tokens and typed 404/429/529 errors, and prints JSON; the request log shows
+what arrived.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def test_typescript_sdk_creates_and_streams(
     node = shutil.which("node")
     assert node is not None  # ts_sdk_dir only exists when Node does
     done = subprocess.run(
-        [node, str(ts_sdk_dir / "check.mjs"), emu.url, emu.api_key, MODELS["ok"]],
+        [
+            node,
+            str(ts_sdk_dir / "check.mjs"),
+            emu.url,
+            emu.api_key,
+            *(MODELS[role] for role in ("ok", "rate_limited", "overloaded")),
+        ],
         capture_output=True,
         text=True,
         timeout=NODE_TIMEOUT_S,
@@ -52,14 +59,21 @@ def test_typescript_sdk_creates_and_streams(
     assert streamed["events"][-1] == "message_stop"
     assert "content_block_delta" in streamed["events"]
 
-    (not_found,) = request_log.of("ts_404")
-    assert report["error"] == {
-        "notFound": True,
-        "status": 404,
-        "requestID": not_found.request_id,
-        "type": "not_found_error",
+    expected = {
+        "404": (["NotFoundError"], "not_found_error"),
+        "429": (["RateLimitError"], "rate_limit_error"),
+        "529": (["OverloadedError", "InternalServerError"], "overloaded_error"),
     }
+    for status, (classes, error_type) in expected.items():
+        (arrival,) = request_log.of(f"ts_{status}")
+        assert report["errors"][status] == {
+            "is": classes,
+            "status": int(status),
+            "requestID": arrival.request_id,
+            "type": error_type,
+        }
 
     calls = [a for a in request_log.arrivals if a.case.startswith("ts_")]
-    assert [a.case for a in calls] == ["ts_create", "ts_stream", "ts_count_tokens", "ts_404"]
+    cases = ["ts_create", "ts_stream", "ts_count_tokens", "ts_404", "ts_429", "ts_529"]
+    assert [a.case for a in calls] == cases
     assert {(a.auth, a.version, a.retry_count) for a in calls} == {("bearer", API_VERSION_2X, "0")}
