@@ -12,7 +12,7 @@
    alike; the figure is the difference of the p50 latencies (target: <= 0.3 ms).
 3. Transports through ``ClaudeClient`` (aiohttp, httpx, httpx2) at concurrency 1 and 64: req/s,
    p50 latency and this process's CPU time per request (the fair figure when the emulator, not
-   the client, is the bottleneck).
+   the client, is the bottleneck); then ``SyncClaudeClient`` over httpx and httpx2.
 """
 
 from __future__ import annotations
@@ -30,14 +30,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import httpx
 import httpx2
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.ratelimit import LocalRateLimiter
+from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
 from claude_arch.core.transports.base import AsyncTransport, WireRequest
-from claude_arch.core.transports.httpx_transport import HttpxAsyncTransport
+from claude_arch.core.transports.httpx_transport import HttpxAsyncTransport, HttpxTransport
 from claude_arch.settings import Settings
 
 MODEL = "claude-haiku-4-5"
@@ -178,6 +180,28 @@ async def load(url: str, transport: AsyncTransport, concurrency: int, calls: int
     return [n / wall, p50_ms(latencies), cpu / n * 1000]
 
 
+def sync_load(url: str, module: Any, calls: int) -> list[float]:
+    settings = Settings(_env_file=None, max_retries=0)  # type: ignore[call-arg]
+    client = SyncClaudeClient(
+        settings,
+        base_url=url,
+        api_key="sk-ant-emulator",
+        transport=HttpxTransport(module=module),
+        limiter=None,
+    )
+    for _ in range(50):
+        client.create(**PARAMS)
+    latencies = []
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        started = time.perf_counter()
+        client.create(**PARAMS)
+        latencies.append(time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    client.close()
+    return [calls / wall, p50_ms(latencies), cpu / calls * 1000]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
@@ -204,6 +228,11 @@ def main() -> None:
             for name, make in TRANSPORTS.items():
                 rate, p50, cpu = asyncio.run(load(url, make(), concurrency, args.calls))
                 print(f"  {name:<10} {concurrency:>4} {rate:9.0f} {p50:8.2f} {cpu:11.3f}")
+
+        print("\n## SyncClaudeClient (Lambda, Celery), sequential")
+        for name, module in (("httpx", httpx), ("httpx2", httpx2)):
+            rate, p50, cpu = sync_load(url, module, args.calls)
+            print(f"  {name:<10} {1:>4} {rate:9.0f} {p50:8.2f} {cpu:11.3f}")
     finally:
         proc.terminate()
         proc.wait(10)
