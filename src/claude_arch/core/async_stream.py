@@ -104,6 +104,7 @@ class MessageStream:
         call (``error_type`` "cancelled", status 499)."""
         attempt, self._attempt = self._attempt, None
         if attempt is None:
+            self._finished = True  # closed before it was opened: it never will be
             return
         await attempt.response.aclose()
         if not self._finished:

@@ -97,6 +97,7 @@ class SyncMessageStream:
         """Stop: close the response and account for the partial call (status 499)."""
         attempt, self._attempt = self._attempt, None
         if attempt is None:
+            self._finished = True  # closed before it was opened: it never will be
             return
         attempt.response.close()
         if not self._finished:
