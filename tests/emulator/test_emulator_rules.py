@@ -75,8 +75,12 @@ def test_rules_through_the_control_endpoint(client: httpx.Client) -> None:
 
 def test_stats_and_reset_endpoints(emu: EmulatorServer, client: httpx.Client) -> None:
     client.post("/v1/messages", json=body())
+    client.post("/v1/messages", json=body(content=[{"type": "nope"}]))
+    client.get("/v1/nowhere")
     stats = client.get("/_emulator/stats").json()
     assert stats["totals"]["requests"] == 1
+    assert stats["totals"]["errors_400"] == 1
+    assert stats["totals"]["errors_404"] == 1
     (key_id,) = stats["by_key"]
     assert key_id.startswith("key_")
     assert emu.api_key not in json.dumps(stats)

@@ -53,10 +53,12 @@ async def answer_in_api_shape(
     try:
         response = await handler(request)
     except ApiError as exc:
+        request.app[STATE_KEY].stats.error(exc.status)
         return error_response(
             exc.status, exc.error_type, exc.message, request_id(request), exc.headers
         )
     except web.HTTPException as exc:  # no such route, wrong method, body over the server limit
+        request.app[STATE_KEY].stats.error(exc.status)
         etype = _TYPE_BY_STATUS.get(exc.status, "api_error")
         message = f"{request.method} {request.path[:200]}: {exc.reason}"
         return error_response(exc.status, etype, message, request_id(request))
@@ -68,6 +70,7 @@ async def answer_in_api_shape(
         raise
     except Exception:
         log.exception("emulator: unexpected error on %s %s", request.method, request.path[:200])
+        request.app[STATE_KEY].stats.error(500)
         return error_response(500, "api_error", "Internal server error", request_id(request))
     if not response.prepared and HEADER_REQUEST_ID not in response.headers:
         response.headers[HEADER_REQUEST_ID] = request_id(request)

@@ -46,6 +46,11 @@ class ServerStats:
             by_model.update(counts)
             by_key.update(counts)
 
+    def error(self, status: int) -> None:
+        """Count an error answer (``errors_429`` …) in the totals; its model may be unknown."""
+        with self._lock:
+            self._total[f"errors_{status}"] += 1
+
     def stream_stopped_after(self, seconds: float) -> None:
         with self._lock:
             self._stop_ms.append(seconds * 1000.0)
