@@ -199,7 +199,7 @@ class MessageStream:
         )
         message.record = self._client.core.record(
             self._call,
-            usage=usage,
+            message=message,
             request_id=attempt.response.headers.get("request-id"),
             ttft_s=attempt.state.ttft_s,
         )

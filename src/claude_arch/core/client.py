@@ -71,6 +71,7 @@ class ClaudeClient:
         api_style: ApiStyle = "2.x",
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
+        tracer_provider: Any = None,
     ) -> None:
         self.core = ClientCore(
             settings,
@@ -84,6 +85,7 @@ class ClaudeClient:
             api_style=api_style,
             catalog=catalog,
             cooldown_s=cooldown_s,
+            tracer_provider=tracer_provider,
         )
         self._transport = transport
         self.batches = AsyncBatches(self)

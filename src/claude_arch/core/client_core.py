@@ -7,6 +7,7 @@ cost, what the meters see) is decided here, once.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +33,7 @@ from claude_arch.errors import APIStatusError, ClaudeArchError, InvalidRequestEr
 
 if TYPE_CHECKING:
     from claude_arch.core.metering import Meter
+    from claude_arch.core.metering.spans import OTelTracer
     from claude_arch.core.ratelimit import RateLimiter
     from claude_arch.settings import Settings
 
@@ -87,6 +89,7 @@ class ClientCore:
         api_style: ApiStyle,
         catalog: Catalog | None,
         cooldown_s: float,
+        tracer_provider: Any = None,
     ) -> None:
         if settings is None:
             from claude_arch.settings import Settings
@@ -119,6 +122,7 @@ class ClientCore:
         self.timeout = settings.timeout_s if timeout is None else timeout
         self.connect_timeout = settings.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
+        self.tracer = _otel_tracer(tracer_provider)
         self._last_headers: dict[str, Mapping[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -268,14 +272,16 @@ class ClientCore:
         call: Call,
         *,
         usage: Usage | None = None,
+        message: Message | None = None,
         request_id: str | None = None,
         error: ClaudeArchError | None = None,
         ttft_s: float | None = None,
         batch: bool | None = None,
     ) -> UsageRecord:
-        """The call's usage record, handed to every meter (meters never break a call)."""
+        """The call's usage record, handed to every meter and made a GenAI span (neither can
+        break a call). ``message``, when the call produced one, supplies usage and response."""
         model = call.current
-        usage = usage or Usage()
+        usage = usage or (message.usage if message is not None else Usage())
         rec = UsageRecord(
             model=model.id,
             operation=call.operation,
@@ -288,7 +294,15 @@ class ClientCore:
             error_type=error.error_type if error else None,
             status=error.status if error else 200,
             fallback_from=call.requested.id if model is not call.requested else None,
+            max_tokens=call.max_tokens or None,
+            response_id=message.id if message is not None else None,
+            stop_reason=message.stop_reason if message is not None else None,
         )
+        if self.tracer is not None and not batch:
+            try:
+                self.tracer.emit(rec)
+            except Exception:
+                _log.exception("could not emit the OpenTelemetry span of a call")
         for meter in self.meters:
             try:
                 meter.record(rec)
@@ -297,7 +311,7 @@ class ClientCore:
         return rec
 
     def finish(self, call: Call, message: Message, request_id: str | None) -> Message:
-        message.record = self.record(call, usage=message.usage, request_id=request_id)
+        message.record = self.record(call, message=message, request_id=request_id)
         return message
 
     def fail(self, call: Call, exc: ClaudeArchError) -> ClaudeArchError:
@@ -306,6 +320,16 @@ class ClientCore:
         exc.model = exc.model or call.current.id
         self.record(call, error=exc)
         return exc
+
+
+def _otel_tracer(provider: Any) -> OTelTracer | None:
+    """GenAI spans when ``opentelemetry-api`` is installed (without an SDK they cost little);
+    ``provider`` None means OpenTelemetry's global tracer provider."""
+    if importlib.util.find_spec("opentelemetry") is None:
+        return None
+    from claude_arch.core.metering.spans import OTelTracer
+
+    return OTelTracer(provider)
 
 
 class _FromSettings:

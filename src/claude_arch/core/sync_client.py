@@ -61,6 +61,7 @@ class SyncClaudeClient:
         api_style: ApiStyle = "2.x",
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
+        tracer_provider: Any = None,
     ) -> None:
         self.core = ClientCore(
             settings,
@@ -74,6 +75,7 @@ class SyncClaudeClient:
             api_style=api_style,
             catalog=catalog,
             cooldown_s=cooldown_s,
+            tracer_provider=tracer_provider,
         )
         self._transport = transport
         self._lock = threading.Lock()

@@ -197,7 +197,7 @@ class SyncMessageStream:
         )
         message.record = self._client.core.record(
             self._call,
-            usage=usage,
+            message=message,
             request_id=attempt.response.headers.get("request-id"),
             ttft_s=attempt.state.ttft_s,
         )

@@ -139,6 +139,9 @@ class UsageRecord:
     error_type: str | None = None  # None on success, else the Anthropic error type
     status: int = 200
     fallback_from: str | None = None  # the model first asked for, when a fallback answered
+    max_tokens: int | None = None
+    response_id: str | None = None
+    stop_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,4 +156,7 @@ class UsageRecord:
             "error_type": self.error_type,
             "status": self.status,
             "fallback_from": self.fallback_from,
+            "max_tokens": self.max_tokens,
+            "response_id": self.response_id,
+            "stop_reason": self.stop_reason,
         }

@@ -19,11 +19,15 @@ and cost nothing when it is not:
 
 from __future__ import annotations
 
-from claude_arch.core.metering.labels import BoundedLabels
-from claude_arch.core.metering.meters import Meter, MultiMeter, RecordingMeter
-from claude_arch.core.metering.otel_metrics import OTelMeter
-from claude_arch.core.metering.prometheus import PrometheusMeter
-from claude_arch.core.metering.spans import GenAISpan, OTelTracer, span_for
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from claude_arch.core.metering.labels import BoundedLabels
+    from claude_arch.core.metering.meters import Meter, MultiMeter, RecordingMeter
+    from claude_arch.core.metering.otel_metrics import OTelMeter
+    from claude_arch.core.metering.prometheus import PrometheusMeter
+    from claude_arch.core.metering.spans import GenAISpan, OTelTracer, span_for
 
 __all__ = [
     "BoundedLabels",
@@ -36,3 +40,25 @@ __all__ = [
     "RecordingMeter",
     "span_for",
 ]
+
+# Each name loads its module on first use: spans alone must not pay for prometheus_client.
+_WHERE = {
+    "BoundedLabels": "labels",
+    "GenAISpan": "spans",
+    "Meter": "meters",
+    "MultiMeter": "meters",
+    "OTelMeter": "otel_metrics",
+    "OTelTracer": "spans",
+    "PrometheusMeter": "prometheus",
+    "RecordingMeter": "meters",
+    "span_for": "spans",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -13,6 +13,7 @@ without a configured SDK the spans are non-recording and the handle does nothing
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,6 +98,39 @@ class OTelTracer:
             self._tracer = trace.get_tracer("claude_arch", tracer_provider=self._provider)
         return self._tracer
 
+    def emit(self, record: UsageRecord) -> None:
+        """A finished span for a call that has just ended, timed from its record.
+
+        The clients call this once per call, so streams, retries and fallbacks all end up as one
+        span whose parent is the caller's current span. Spans of the HTTP requests underneath are
+        not its children: they are over when it is made.
+        """
+        tracer = self._get_tracer()
+        if tracer is None:
+            return
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        end = time.time_ns()
+        name = genai_operation(record.operation)
+        span = tracer.start_span(
+            f"{name} {record.fallback_from or record.model}",
+            kind=SpanKind.CLIENT,
+            attributes=_request_attributes(
+                name, record.fallback_from or record.model, record.max_tokens
+            ),
+            start_time=end - int(record.latency_s * 1e9),
+        )
+        if span.is_recording():
+            handle = GenAISpan(span)
+            handle.set("gen_ai.response.model", record.model)
+            handle.set("gen_ai.response.id", record.response_id)
+            if record.stop_reason:
+                handle.set("gen_ai.response.finish_reasons", [record.stop_reason])
+            handle.record_usage_record(record)
+            if record.error_type:
+                span.set_status(Status(StatusCode.ERROR, record.error_type))
+        span.end(end_time=end)
+
     @contextlib.contextmanager
     def span_for(
         self, operation: str, model: str, *, max_tokens: int | None = None
@@ -109,18 +143,10 @@ class OTelTracer:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         name = genai_operation(operation)
-        attributes: dict[str, Any] = {
-            "gen_ai.provider.name": PROVIDER,
-            "gen_ai.system": PROVIDER,  # the name before semantic conventions 1.37
-            "gen_ai.operation.name": name,
-            "gen_ai.request.model": model,
-        }
-        if max_tokens is not None:
-            attributes["gen_ai.request.max_tokens"] = max_tokens
         with tracer.start_as_current_span(
             f"{name} {model}",
             kind=SpanKind.CLIENT,
-            attributes=attributes,
+            attributes=_request_attributes(name, model, max_tokens),
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
@@ -134,6 +160,18 @@ class OTelTracer:
                     span.record_exception(exc)
                     span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
                 raise
+
+
+def _request_attributes(operation: str, model: str, max_tokens: int | None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "gen_ai.provider.name": PROVIDER,
+        "gen_ai.system": PROVIDER,  # the name before semantic conventions 1.37
+        "gen_ai.operation.name": operation,
+        "gen_ai.request.model": model,
+    }
+    if max_tokens is not None:
+        attributes["gen_ai.request.max_tokens"] = max_tokens
+    return attributes
 
 
 _default_tracer = OTelTracer()
