@@ -104,3 +104,17 @@ async def test_long_non_streaming_call_is_refused_like_the_sdk(settings: Setting
     assert "stream" in str(info.value)
     claude.stream(model="claude-sonnet-4-5", max_tokens=32_000, messages=HELLO)  # fine
     await claude.close()
+
+
+async def test_max_tokens_above_the_otpm_bucket_is_admitted_not_refused(
+    emulator: EmulatorServer, fixed_limits: Settings
+) -> None:
+    limiter = LocalRateLimiter({"haiku": Limits(rpm=100, itpm=1_000_000, otpm=1_000)})
+    async with ClaudeClient(
+        fixed_limits, base_url=emulator.url, api_key=emulator.api_key, limiter=limiter
+    ) as claude:
+        msg = await claude.create(model=HAIKU, max_tokens=4_000, messages=HELLO, deadline=5)
+    state = limiter.snapshot("haiku")
+    assert state is not None
+    # The reservation (the whole bucket) was refunded down to what the model wrote.
+    assert state.output_tokens.remaining == pytest.approx(1_000 - msg.usage.output_tokens, abs=2)

@@ -201,7 +201,7 @@ class ClaudeClient:
             return await limiter.acquire(
                 model.family,
                 input_tokens=call.input_estimate,
-                output_tokens=min(call.max_tokens, model.max_output),
+                output_tokens=self.core.output_reservation(call, model),
                 deadline=call.deadline.at,
             )
         except APITimeoutError:

@@ -213,6 +213,14 @@ class ClientCore:
         if not tried:
             yield call.requested
 
+    def output_reservation(self, call: Call, model: ModelInfo) -> int:
+        """Output tokens to hold in the OTPM bucket: ``max_tokens``, but never more than the
+        bucket holds (a large ``max_tokens`` would otherwise wait forever); settling charges
+        what the model really wrote."""
+        wanted = min(call.max_tokens, model.max_output)
+        limits = self.limiter.limits_for(model.family) if self.limiter is not None else None
+        return min(wanted, limits.otpm) if limits is not None else wanted
+
     def body_for(self, call: Call, model: ModelInfo, *, stream: bool = False) -> bytes:
         params = call.params
         if model is not call.requested:

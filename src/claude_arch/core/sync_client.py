@@ -184,7 +184,7 @@ class SyncClaudeClient:
             return limiter.acquire_sync(
                 model.family,
                 input_tokens=call.input_estimate,
-                output_tokens=min(call.max_tokens, model.max_output),
+                output_tokens=self.core.output_reservation(call, model),
                 deadline=call.deadline.at,
             )
         except APITimeoutError:
