@@ -107,8 +107,8 @@ def test_admitted_minus_refunded_never_exceeds_capacity_plus_refill(
                 before = time.time()
                 limiter.settle(res, input_tokens=used_in, output_tokens=used_out)
                 span = (before, time.time())
-                ledger.add(family, 1, span, -max(0, res.input_tokens - used_in))
-                ledger.add(family, 2, span, -max(0, res.output_tokens - used_out))
+                ledger.add(res.family, 1, span, -max(0, res.input_tokens - used_in))
+                ledger.add(res.family, 2, span, -max(0, res.output_tokens - used_out))
         ledger.assert_within(LIMITS)
     finally:
         limiter.close()
