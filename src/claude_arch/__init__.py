@@ -38,9 +38,12 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
+    from claude_arch.core.async_stream import MessageStream
     from claude_arch.core.catalog import Catalog, default_catalog
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.sync_client import SyncClaudeClient
+    from claude_arch.core.sync_stream import SyncMessageStream
+    from claude_arch.core.transports.mock import MockResponse, MockTransport, SyncMockTransport
     from claude_arch.core.types import Message, Usage, UsageRecord
     from claude_arch.settings import Settings
 
@@ -59,12 +62,17 @@ __all__ = [
     "ConfigError",
     "InvalidRequestError",
     "Message",
+    "MessageStream",
+    "MockResponse",
+    "MockTransport",
     "OverloadedError",
     "RateLimitError",
     "Settings",
     "SpendLimitError",
     "StreamInterruptedError",
     "SyncClaudeClient",
+    "SyncMessageStream",
+    "SyncMockTransport",
     "UnknownModelError",
     "Usage",
     "UsageRecord",
@@ -76,6 +84,11 @@ _LAZY = {
     "default_catalog": "claude_arch.core.catalog",
     "ClaudeClient": "claude_arch.core.client",
     "SyncClaudeClient": "claude_arch.core.sync_client",
+    "MessageStream": "claude_arch.core.async_stream",
+    "SyncMessageStream": "claude_arch.core.sync_stream",
+    "MockResponse": "claude_arch.core.transports.mock",
+    "MockTransport": "claude_arch.core.transports.mock",
+    "SyncMockTransport": "claude_arch.core.transports.mock",
     "Message": "claude_arch.core.types",
     "Usage": "claude_arch.core.types",
     "UsageRecord": "claude_arch.core.types",

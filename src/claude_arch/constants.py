@@ -36,6 +36,8 @@ ENV_BASE_URL: Final = "ANTHROPIC_BASE_URL"
 REDIS_PREFIX: Final = "claude-arch:"
 REDIS_RATELIMIT_PREFIX: Final = REDIS_PREFIX + "rl:"
 
+ANTHROPIC_API_URL: Final = "https://api.anthropic.com"
+
 # --- Defaults ----------------------------------------------------------------------------------
 DEFAULT_MODEL: Final = "claude-haiku-4-5"
 DEFAULT_MAX_RETRIES: Final = 2
