@@ -32,8 +32,9 @@ def emu() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def sdk(emu: EmulatorServer) -> Any:
-    return anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key, max_retries=0)
+def sdk(emu: EmulatorServer) -> Iterator[Any]:
+    with anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key, max_retries=0) as client:
+        yield client
 
 
 def test_create_and_count_tokens(sdk: Any) -> None:
@@ -102,19 +103,22 @@ def test_typed_errors_carry_request_ids(sdk: Any, change: dict[str, Any], error:
     assert info.value.request_id.startswith("req_01")
 
 
-def test_401_413_429_529_are_typed(emu: EmulatorServer) -> None:
-    wrong = anthropic.Anthropic(base_url=emu.url, api_key="sk-wrong", max_retries=0)
-    with pytest.raises(anthropic.AuthenticationError):
+def test_401_413_429_529_are_typed(emu: EmulatorServer, sdk: Any) -> None:
+    with (
+        anthropic.Anthropic(base_url=emu.url, api_key="sk-wrong", max_retries=0) as wrong,
+        pytest.raises(anthropic.AuthenticationError),
+    ):
         wrong.messages.create(model=HAIKU, max_tokens=16, messages=HELLO)
-    sdk = anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key, max_retries=0)
     emu.set_faults({"kind": "429", "next_n": 1}, {"kind": "529", "next_n": 1})
     with pytest.raises(anthropic.RateLimitError):
         sdk.messages.create(model=HAIKU, max_tokens=16, messages=HELLO)
     with pytest.raises(anthropic.InternalServerError) as overloaded:
         sdk.messages.create(model=HAIKU, max_tokens=16, messages=HELLO)
     assert overloaded.value.status_code == 529
-    with EmulatorServer(max_request_bytes=2000) as small:
-        client = anthropic.Anthropic(base_url=small.url, api_key=small.api_key, max_retries=0)
+    with (
+        EmulatorServer(max_request_bytes=2000) as small,
+        anthropic.Anthropic(base_url=small.url, api_key=small.api_key, max_retries=0) as client,
+    ):
         with pytest.raises(anthropic.APIStatusError) as too_large:
             client.messages.create(
                 model=HAIKU, max_tokens=16, messages=[{"role": "user", "content": "x" * 5000}]
@@ -123,11 +127,11 @@ def test_401_413_429_529_are_typed(emu: EmulatorServer) -> None:
 
 
 def test_sdk_retries_honour_retry_after(emu: EmulatorServer) -> None:
-    sdk = anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key, max_retries=2)
     emu.set_faults({"kind": "529", "next_n": 1, "seconds": 1})
-    started = time.monotonic()
-    message = sdk.messages.create(model=HAIKU, max_tokens=16, messages=HELLO)
-    waited = time.monotonic() - started
+    with anthropic.Anthropic(base_url=emu.url, api_key=emu.api_key, max_retries=2) as sdk:
+        started = time.monotonic()
+        message = sdk.messages.create(model=HAIKU, max_tokens=16, messages=HELLO)
+        waited = time.monotonic() - started
     assert message.stop_reason in ("end_turn", "max_tokens")
     assert waited >= 0.9  # it slept the server's retry-after (1 s), not its own 0.5 s backoff
     totals = emu.stats()["totals"]
