@@ -4,8 +4,8 @@
     >>> state.latency.paced
     False
 
-Tests pass ``clock`` to drive prompt-cache TTLs, rate-limit refills and batch expiry without
-sleeping; it is a ``time.monotonic``-like function.
+Tests pass ``clock`` to drive prompt-cache TTLs and rate-limit refills without sleeping; it is a
+``time.monotonic``-like function. (Batch expiry follows the wall clock: set ``batch_expiry_s``.)
 """
 
 from __future__ import annotations
