@@ -29,6 +29,8 @@ def test_error_faults_hit_only_their_model_and_only_next_n(
     assert_error_shape(r, status, etype)
     if status in (429, 529):
         assert r.headers["retry-after"] == "3"
+    if status == 429:
+        assert "anthropic-ratelimit-requests-remaining" in r.headers
     assert client.post("/v1/messages", json={**body(), "model": OPUS}).status_code == 200
     assert emu.stats()["by_model"][OPUS][f"fault_{kind}"] == 1
 

@@ -93,3 +93,10 @@ def test_limits_can_be_disabled() -> None:
         r = httpx.post(emu.url + "/v1/messages", json=body(), headers=headers())
         assert r.status_code == 200
         assert "anthropic-ratelimit-requests-limit" not in r.headers
+
+
+def test_a_request_larger_than_a_bucket_is_400_naming_the_field() -> None:
+    limits = {"haiku": {"rpm": 100, "itpm": BIG, "otpm": 1000}}
+    with EmulatorServer(limits=limits) as emu:
+        r = httpx.post(emu.url + "/v1/messages", json=body(max_tokens=2000), headers=headers())
+        assert assert_error_shape(r, 400, "invalid_request_error").startswith("max_tokens")

@@ -75,8 +75,12 @@ async def _injected(state: EmulatorState, draw: Draw, info: ModelInfo, key_id: s
     if fault.kind == "reset":
         raise ConnectionAbortedError("injected connection reset")
     status, error_type, message = _FAULT_ERRORS[fault.kind]
-    headers = {HEADER_RETRY_AFTER: state.limits.retry_after(fault.seconds)}
-    raise ApiError(status, error_type, message, headers if status in (429, 529) else None)
+    headers: dict[str, str] = {}
+    if status == 429:
+        headers.update(state.limits.headers(info.family, key_id))
+    if status in (429, 529):
+        headers[HEADER_RETRY_AFTER] = state.limits.retry_after(fault.seconds)
+    raise ApiError(status, error_type, message, headers)
 
 
 async def create_message(request: web.Request) -> web.StreamResponse:
@@ -93,9 +97,12 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         await _injected(state, draw, info, key_id)
     total_input = count_request(params)
     max_tokens = params["max_tokens"]
-    admitted = state.limits.admit(
-        info.family, key_id, input_tokens=total_input, output_tokens=max_tokens
-    )
+    try:
+        admitted = state.limits.admit(
+            info.family, key_id, input_tokens=total_input, output_tokens=max_tokens
+        )
+    except ClaudeArchError as exc:  # larger than a whole bucket: it could never be admitted
+        raise ApiError.of(exc) from None
     if not isinstance(admitted, Reservation):
         state.stats.add(info.id, key_id, rate_limited=1)
         headers = state.limits.headers(info.family, key_id)
