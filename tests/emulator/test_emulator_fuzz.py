@@ -56,10 +56,10 @@ requests = st.fixed_dictionaries(
 )
 
 
-@pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
+@pytest.fixture(scope="module", params=["none", "tier1"])
+def http(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
     with (
-        EmulatorServer(rate_limit_tier="none") as emu,
+        EmulatorServer(rate_limit_tier=request.param) as emu,
         httpx.Client(
             base_url=emu.url,
             headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
@@ -82,7 +82,11 @@ def test_any_json_gets_2xx_or_a_4xx_error_shape(
     if r.status_code >= 400:
         error = r.json()
         assert error["type"] == "error"
-        assert error["error"]["type"] in ("invalid_request_error", "not_found_error")
+        assert error["error"]["type"] in (
+            "invalid_request_error",
+            "not_found_error",
+            "rate_limit_error",
+        )
         assert error["error"]["message"]
 
 
@@ -92,4 +96,4 @@ def test_any_json_gets_2xx_or_a_4xx_error_shape(
 @given(raw=st.binary(max_size=64))
 def test_arbitrary_bytes_are_400_not_500(http: httpx.Client, raw: bytes) -> None:
     r = http.post("/v1/messages", content=raw)
-    assert r.status_code in (200, 400, 404), r.text
+    assert r.status_code in (200, 400, 404, 429), r.text
