@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from api_shapes import assert_error_shape, body, headers
 
 from claude_arch.testing import EmulatorServer
-from conftest import assert_error_shape, body, headers
 
 BATCHES = "/v1/messages/batches"
 

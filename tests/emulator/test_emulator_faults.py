@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from api_shapes import HAIKU, assert_error_shape, body, headers, sse_events
 
 from claude_arch.testing import EmulatorServer
-from conftest import HAIKU, assert_error_shape, body, headers, sse_events
 
 OPUS = "claude-opus-4-5"
 

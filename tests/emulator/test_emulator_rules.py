@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_shapes import HAIKU, assert_error_shape, body, headers
 
 from claude_arch.errors import ConfigError
 from claude_arch.testing import EmulatorServer
-from conftest import HAIKU, assert_error_shape, body, headers
 
 CLASSIFIER = "You are a classifier"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 import httpx
+from api_shapes import body, headers, sse_events
 from test_emulator_messages import WEATHER
 
 from claude_arch.testing import EmulatorServer
-from conftest import body, headers, sse_events
 
 
 def rebuild(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from api_shapes import assert_error_shape, body, headers
 
 from claude_arch.constants import MAX_REQUEST_BYTES
 from claude_arch.emulator import EmulatorConfig, create_app
 from claude_arch.testing import EmulatorServer, start_embedded
-from conftest import assert_error_shape, body, headers
 
 
 def test_start_embedded_serves_until_closed() -> None:
