@@ -86,6 +86,17 @@ def test_paced_stream_still_completes_and_counts(emu: EmulatorServer) -> None:
         assert totals["streams_started"] == totals["streams_completed"] == 1
 
 
+def test_long_waits_send_pings() -> None:
+    slow_start = {"haiku": {"ttft_s": 0.35, "tokens_per_s": 10_000, "jitter": 0}}
+    with EmulatorServer(speed=1, latency=slow_start, ping_interval_s=0.1) as emu:
+        r = httpx.post(emu.url + "/v1/messages", json=body(stream=True), headers=headers())
+        names = [n for n, _ in sse_events(r.text)]
+        first_delta = names.index("content_block_delta")
+        # 0.35 s to the first token at one ping per 0.1 s of waiting, plus the usual one.
+        assert names[:first_delta].count("ping") == 4
+        assert names[-1] == "message_stop"
+
+
 async def test_client_disconnect_cancels_generation_quickly() -> None:
     async with EmulatorServer(speed=1) as emu, aiohttp.ClientSession() as session:
         # Realistic speed: a long reply would take many seconds; we leave after the first bytes.

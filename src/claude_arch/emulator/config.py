@@ -147,6 +147,8 @@ class EmulatorConfig(_Spec):
     latency: dict[str, LatencyProfile] = Field(default_factory=lambda: dict(DEFAULT_LATENCY))
     reply_tokens: tuple[int, int] | None = None
     """Override the per-family reply length range (output tokens before max_tokens)."""
+    ping_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    """A paced stream that waits longer than this sends ``ping`` events meanwhile."""
     cache_min_tokens: Annotated[int, Field(ge=0)] = 1024
     """Prompts shorter than this at a breakpoint are not cached (the real minimum is 1024+)."""
     batch_seconds_per_request: Annotated[float, Field(ge=0)] = 0.01

@@ -173,6 +173,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
             reply,
             first_token_s=state.latency.first_token(info.family, seed),
             per_token_s=state.latency.per_token(info.family, seed),
+            ping_interval_s=state.config.ping_interval_s,
             draw=draw,
             outcome=outcome,
             on_finish=finish,

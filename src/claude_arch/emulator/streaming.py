@@ -6,7 +6,8 @@
 Text and thinking arrive as ``text_delta`` / ``thinking_delta`` chunks of a few words, a thinking
 block closes with a ``signature_delta``, a tool call opens with ``input: {}`` and streams its JSON
 as ``input_json_delta`` fragments (the first one empty). Unpaced streams are written in one go;
-paced ones sleep the latency model's time per chunk. A client that disconnects cancels the
+paced ones sleep the latency model's time per chunk, with a ``ping`` every ``ping_interval_s``
+of a long wait (as the API keeps quiet connections alive). A client that disconnects cancels the
 generation at once (the app runs with handler cancellation), which the stats record.
 """
 
@@ -138,6 +139,7 @@ async def stream_reply(
     *,
     first_token_s: float,
     per_token_s: float,
+    ping_interval_s: float,
     draw: Draw | None,
     outcome: StreamOutcome,
     on_finish: Callable[[StreamOutcome], None],
@@ -169,6 +171,10 @@ async def stream_reply(
                     if buffer:
                         await response.write(b"".join(buffer))
                         buffer.clear()
+                    while delay > ping_interval_s:
+                        await asyncio.sleep(ping_interval_s)
+                        await response.write(_PING)
+                        delay -= ping_interval_s
                     await asyncio.sleep(delay)
             buffer.append(data)
             outcome.output_tokens += tokens
