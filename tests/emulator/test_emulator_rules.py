@@ -48,6 +48,7 @@ def test_tool_use_error_and_model_rules(emu: EmulatorServer, client: httpx.Clien
     emu.script(user="weather", tool_use={"name": "get_weather", "input": {"city": "Oslo"}})
     emu.script(user="explode", error={"status": 529, "type": "overloaded_error", "message": "busy"})
     emu.script(model="opus", text="from opus")
+    emu.add_rule({"match": {"user": "forbidden"}, "reply": {"text": "", "stop_reason": "refusal"}})
     msg = client.post("/v1/messages", json=body("weather please")).json()
     assert msg["stop_reason"] == "tool_use"
     assert msg["content"][-1]["input"] == {"city": "Oslo"}
@@ -56,6 +57,8 @@ def test_tool_use_error_and_model_rules(emu: EmulatorServer, client: httpx.Clien
     opus = client.post("/v1/messages", json={**body("hi"), "model": "claude-opus-4-5"}).json()
     assert opus["content"][0]["text"] == "from opus"
     assert client.post("/v1/messages", json=body("hi")).json()["model"] == HAIKU
+    refused = client.post("/v1/messages", json=body("something forbidden")).json()
+    assert refused["stop_reason"] == "refusal"
 
 
 def test_rules_through_the_control_endpoint(client: httpx.Client) -> None:

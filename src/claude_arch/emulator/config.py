@@ -108,6 +108,8 @@ class RuleReply(_Spec):
     tool_use: RuleToolUse | None = None
     error: RuleError | None = None
     delay_s: Annotated[float, Field(ge=0)] = 0.0
+    stop_reason: Literal["end_turn", "refusal", "pause_turn", "max_tokens"] | None = None
+    """Force a stop reason (e.g. to test how a client handles ``refusal``)."""
 
 
 class RuleSpec(_Spec):

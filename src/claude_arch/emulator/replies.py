@@ -196,6 +196,8 @@ def compose_reply(
             )
             reply.output_tokens += cost
             reply.stop_reason = "tool_use"
+    if rule is not None and rule.stop_reason is not None:
+        reply.stop_reason = rule.stop_reason
     return reply
 
 
