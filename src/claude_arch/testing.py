@@ -167,10 +167,17 @@ class EmulatorServer:
         tool_use: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
         delay_s: float = 0.0,
+        stop_reason: str | None = None,
     ) -> None:
         """Shorthand for :meth:`add_rule`: ``emu.script(user="(?i)refund", text="billing")``."""
         match = {"user": user, "system": system, "model": model}
-        reply = {"text": text, "tool_use": tool_use, "error": error, "delay_s": delay_s}
+        reply = {
+            "text": text,
+            "tool_use": tool_use,
+            "error": error,
+            "delay_s": delay_s,
+            "stop_reason": stop_reason,
+        }
         self.add_rule({"match": match, "reply": reply})
 
     def clear_rules(self) -> None:

@@ -48,7 +48,7 @@ def test_tool_use_error_and_model_rules(emu: EmulatorServer, client: httpx.Clien
     emu.script(user="weather", tool_use={"name": "get_weather", "input": {"city": "Oslo"}})
     emu.script(user="explode", error={"status": 529, "type": "overloaded_error", "message": "busy"})
     emu.script(model="opus", text="from opus")
-    emu.add_rule({"match": {"user": "forbidden"}, "reply": {"text": "", "stop_reason": "refusal"}})
+    emu.script(user="forbidden", text="", stop_reason="refusal")
     msg = client.post("/v1/messages", json=body("weather please")).json()
     assert msg["stop_reason"] == "tool_use"
     assert msg["content"][-1]["input"] == {"city": "Oslo"}
