@@ -63,6 +63,7 @@ def models(
                 "family": m.family,
                 "context_window": m.context_window,
                 "max_output": m.max_output,
+                "retires": m.retires.isoformat() if m.retires else None,
                 "prices": {k: str(getattr(m.prices, k)) for k in m.prices.__slots__},
             }
             for m in catalog
@@ -80,7 +81,7 @@ def models(
     for m in catalog:
         p = m.prices
         table.add_row(
-            m.id,
+            m.id + (f" [yellow](retires {m.retires})[/yellow]" if m.retires else ""),
             f"{m.context_window // 1000}k",
             f"{m.max_output // 1000}k",
             *(

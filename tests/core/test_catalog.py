@@ -114,3 +114,10 @@ def test_a_duplicate_name_is_a_config_error(tmp_path: Path) -> None:
     path.write_text(model + model)
     with pytest.raises(ConfigError, match="twice"):
         Catalog.load(path)
+
+
+def test_deprecated_models_carry_their_retirement_day() -> None:
+    sonnet = CATALOG.resolve("claude-sonnet-4-5-20250929")
+    assert sonnet.retires is not None
+    assert sonnet.retires.isoformat() == "2026-11-30"
+    assert CATALOG.resolve("claude-haiku-4-5").retires is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from claude_arch.core.client import ClaudeClient
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.errors import OverloadedError, SpendLimitError
 from claude_arch.settings import Settings
+from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
@@ -166,3 +168,19 @@ async def test_a_2xx_without_a_message_is_a_retryable_502(stub_server: Any) -> N
     assert msg.text == "Hi"
     assert msg.record is not None
     assert msg.record.attempts == 2
+
+
+def test_a_retiring_model_is_announced_once_per_client(
+    emulator_thread: EmulatorServer, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="claude_arch"),
+        SyncClaudeClient(settings, base_url=emulator_thread.url, api_key="k") as client,
+    ):
+        for _ in range(2):
+            client.create(model="claude-opus-4-5", max_tokens=8, messages=HELLO)
+    lines = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert lines == [
+        "claude-opus-4-5 is deprecated: the API stops serving it on 2027-01-22; "
+        "see `claude-arch models`"
+    ]

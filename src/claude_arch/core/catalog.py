@@ -22,6 +22,7 @@ import functools
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -55,6 +56,8 @@ class ModelInfo:
     max_output: int
     prices: Prices
     aliases: tuple[str, ...] = field(default=())
+    retires: date | None = None
+    """Deprecated models: the day the API stops serving them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class Catalog:
                     max_output=int(m["max_output"]),
                     prices=Prices(**{k: Decimal(str(v)) for k, v in m["prices"].items()}),
                     aliases=tuple(m.get("aliases", ())),
+                    retires=m.get("retires"),
                 )
                 for m in data["model"]
             ]

@@ -122,6 +122,7 @@ class ClientCore:
         self.connect_timeout = settings.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
         self.tracer = _otel_tracer(tracer_provider)
+        self._warned_retiring: set[str] = set()  # deprecated models already announced
         self._last_headers: dict[str, Mapping[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -158,6 +159,13 @@ class ClientCore:
             body, catalog=self.catalog, count_tokens=operation == "count_tokens"
         )
         info = self.catalog.resolve(str(model))
+        if info.retires is not None and info.id not in self._warned_retiring:
+            self._warned_retiring.add(info.id)
+            _log.warning(
+                "%s is deprecated: the API stops serving it on %s; see `claude-arch models`",
+                info.id,
+                info.retires,
+            )
         call = Call(
             operation,
             body,
