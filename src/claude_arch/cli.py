@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from rich import box
@@ -165,7 +165,7 @@ def _parse_fault(text: str) -> FaultSpec:
     """``KIND:PROBABILITY[@MODEL]``, e.g. ``529:0.1`` or ``429:0.05@claude-opus-4-5``."""
     from pydantic import ValidationError
 
-    from claude_arch.emulator.config import FaultSpec
+    from claude_arch.emulator.config import FaultKind, FaultSpec
 
     spec, _, model = text.partition("@")
     kind, sep, prob = spec.partition(":")
@@ -175,8 +175,8 @@ def _parse_fault(text: str) -> FaultSpec:
         )
     except (ValidationError, ValueError) as exc:
         raise typer.BadParameter(
-            f"{text!r}: expected KIND:PROBABILITY[@MODEL] with KIND one of 429, 529, 500, 504, "
-            "reset, slow_first_byte, mid_stream_error, stream_cut and 0 <= PROBABILITY <= 1",
+            f"{text!r}: expected KIND:PROBABILITY[@MODEL] with KIND one of "
+            f"{', '.join(get_args(FaultKind))} and 0 <= PROBABILITY <= 1",
             param_hint="--fault",
         ) from exc
 

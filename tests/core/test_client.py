@@ -21,6 +21,7 @@ from claude_arch.errors import (
     InvalidRequestError,
     OverloadedError,
     RateLimitError,
+    SpendLimitError,
     StreamInterruptedError,
     UnknownModelError,
 )
@@ -397,3 +398,14 @@ async def test_deadline_bounds_a_long_stream(settings: Settings) -> None:
             await consume(claude)
         assert time.monotonic() - started < 5.0
     assert seen  # content arrived before the deadline cut the stream
+
+
+async def test_spend_limit_from_the_emulator_is_not_retried(
+    emulator: EmulatorServer, settings: Settings
+) -> None:
+    emulator.set_faults({"kind": "spend_limit", "model": HAIKU, "next_n": 5})
+    async with client_for(emulator, settings) as claude:
+        with pytest.raises(SpendLimitError) as info:
+            await claude.create(model=HAIKU, max_tokens=16, messages=HELLO)
+    assert info.value.attempts == 1
+    assert emulator.stats()["totals"]["fault_spend_limit"] == 1

@@ -35,6 +35,17 @@ def test_error_faults_hit_only_their_model_and_only_next_n(
     assert emu.stats()["by_model"][OPUS][f"fault_{kind}"] == 1
 
 
+def test_spend_limit_is_a_429_whose_details_say_never_retry(
+    emu: EmulatorServer, client: httpx.Client
+) -> None:
+    emu.set_faults({"kind": "spend_limit", "model": OPUS, "next_n": 1})
+    r = client.post("/v1/messages", json={**body(), "model": OPUS})
+    assert_error_shape(r, 429, "rate_limit_error")
+    assert r.json()["error"]["details"] == {"error_code": "enforced_spend_limit_reached"}
+    assert "retry-after" not in r.headers
+    assert emu.stats()["by_model"][OPUS]["fault_spend_limit"] == 1
+
+
 def test_every_kth_and_alias_match(emu: EmulatorServer, client: httpx.Client) -> None:
     emu.set_faults({"kind": "529", "model": "claude-haiku-4-5-20251001", "every": 3})
     codes = [client.post("/v1/messages", json=body()).status_code for _ in range(6)]

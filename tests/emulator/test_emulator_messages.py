@@ -95,6 +95,8 @@ def test_version_header_is_required_and_checked(emu: EmulatorServer) -> None:
     [
         (b"{not json", 400, "invalid_request_error", "invalid JSON"),
         (b"[1, 2]", 400, "invalid_request_error", "JSON object"),
+        (b'{"model": NaN}', 400, "invalid_request_error", "NaN is not a JSON value"),
+        (b'{"max_tokens": -Infinity}', 400, "invalid_request_error", "invalid JSON"),
         (
             body(content=[{"type": "foo"}]),
             400,

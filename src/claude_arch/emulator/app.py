@@ -55,7 +55,12 @@ async def answer_in_api_shape(
     except ApiError as exc:
         request.app[STATE_KEY].stats.error(exc.status)
         return error_response(
-            exc.status, exc.error_type, exc.message, request_id(request), exc.headers
+            exc.status,
+            exc.error_type,
+            exc.message,
+            request_id(request),
+            exc.headers,
+            details=exc.details,
         )
     except web.HTTPException as exc:  # no such route, wrong method, body over the server limit
         request.app[STATE_KEY].stats.error(exc.status)

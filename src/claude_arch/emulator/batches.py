@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from claude_arch.emulator.state import EmulatorState
 from claude_arch.errors import ClaudeArchError, InvalidRequestError
 
 __all__ = ["BatchRecord", "BatchStore", "parse_requests"]
+
+log = logging.getLogger("claude_arch.emulator")
 
 _CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _KINDS = ("processing", "succeeded", "errored", "canceled", "expired")
@@ -192,7 +195,13 @@ class BatchStore:
             left = batch.expires_at - time.time()
             if batch.cancel.is_set() or left <= 0:
                 break
-            self._finish(batch, custom_id, self._answer(batch, params))
+            try:
+                result = self._answer(batch, params)
+            except Exception:  # one bad request must not leave the batch in_progress forever
+                log.exception("emulator: batch %s request %s failed", batch.id, custom_id)
+                error = {"type": "api_error", "message": "Internal server error"}
+                result = {"type": "errored", "error": {"type": "error", "error": error}}
+            self._finish(batch, custom_id, result)
             if pace > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(batch.cancel.wait(), timeout=min(pace, max(left, 0)))

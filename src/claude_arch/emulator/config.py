@@ -34,7 +34,15 @@ __all__ = [
 ]
 
 FaultKind = Literal[
-    "429", "529", "500", "504", "reset", "slow_first_byte", "mid_stream_error", "stream_cut"
+    "429",
+    "529",
+    "500",
+    "504",
+    "spend_limit",
+    "reset",
+    "slow_first_byte",
+    "mid_stream_error",
+    "stream_cut",
 ]
 
 

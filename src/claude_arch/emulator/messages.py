@@ -42,7 +42,10 @@ _FAULT_ERRORS = {
     "529": (529, "overloaded_error", "Overloaded"),
     "500": (500, "api_error", "Internal server error"),
     "504": (504, "timeout_error", "Request timed out"),
+    "spend_limit": (429, "rate_limit_error", "Your organization has reached its spend limit"),
 }
+# A spend-limit 429 says so in error.details; clients must not retry it.
+_SPEND_LIMIT_DETAILS = {"error_code": "enforced_spend_limit_reached"}
 
 
 async def _validated(
@@ -78,6 +81,8 @@ async def _injected(state: EmulatorState, draw: Draw, info: ModelInfo, key_id: s
     headers: dict[str, str] = {}
     if status == 429:
         headers.update(state.limits.headers(info.family, key_id))
+    if fault.kind == "spend_limit":
+        raise ApiError(status, error_type, message, headers, _SPEND_LIMIT_DETAILS)
     if status in (429, 529):
         headers[HEADER_RETRY_AFTER] = state.limits.retry_after(fault.seconds)
     raise ApiError(status, error_type, message, headers)

@@ -51,12 +51,14 @@ class ApiError(Exception):
         error_type: str,
         message: str,
         headers: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
         self.headers = dict(headers or {})
+        self.details = dict(details) if details else None
 
     @classmethod
     def of(cls, exc: ClaudeArchError) -> ApiError:
@@ -71,8 +73,13 @@ def request_id(request: web.Request) -> str:
     return rid
 
 
-def error_body(error_type: str, message: str, rid: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": rid}
+def error_body(
+    error_type: str, message: str, rid: str, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": error_type, "message": message}
+    if details:
+        error["details"] = dict(details)
+    return {"type": "error", "error": error, "request_id": rid}
 
 
 def error_response(
@@ -81,10 +88,12 @@ def error_response(
     message: str,
     rid: str,
     headers: Mapping[str, str] | None = None,
+    *,
+    details: Mapping[str, Any] | None = None,
 ) -> web.Response:
     return web.Response(
         status=status,
-        body=json.dumps(error_body(error_type, message, rid)).encode(),
+        body=json.dumps(error_body(error_type, message, rid, details)).encode(),
         content_type=_JSON,
         headers={HEADER_REQUEST_ID: rid, **(headers or {})},
     )
@@ -145,9 +154,14 @@ async def read_json(request: web.Request, limit: int) -> Any:
             413, "request_too_large", f"Request exceeds the maximum allowed size of {limit} bytes"
         )
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
+
+
+def _no_constants(name: str) -> Any:
+    # Python's json reads NaN and Infinity; JSON (and the real API) does not.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def require_object(body: Any) -> dict[str, Any]:
