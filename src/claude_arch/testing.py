@@ -38,11 +38,31 @@ from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.state import Clock, EmulatorState
 from claude_arch.errors import ConfigError
 
-__all__ = ["EmulatorConfig", "EmulatorServer", "start_embedded"]
+__all__ = ["EmulatorConfig", "EmulatorServer", "ManualClock", "start_embedded"]
 
 _START_TIMEOUT_S = 10.0
 # On close, streams still open get this long to finish before they are cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
+
+
+class ManualClock:
+    """A monotonic clock that moves only when the test says so; pass it as ``clock=`` to an
+    ``EmulatorServer`` or a ``LocalRateLimiter`` to test TTLs and limits without sleeping.
+
+        clock = ManualClock()
+        with EmulatorServer(clock=clock, rate_limit_tier="tier1") as emu:
+            ...                      # use up the bucket
+            clock.advance(60)        # a minute later it is full again
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class EmulatorServer:

@@ -26,22 +26,10 @@ from claude_arch.core.ratelimit import (
 from claude_arch.core.types import Usage
 from claude_arch.errors import APITimeoutError, InvalidRequestError
 from claude_arch.settings import Settings
+from claude_arch.testing import ManualClock
 
 LIMITS = {"a": Limits(rpm=5, itpm=1000, otpm=300), "b": Limits(rpm=3, itpm=500, otpm=900)}
 KINDS = ("requests", "input_tokens", "output_tokens")
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -92,7 +80,7 @@ step = st.tuples(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(step, max_size=80))
 def test_admitted_minus_refunded_never_exceeds_capacity_plus_refill(steps: list) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     ledger = Ledger()
     pending: list[tuple[Reservation, int, int]] = []
@@ -122,7 +110,7 @@ def test_admitted_minus_refunded_never_exceeds_capacity_plus_refill(steps: list)
 )
 def test_the_announced_wait_is_exact(requests: list[tuple[int, int]]) -> None:
     """Not too strict either: after the announced wait the same request is admitted."""
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     for est, out in requests:
         got = limiter.try_acquire("a", input_tokens=est, output_tokens=out)
@@ -133,7 +121,7 @@ def test_the_announced_wait_is_exact(requests: list[tuple[int, int]]) -> None:
 
 
 def test_all_or_nothing() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     assert isinstance(limiter.try_acquire("a", input_tokens=100, output_tokens=300), Reservation)
     wait = limiter.try_acquire("a", input_tokens=100, output_tokens=30)
@@ -146,7 +134,7 @@ def test_all_or_nothing() -> None:
 
 
 def test_settle_refunds_unused_output_and_is_idempotent() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     res = limiter.try_acquire("a", input_tokens=400, output_tokens=300)
     assert isinstance(res, Reservation)
@@ -158,7 +146,7 @@ def test_settle_refunds_unused_output_and_is_idempotent() -> None:
 
 
 def test_settle_charges_usage_beyond_the_reservation() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     res = limiter.try_acquire("a", input_tokens=500, output_tokens=10)
     assert isinstance(res, Reservation)
@@ -175,7 +163,7 @@ def test_cache_reads_do_not_count_against_itpm() -> None:
 
 
 def test_oversized_request_names_the_limit() -> None:
-    limiter = LocalRateLimiter(LIMITS, clock=FakeClock())
+    limiter = LocalRateLimiter(LIMITS, clock=ManualClock())
     with pytest.raises(InvalidRequestError, match="input-tokens-per-minute") as exc:
         limiter.try_acquire("a", input_tokens=1001, output_tokens=1)
     assert exc.value.field == "messages"
@@ -187,7 +175,7 @@ def test_oversized_request_names_the_limit() -> None:
 
 
 def test_unlimited_family_and_scopes() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     res = limiter.try_acquire("opus", input_tokens=10**9, output_tokens=10**9)
     assert isinstance(res, Reservation)
@@ -202,7 +190,7 @@ def test_unlimited_family_and_scopes() -> None:
 
 
 def test_pause_blocks_the_bucket_until_it_ends() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     limiter.pause("a", 10.0)
     limiter.pause("a", 2.0)  # a shorter pause never shortens a longer one
@@ -219,7 +207,7 @@ def test_pause_blocks_the_bucket_until_it_ends() -> None:
 
 
 def test_learn_adopts_header_limits_and_keeps_usage() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     assert isinstance(limiter.try_acquire("a", input_tokens=800, output_tokens=0), Reservation)
     limiter.learn(
@@ -270,7 +258,7 @@ async def test_acquire_waits_the_computed_time() -> None:
 
 
 async def test_acquire_gives_up_at_once_when_the_deadline_cannot_be_met() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     assert isinstance(limiter.try_acquire("a", input_tokens=1000, output_tokens=1), Reservation)
     with pytest.raises(APITimeoutError, match="deadline"):
@@ -304,7 +292,7 @@ def test_acquire_sync_waits_in_threads() -> None:
 
 
 def test_thread_safety_totals_are_exact() -> None:
-    clock = FakeClock()  # frozen: no refill, so exactly the capacity is admitted
+    clock = ManualClock()  # frozen: no refill, so exactly the capacity is admitted
     limits = {"a": Limits(rpm=10**6, itpm=20_000, otpm=10**6)}
     limiter = LocalRateLimiter(limits, clock=clock)
     admitted: list[list[Reservation]] = [[] for _ in range(4)]
@@ -365,7 +353,7 @@ def test_importing_the_package_does_not_import_redis() -> None:
 
 
 async def test_async_twins_match_the_sync_methods() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     res = await limiter.atry_acquire("a", input_tokens=100, output_tokens=300)
     assert isinstance(res, Reservation)

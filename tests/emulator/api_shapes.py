@@ -16,19 +16,6 @@ from claude_arch.constants import API_VERSION_0X
 HAIKU = "claude-haiku-4-5"
 
 
-class ManualClock:
-    """A monotonic clock that only moves when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def body(content: Any = "Hello", **extra: Any) -> dict[str, Any]:
     return {
         "model": HAIKU,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from api_shapes import ManualClock, assert_error_shape, body, headers
+from api_shapes import assert_error_shape, body, headers
 
 from claude_arch.core.tokens import count_request
-from claude_arch.testing import EmulatorServer
+from claude_arch.testing import EmulatorServer, ManualClock
 
 LONG = "policy " * 1500
 

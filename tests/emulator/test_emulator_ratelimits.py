@@ -6,9 +6,9 @@ import asyncio
 
 import aiohttp
 import httpx
-from api_shapes import ManualClock, assert_error_shape, body, headers
+from api_shapes import assert_error_shape, body, headers
 
-from claude_arch.testing import EmulatorServer
+from claude_arch.testing import EmulatorServer, ManualClock
 
 BIG = 10_000_000
 
