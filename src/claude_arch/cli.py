@@ -262,7 +262,7 @@ def emulator(
     )
     err_console.print(
         f"Emulator on [bold]http://{host}:{port}[/bold] · point an SDK at it with "
-        f"ANTHROPIC_BASE_URL=http://{host}:{port} · stats: /_emulator/stats · Ctrl-C stops"
+        f"ANTHROPIC_BASE_URL=http://{host}:{port} · stats: /_emulator/stats (any key) · Ctrl-C stops"
     )
     serve(config)
 
@@ -301,8 +301,8 @@ def demo(
         err_console.print(
             "\n[bold]Where to look[/bold]\n"
             f"  ANTHROPIC_BASE_URL={server.url} ANTHROPIC_API_KEY=any  (any official SDK)\n"
-            f"  curl {server.url}/v1/models\n"
-            f"  curl {server.url}/_emulator/stats   (what the emulator saw)\n"
+            f"  curl -H 'x-api-key: any' {server.url}/v1/models\n"
+            f"  curl -H 'x-api-key: any' {server.url}/_emulator/stats   (what it saw)\n"
             "  .venv/bin/claude-arch --help          (every command)\n"
             "Ctrl-C stops."
         )
