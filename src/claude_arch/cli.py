@@ -262,7 +262,8 @@ def emulator(
     )
     err_console.print(
         f"Emulator on [bold]http://{host}:{port}[/bold] · point an SDK at it with "
-        f"ANTHROPIC_BASE_URL=http://{host}:{port} · stats: /_emulator/stats (any key) · Ctrl-C stops"
+        f"ANTHROPIC_BASE_URL=http://{host}:{port} · stats: /_emulator/stats (any key) · "
+        "Ctrl-C stops"
     )
     serve(config)
 
