@@ -32,7 +32,7 @@ def _positive_int(raw: str | None) -> int | None:
         return None
     try:
         value = int(float(raw.strip()))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf" or "1e400" from a proxy
         return None
     return value if value > 0 else None
 

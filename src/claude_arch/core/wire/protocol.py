@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -58,6 +59,8 @@ COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 BATCHES_PATH = "/v1/messages/batches"
 
 _USER_AGENT = "claude-arch/0.1"
+# The official SDK's cap: time.sleep overflows on larger waits (as low as 2**32 ms on Windows).
+MAX_RETRY_AFTER_S = 4_294_967.0
 
 
 def request_headers(
@@ -111,24 +114,33 @@ def retry_after_from_headers(
     headers: Mapping[str, str], *, now: float | None = None
 ) -> float | None:
     """Seconds the server asks us to wait: ``retry-after-ms``, else ``retry-after`` as seconds or
-    an HTTP date; ``None`` when absent or unparseable."""
+    an HTTP date; ``None`` when absent, unparseable or not finite; at most ``MAX_RETRY_AFTER_S``."""
     ms = headers.get(HEADER_RETRY_AFTER_MS)
     if ms is not None:
         try:
-            return float(ms) / 1000
+            return _finite_wait(float(ms) / 1000)
         except ValueError:
             pass
     value = headers.get(HEADER_RETRY_AFTER)
     if value is None:
         return None
     try:
-        return float(value)
+        return _finite_wait(float(value))
     except ValueError:
         pass
     parsed = email.utils.parsedate_tz(value)
     if parsed is None:
         return None
-    return float(email.utils.mktime_tz(parsed)) - (time.time() if now is None else now)
+    return _finite_wait(
+        float(email.utils.mktime_tz(parsed)) - (time.time() if now is None else now)
+    )
+
+
+def _finite_wait(seconds: float) -> float:
+    # "inf" or "nan" would sleep forever or crash the sleep: unparseable, so the backoff decides.
+    if not math.isfinite(seconds):
+        raise ValueError(seconds)
+    return min(seconds, MAX_RETRY_AFTER_S)
 
 
 def should_retry_from_headers(headers: Mapping[str, str]) -> bool | None:
