@@ -110,7 +110,11 @@ class MessageStream:
         if not self._finished:
             self._finished = True
             usage = attempt.state.message().usage
-            await self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+            await self._client.settle(
+                attempt.reservation,
+                usage.input_tokens + usage.cache_creation_input_tokens,
+                usage.output_tokens,
+            )
             cancelled = ClaudeArchError("stream closed by the caller", model=attempt.model.id)
             cancelled.error_type = "cancelled"  # type: ignore[misc]
             cancelled.status = 499  # type: ignore[misc]
@@ -210,7 +214,11 @@ class MessageStream:
         self._attempt = None
         await attempt.response.aclose()
         usage = attempt.state.message().usage
-        await self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+        await self._client.settle(
+            attempt.reservation,
+            usage.input_tokens + usage.cache_creation_input_tokens,
+            usage.output_tokens,
+        )
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
         self._client.core.fail(self._call, exc)

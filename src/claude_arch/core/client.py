@@ -236,7 +236,11 @@ class ClaudeClient:
         if response.status >= 300:
             await self.settle(reservation, 0, 0)
             raise error_from_response(response.status, response.headers, body, model=model.id)
-        message = self.core.message_from(body, response.headers, model)
+        try:
+            message = self.core.message_from(body, response.headers, model)
+        except BaseException:  # retried as a 502: this attempt's hold goes back
+            await self.settle(reservation, 0, 0)
+            raise
         usage = message.usage
         await self.settle(
             reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens

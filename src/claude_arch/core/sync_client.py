@@ -217,7 +217,11 @@ class SyncClaudeClient:
         if response.status >= 300:
             self.settle(reservation, 0, 0)
             raise error_from_response(response.status, response.headers, body, model=model.id)
-        message = self.core.message_from(body, response.headers, model)
+        try:
+            message = self.core.message_from(body, response.headers, model)
+        except BaseException:  # retried as a 502: this attempt's hold goes back
+            self.settle(reservation, 0, 0)
+            raise
         usage = message.usage
         self.settle(
             reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens

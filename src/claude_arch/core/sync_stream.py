@@ -103,7 +103,11 @@ class SyncMessageStream:
         if not self._finished:
             self._finished = True
             usage = attempt.state.message().usage
-            self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+            self._client.settle(
+                attempt.reservation,
+                usage.input_tokens + usage.cache_creation_input_tokens,
+                usage.output_tokens,
+            )
             cancelled = ClaudeArchError("stream closed by the caller", model=attempt.model.id)
             cancelled.error_type = "cancelled"  # type: ignore[misc]
             cancelled.status = 499  # type: ignore[misc]
@@ -208,7 +212,11 @@ class SyncMessageStream:
         self._attempt = None
         attempt.response.close()
         usage = attempt.state.message().usage
-        self._client.settle(attempt.reservation, usage.input_tokens, usage.output_tokens)
+        self._client.settle(
+            attempt.reservation,
+            usage.input_tokens + usage.cache_creation_input_tokens,
+            usage.output_tokens,
+        )
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
         self._client.core.fail(self._call, exc)
