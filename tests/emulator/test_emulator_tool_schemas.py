@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -9,6 +10,8 @@ import httpx
 import jsonschema
 import pytest
 from api_shapes import body
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claude_arch.emulator.tool_input import input_for_schema
 
@@ -64,3 +67,82 @@ def test_tool_use_with_a_pydantic_schema_over_http(client: httpx.Client) -> None
     reply = client.post("/v1/messages", json=request).json()
     (block,) = [b for b in reply["content"] if b["type"] == "tool_use"]
     jsonschema.validate(block["input"], PYDANTIC_STYLE)
+
+
+HOSTILE = {
+    "min_items_not_a_number": {"type": "array", "minItems": "x"},
+    "min_length_not_a_number": {"type": "string", "minLength": "x"},
+    "enum_not_a_list": {"enum": 5},
+    "tiny_multiple_of": {"type": "number", "multipleOf": 1e-300, "maximum": 1e300},
+    "infinite_bound": {"type": "integer", "minimum": 1e300, "maximum": "1e400"},
+    "nested_required_not_a_list": {"type": "object", "required": 5},
+    "all_of_with_odd_parts": {"allOf": [{"properties": 3, "required": "v"}]},
+    "huge_min_length": {"type": "string", "minLength": 10**9},
+    "huge_nested_arrays": {
+        "type": "array",
+        "minItems": 1000,
+        "items": {"type": "array", "minItems": 1000, "items": {"type": "array", "minItems": 1000}},
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_schemas_get_an_answer_not_a_500(client: httpx.Client, name: str) -> None:
+    schema = {"type": "object", "properties": {"v": HOSTILE[name]}, "required": ["v"]}
+    tool = {"name": "t", "input_schema": schema}
+    request = {**body(max_tokens=60_000), "tools": [tool], "tool_choice": {"type": "any"}}
+    # JSON's 1e400 (which Python reads as infinity) cannot be written by json.dumps: splice it in.
+    raw = json.dumps(request).replace('"1e400"', "1e400")
+    response = client.post("/v1/messages", content=raw)
+    assert response.status_code == 200, response.text
+    (block,) = [b for b in response.json()["content"] if b["type"] == "tool_use"]
+    assert len(json.dumps(block["input"])) < 1_000_000
+
+
+schema_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "properties",
+                    "required",
+                    "items",
+                    "enum",
+                    "const",
+                    "minItems",
+                    "maxItems",
+                    "minLength",
+                    "maxLength",
+                    "minimum",
+                    "maximum",
+                    "exclusiveMinimum",
+                    "multipleOf",
+                    "uniqueItems",
+                    "anyOf",
+                    "allOf",
+                    "$ref",
+                    "$defs",
+                    "minProperties",
+                    "object",
+                    "array",
+                    "string",
+                    "integer",
+                    "#/$defs/x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), schema_like, max_size=3))
+def test_any_properties_give_an_input_without_raising(properties: dict[str, Any]) -> None:
+    schema = {"type": "object", "properties": properties, "required": sorted(properties)}
+    assert isinstance(input_for_schema(random.Random(0), schema), dict)

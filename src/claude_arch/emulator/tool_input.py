@@ -28,6 +28,28 @@ __all__ = ["input_for_schema"]
 
 _WORDS = ("paris", "alpha", "report", "blue", "north", "quarterly", "sample", "delta", "omega")
 _MAX_DEPTH = 6
+# Schemas come from clients: a minLength of 10**9 or arrays nested six deep with minItems 1000
+# must not stall the server, so lengths, item counts and the values of one input are capped.
+_MAX_LENGTH = 4096
+_MAX_ITEMS = 64
+_MAX_VALUES = 5000
+
+
+class _Walk:
+    """One generation: the root schema (for ``$ref``) and how many values may still be made."""
+
+    __slots__ = ("left", "root")
+
+    def __init__(self, root: Mapping[str, Any]) -> None:
+        self.root = root
+        self.left = _MAX_VALUES
+
+
+def _size(schema: Mapping[str, Any], key: str, default: int, cap: int) -> int:
+    value = schema.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return default
+    return int(max(0, min(value, cap)))
 
 
 def _string(rng: random.Random, schema: Mapping[str, Any]) -> str:
@@ -43,13 +65,15 @@ def _string(rng: random.Random, schema: Mapping[str, Any]) -> str:
     if fmt == "uuid":
         return f"{rng.getrandbits(32):08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
     text = rng.choice(_WORDS)
-    low = int(schema.get("minLength", 0))
-    high = schema.get("maxLength")
-    while len(text) < low:
-        text += " " + rng.choice(_WORDS)
-    if high is not None:
-        text = text[: int(high)]
-    return text
+    low = _size(schema, "minLength", 0, _MAX_LENGTH)
+    high = _size(schema, "maxLength", -1, _MAX_LENGTH)
+    words = [text]
+    length = len(text)
+    while length < low:
+        words.append(rng.choice(_WORDS))
+        length += 1 + len(words[-1])
+    text = " ".join(words)
+    return text[:high] if high >= 0 else text
 
 
 def _bound(schema: Mapping[str, Any], key: str) -> float | None:
@@ -57,7 +81,7 @@ def _bound(schema: Mapping[str, Any], key: str) -> float | None:
     # Draft-4 schemas spell exclusive bounds as booleans; those are not numbers.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return float(value) if math.isfinite(value) else None  # JSON's 1e400 reads as inf
 
 
 def _number(rng: random.Random, schema: Mapping[str, Any], integer: bool) -> int | float:
@@ -70,7 +94,7 @@ def _number(rng: random.Random, schema: Mapping[str, Any], integer: bool) -> int
     lo = given_lo if given_lo is not None else min(0.0, (given_hi or 0.0) - 100.0)
     hi = given_hi if given_hi is not None else max(lo, 0.0) + 100.0
     step = _bound(schema, "multipleOf")
-    if step is not None and step > 0:
+    if step is not None and step > 0 and math.isfinite(hi / step) and math.isfinite(lo / step):
         first = math.floor(lo / step) + 1 if low_open else math.ceil(lo / step)
         last = math.ceil(hi / step) - 1 if high_open else math.floor(hi / step)
         value = rng.randint(first, max(first, last)) * step
@@ -98,19 +122,20 @@ def _ref(root: Mapping[str, Any], ref: str) -> Any:
     return target
 
 
-def _array(rng: random.Random, schema: Mapping[str, Any], root: Any, depth: int) -> list[Any]:
-    most = schema.get("maxItems")
-    least = int(schema.get("minItems", 1 if most is None or int(most) > 0 else 0))
-    count = rng.randint(least, max(least, int(most) if most is not None else max(least, 3)))
+def _array(rng: random.Random, schema: Mapping[str, Any], walk: _Walk, depth: int) -> list[Any]:
+    most = _size(schema, "maxItems", -1, _MAX_ITEMS)
+    least = _size(schema, "minItems", 1 if most != 0 else 0, _MAX_ITEMS)
+    count = rng.randint(least, max(least, most if most >= 0 else max(least, 3)))
     items = schema.get("items", {})
-    if not schema.get("uniqueItems"):
-        return [_value(rng, items, root, depth + 1) for _ in range(count)]
     values: list[Any] = []
     seen: set[str] = set()
-    for _ in range(count * 10):  # an enum may have fewer members than ``count``
-        if len(values) == count:
+    for _ in range(count * 10):  # uniqueItems: an enum may have fewer members than ``count``
+        if len(values) == count or walk.left <= 0:
             break
-        value = _value(rng, items, root, depth + 1)
+        value = _value(rng, items, walk, depth + 1)
+        if not schema.get("uniqueItems"):
+            values.append(value)
+            continue
         key = json.dumps(value, sort_keys=True)
         if key not in seen:
             seen.add(key)
@@ -122,38 +147,41 @@ def _merge(parts: list[Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
     for part in parts:
         if isinstance(part, Mapping):
-            merged["properties"].update(part.get("properties") or {})
-            merged["required"].extend(part.get("required") or [])
+            if isinstance(part.get("properties"), Mapping):
+                merged["properties"].update(part["properties"])
+            if isinstance(part.get("required"), list):
+                merged["required"].extend(part["required"])
     return merged
 
 
-def _value(rng: random.Random, schema: Any, root: Any, depth: int) -> Any:
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+def _value(rng: random.Random, schema: Any, walk: _Walk, depth: int) -> Any:
+    walk.left -= 1
+    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH or walk.left < 0:
         return rng.choice(_WORDS)
     if isinstance(schema.get("$ref"), str):
-        target = _ref(root, schema["$ref"])
+        target = _ref(walk.root, schema["$ref"])
         if isinstance(target, Mapping):
             siblings = {k: v for k, v in schema.items() if k != "$ref"}
-            return _value(rng, {**target, **siblings}, root, depth + 1)
+            return _value(rng, {**target, **siblings}, walk, depth + 1)
     if "const" in schema:
         return schema["const"]
-    if schema.get("enum"):
-        return rng.choice(list(schema["enum"]))
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return rng.choice(schema["enum"])
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
         if isinstance(options, list) and options:
-            return _value(rng, options[0], root, depth + 1)
+            return _value(rng, options[0], walk, depth + 1)
     if isinstance(schema.get("allOf"), list):
-        return _value(rng, _merge(schema["allOf"]), root, depth + 1)
+        return _value(rng, _merge(schema["allOf"]), walk, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None:
         kind = "object" if "properties" in schema else "string"
     if kind == "object":
-        return _object(rng, schema, root, depth)
+        return _object(rng, schema, walk, depth)
     if kind == "array":
-        return _array(rng, schema, root, depth)
+        return _array(rng, schema, walk, depth)
     if kind == "integer":
         return _number(rng, schema, integer=True)
     if kind == "number":
@@ -165,19 +193,22 @@ def _value(rng: random.Random, schema: Any, root: Any, depth: int) -> Any:
     return _string(rng, schema)
 
 
-def _object(rng: random.Random, schema: Mapping[str, Any], root: Any, depth: int) -> dict[str, Any]:
+def _object(
+    rng: random.Random, schema: Mapping[str, Any], walk: _Walk, depth: int
+) -> dict[str, Any]:
     properties = schema.get("properties") or {}
-    required = set(schema.get("required") or ())
+    listed = schema.get("required")
+    required = {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
     result: dict[str, Any] = {}
     if not isinstance(properties, Mapping):
         return result
     for name, sub in properties.items():
         if name in required or rng.random() < 0.5:
-            result[name] = _value(rng, sub, root, depth + 1)
+            result[name] = _value(rng, sub, walk, depth + 1)
     for name, sub in properties.items():
-        if len(result) >= int(schema.get("minProperties", 0)):
+        if len(result) >= _size(schema, "minProperties", 0, len(properties)):
             break
-        result.setdefault(name, _value(rng, sub, root, depth + 1))
+        result.setdefault(name, _value(rng, sub, walk, depth + 1))
     for name in required - result.keys():
         result[name] = rng.choice(_WORDS)  # required but not described: any value will do
     return result
@@ -185,4 +216,4 @@ def _object(rng: random.Random, schema: Mapping[str, Any], root: Any, depth: int
 
 def input_for_schema(rng: random.Random, schema: Mapping[str, Any]) -> dict[str, Any]:
     """An input object for a tool whose ``input_schema`` is ``schema``."""
-    return _object(rng, schema, schema, 0)
+    return _object(rng, schema, _Walk(schema), 0)
