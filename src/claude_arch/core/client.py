@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from claude_arch.core.async_stream import MessageStream
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
-from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
+from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore, cancelled_error
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.core.types import Message
@@ -158,17 +158,23 @@ class ClaudeClient:
         """``once`` under the retry policy, the fallback chain and the call's deadline."""
         await self.transport()  # the embedded emulator, if any, is up before URLs are built
         plan = self.core.attempts(call)
-        while (model := plan.next()) is not None:
-            try:
-                return await once(call, model)
-            except APIError as exc:
-                delay = plan.failed(exc)
-                log_retry(call, exc, delay, plan)
-                pause = plan.pause_for(exc, delay)
-                if pause is not None and self.core.limiter is not None:
-                    await self.core.limiter.apause(*pause)
-                if delay:
-                    await asyncio.sleep(delay)
+        try:
+            while (model := plan.next()) is not None:
+                try:
+                    return await once(call, model)
+                except APIError as exc:
+                    delay = plan.failed(exc)
+                    log_retry(call, exc, delay, plan)
+                    pause = plan.pause_for(exc, delay)
+                    if pause is not None and self.core.limiter is not None:
+                        await self.core.limiter.apause(*pause)
+                    if delay:
+                        await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            # Every call has its one record, a call the caller gave up on included (as a stream
+            # closed early): the attempts it made were sent, and may have been billed.
+            self.core.record(call, error=cancelled_error(call.current.id))
+            raise
         raise self.core.fail(call, plan.last_error())
 
     async def transport(self) -> AsyncTransport:
