@@ -55,7 +55,7 @@ _TYPED_TOOL = re.compile(r"^[a-z][a-z0-9_]*_\d{8}$")
 
 
 class Message(RequestModel):
-    role: Literal["user", "assistant", "system"]
+    role: Literal["user", "assistant"]
     content: Content
 
 
@@ -205,6 +205,11 @@ def _translate(exc: ValidationError) -> InvalidRequestError:
             message = f"{path}: expected a string or a list of content blocks"
         else:
             message = f"{path}: expected an object with a string field 'type'"
+    elif kind == "literal_error" and path.endswith(".role") and err.get("input") == "system":
+        message = (
+            f"{path}: unexpected role 'system'; a system prompt goes in the top-level "
+            "'system' parameter, not in messages"
+        )
     elif kind == "too_short" and path == "messages":
         message = "messages: at least one message is required"
     else:

@@ -1,0 +1,23 @@
+"""Requests the real API refuses are refused here too, with the field named."""
+
+from __future__ import annotations
+
+import httpx
+from api_shapes import body
+
+
+def test_a_system_role_message_is_400_pointing_at_the_top_level_system(
+    client: httpx.Client,
+) -> None:
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "system", "content": "Be brief"},
+    ]
+    response = client.post("/v1/messages", json={**body(), "messages": messages})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["message"].startswith("messages.1.role: ")
+    assert "system" in error["message"]
+    counted = client.post("/v1/messages/count_tokens", json={**body(), "messages": messages})
+    assert counted.status_code == 400
