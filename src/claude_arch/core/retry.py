@@ -162,6 +162,7 @@ class Cooldowns:
         if until is None:
             return False
         if time.monotonic() >= until:
-            del self._until[model]
+            # pop, not del: the threads of a shared SyncClaudeClient may both get here
+            self._until.pop(model, None)
             return False
         return True
