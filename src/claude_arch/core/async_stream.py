@@ -16,6 +16,7 @@ raised as its typed error (:class:`~claude_arch.errors.StreamInterruptedError` f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -127,6 +128,17 @@ class MessageStream:
             self._attempt = await self._client.run(self._call, self._try)
         return self._attempt
 
+    async def _next_chunk(self, chunks: AsyncIterator[bytes]) -> bytes:
+        """The next chunk, within the call's deadline (the transport's timeout is per read)."""
+        left = self._call.deadline.remaining()
+        if left is None:
+            return await chunks.__anext__()
+        try:
+            async with asyncio.timeout(max(left, 0.0)):
+                return await chunks.__anext__()
+        except TimeoutError:
+            raise APITimeoutError("the call's deadline passed while streaming") from None
+
     async def _try(self, call: Call, model: ModelInfo) -> _Attempt:
         """One attempt: send, then read until the first content event (or fail)."""
         client = self._client
@@ -141,7 +153,7 @@ class MessageStream:
             chunks = response.iter_chunks().__aiter__()
             while True:
                 try:
-                    chunk = await chunks.__anext__()
+                    chunk = await self._next_chunk(chunks)
                 except StopAsyncIteration:
                     state.end()
                     raise StreamInterruptedError("the stream ended before any content") from None
@@ -169,7 +181,7 @@ class MessageStream:
                 yield event
             while not state.done:
                 try:
-                    chunk = await attempt.chunks.__anext__()
+                    chunk = await self._next_chunk(attempt.chunks)
                 except StopAsyncIteration:
                     for event in state.end():
                         yield event

@@ -83,7 +83,10 @@ class AiohttpTransport:
         key = (request.timeout, request.connect_timeout)
         timeout = self._timeouts.get(key)
         if timeout is None:
-            timeout = aiohttp.ClientTimeout(total=key[0], connect=key[1])
+            # Per read, as httpx (and so the official SDK) times out: a total would cut a
+            # stream that is still sending (long answers must stream); the caller's deadline
+            # bounds the whole call.
+            timeout = aiohttp.ClientTimeout(total=None, connect=key[1], sock_read=key[0])
             if len(self._timeouts) < 64:  # per-call deadlines make many distinct keys
                 self._timeouts[key] = timeout
         return timeout

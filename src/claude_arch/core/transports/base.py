@@ -24,8 +24,8 @@ __all__ = ["AsyncResponse", "AsyncTransport", "SyncResponse", "SyncTransport", "
 
 @dataclass(frozen=True, slots=True)
 class WireRequest:
-    """One HTTP request: ``timeout`` bounds the whole exchange (None: no limit),
-    ``connect_timeout`` the connection set-up."""
+    """One HTTP request: ``timeout`` bounds each wait for the server (the answer's head, then
+    each read of its body; None: no limit), ``connect_timeout`` the connection set-up."""
 
     method: str
     url: str
