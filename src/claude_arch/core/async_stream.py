@@ -222,6 +222,8 @@ class MessageStream:
         await attempt.response.aclose()
 
     async def _fail(self, attempt: _Attempt, exc: ClaudeArchError) -> None:
+        if self._finished:  # closed meanwhile (by another task): close() did the accounting
+            return
         self._finished = True
         self._attempt = None
         await attempt.response.aclose()

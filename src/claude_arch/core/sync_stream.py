@@ -208,6 +208,8 @@ class SyncMessageStream:
         attempt.response.close()
 
     def _fail(self, attempt: _Attempt, exc: ClaudeArchError) -> None:
+        if self._finished:  # closed meanwhile (by another task): close() did the accounting
+            return
         self._finished = True
         self._attempt = None
         attempt.response.close()
