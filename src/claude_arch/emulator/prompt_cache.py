@@ -22,6 +22,7 @@ marks the last block of the last message). A breakpoint whose prefix is shorter 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
@@ -42,7 +43,7 @@ __all__ = ["CacheUsage", "PromptCache"]
 
 MAX_BREAKPOINTS = 4
 _TTL_S = {"5m": 300.0, "1h": 3600.0}
-_SWEEP_AT = 50_000
+_MAX_ENTRIES = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,17 @@ class PromptCache:
         with self._lock:
             self._entries.clear()
 
+    def _evict(self, now: float) -> None:
+        """Drop expired entries, then the least recently used down to 3/4 of the cap.
+
+        Evicting a quarter at once keeps this O(1) per request on average; the real API may
+        also evict a prefix before its TTL.
+        """
+        live = {k: v for k, v in self._entries.items() if v[0] > now}
+        for key in list(itertools.islice(live, max(0, len(live) - _MAX_ENTRIES * 3 // 4))):
+            del live[key]
+        self._entries = live
+
     def apply(self, params: Mapping[str, Any], *, scope: str, total_tokens: int) -> CacheUsage:
         """Read the longest cached prefix, write the breakpoints after it; report the tokens."""
         points = list(_breakpoints(params))
@@ -142,14 +154,16 @@ class PromptCache:
             )
         now = self._clock()
         with self._lock:
-            if len(self._entries) > _SWEEP_AT:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) > _MAX_ENTRIES:
+                self._evict(now)
             read, hit = 0, -1
             for i in range(len(points) - 1, -1, -1):
                 tokens, digest, _ = points[i]
                 entry = self._entries.get((scope, digest))
                 if entry is not None and entry[0] > now:
                     read, hit = entry[1], i
+                    # Re-inserted, so the dict's order stays least recently used first.
+                    del self._entries[(scope, digest)]
                     self._entries[(scope, digest)] = (now + _TTL_S[entry[2]], entry[1], entry[2])
                     break
             created = {"5m": 0, "1h": 0}
@@ -157,6 +171,7 @@ class PromptCache:
             for tokens, digest, ttl in points[hit + 1 :]:
                 if tokens < self._min or tokens > total_tokens or tokens <= covered:
                     continue
+                self._entries.pop((scope, digest), None)
                 self._entries[(scope, digest)] = (now + _TTL_S.get(ttl, 300.0), tokens, ttl)
                 created[ttl if ttl in created else "5m"] += tokens - covered
                 covered = tokens
