@@ -102,9 +102,10 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         await _injected(state, draw, info, key_id)
     total_input = count_request(params)
     max_tokens = params["max_tokens"]
+    uncached = total_input - state.cache.cached(params, scope=key_id)
     try:
         admitted = state.limits.admit(
-            info.family, key_id, input_tokens=total_input, output_tokens=max_tokens
+            info.family, key_id, input_tokens=uncached, output_tokens=max_tokens
         )
     except ClaudeArchError as exc:  # larger than a whole bucket: it could never be admitted
         raise ApiError.of(exc) from None

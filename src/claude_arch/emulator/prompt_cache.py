@@ -141,6 +141,19 @@ class PromptCache:
             del live[key]
         self._entries = live
 
+    def cached(self, params: Mapping[str, Any], *, scope: str) -> int:
+        """Tokens a request would read from the cache now, changing nothing.
+
+        Rate limits admit on this: cache reads do not count against input tokens per minute.
+        """
+        now = self._clock()
+        with self._lock:
+            for _, digest, _ttl in reversed(list(_breakpoints(params))[:MAX_BREAKPOINTS]):
+                entry = self._entries.get((scope, digest))
+                if entry is not None and entry[0] > now:
+                    return entry[1]
+        return 0
+
     def apply(self, params: Mapping[str, Any], *, scope: str, total_tokens: int) -> CacheUsage:
         """Read the longest cached prefix, write the breakpoints after it; report the tokens."""
         points = list(_breakpoints(params))
