@@ -58,13 +58,14 @@ class AttemptPlan:
         self.error = exc
         call = self._call
         refused, call.refused_locally = call.refused_locally, False
+        ours, call.limiter_down = refused or call.limiter_down, False
         if not refused:
             delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
             if delay is not None:
                 return delay
         self._next = None
         if falls_back(exc) and not call.deadline.expired:
-            if not refused:  # our own limiter said no: the model itself is fine
+            if not ours:  # our own limiter said no, or failed: the model itself is fine
                 self._core.cooldowns.mark(call.current.id)
             self._next = next(self._models, None)
         return 0.0

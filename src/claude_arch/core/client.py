@@ -39,7 +39,12 @@ from claude_arch.core.wire import (
     decode_json,
     error_from_response,
 )
-from claude_arch.errors import APIError, APITimeoutError, InvalidRequestError
+from claude_arch.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidRequestError,
+)
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
@@ -212,6 +217,9 @@ class ClaudeClient:
             )
         except APITimeoutError:
             call.refused_locally = True  # waiting again cannot help; a fallback family may
+            raise
+        except APIConnectionError:
+            call.limiter_down = True  # its store is unreachable (fail_open=False)
             raise
 
     async def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:

@@ -65,6 +65,8 @@ class Call:
     """The client's headers plus the call's ``extra_headers``, when it has some."""
     refused_locally: bool = False
     """Set when our rate limiter could not admit the attempt before the deadline."""
+    limiter_down: bool = False
+    """Set when our rate limiter's store failed the attempt: the model is not to blame."""
 
     @property
     def current(self) -> ModelInfo:

@@ -29,7 +29,12 @@ from claude_arch.core.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
 from claude_arch.core.types import Message
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
-from claude_arch.errors import APIError, APITimeoutError, InvalidRequestError
+from claude_arch.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidRequestError,
+)
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
@@ -189,6 +194,9 @@ class SyncClaudeClient:
             )
         except APITimeoutError:
             call.refused_locally = True  # waiting again cannot help; a fallback family may
+            raise
+        except APIConnectionError:
+            call.limiter_down = True  # its store is unreachable (fail_open=False)
             raise
 
     def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
