@@ -22,6 +22,14 @@ from claude_arch.errors import APIConnectionError, APITimeoutError
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 
 
+def _described(exc: BaseException) -> str:
+    """An aiohttp error for our messages. Never its repr: a ClientResponseError's repr shows its
+    request_info, whose headers carry the API key."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{type(exc).__name__}({exc.status}, {exc.message!r})"
+    return repr(exc)
+
+
 class AiohttpResponse:
     __slots__ = ("_response", "headers", "status")
 
@@ -36,7 +44,9 @@ class AiohttpResponse:
         except TimeoutError as exc:
             raise APITimeoutError("timed out reading the response") from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"connection lost reading the response: {exc!r}") from exc
+            raise APIConnectionError(
+                f"connection lost reading the response: {_described(exc)}"
+            ) from exc
         finally:
             self._response.release()
 
@@ -47,7 +57,9 @@ class AiohttpResponse:
         except TimeoutError as exc:
             raise APITimeoutError("timed out reading the stream") from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"connection lost reading the stream: {exc!r}") from exc
+            raise APIConnectionError(
+                f"connection lost reading the stream: {_described(exc)}"
+            ) from exc
 
     async def aclose(self) -> None:
         # close(), not release(): an unread stream must drop its connection so upstream stops.
@@ -109,7 +121,9 @@ class AiohttpTransport:
         except TimeoutError as exc:
             raise APITimeoutError(f"request to {request.url} timed out") from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"connection to {request.url} failed: {exc!r}") from exc
+            raise APIConnectionError(
+                f"connection to {request.url} failed: {_described(exc)}"
+            ) from exc
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:
