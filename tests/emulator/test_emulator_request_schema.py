@@ -21,3 +21,22 @@ def test_a_system_role_message_is_400_pointing_at_the_top_level_system(
     assert "system" in error["message"]
     counted = client.post("/v1/messages/count_tokens", json={**body(), "messages": messages})
     assert counted.status_code == 400
+
+
+def test_an_empty_message_is_400_unless_it_is_the_final_assistant_turn(
+    client: httpx.Client,
+) -> None:
+    for empty in ("", []):
+        messages = [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": empty},
+            {"role": "user", "content": "Again"},
+        ]
+        response = client.post("/v1/messages", json={**body(), "messages": messages})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"].startswith("messages.1.content: ")
+        only = [{"role": "user", "content": empty}]
+        counted = client.post("/v1/messages/count_tokens", json={**body(), "messages": only})
+        assert counted.status_code == 400, counted.text
+    prefill = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]
+    assert client.post("/v1/messages", json={**body(), "messages": prefill}).status_code == 200

@@ -10,9 +10,10 @@
     claude_arch.errors.InvalidRequestError: max_tokens: input should be a valid integer (got '5')
 
 The pydantic models are built once at import; a request is checked by pydantic's Rust core and a
-few semantic rules (first message role, max_tokens against the model's limit, thinking budget,
-tool_choice naming a defined tool). The first problem is raised as
-:class:`~claude_arch.errors.InvalidRequestError` whose message starts with the dotted field path.
+few semantic rules (first message role, no empty message but a final assistant one, max_tokens
+against the model's limit, thinking budget, tool_choice naming a defined tool). The first problem
+is raised as :class:`~claude_arch.errors.InvalidRequestError` whose message starts with the dotted
+field path.
 The params are returned as given: unknown fields (the API grows) and every ``cache_control`` stay.
 Content-block models live in :mod:`claude_arch.core.schema_blocks`.
 """
@@ -242,6 +243,14 @@ def validate_create_params(
         raise InvalidRequestError(
             "messages.0.role: the first message must use the 'user' role", field="messages.0.role"
         )
+    last = len(parsed.messages) - 1
+    for i, message in enumerate(parsed.messages):
+        if not message.content and not (i == last and message.role == "assistant"):
+            raise InvalidRequestError(
+                f"messages.{i}.content: all messages must have non-empty content except for "
+                "the optional final assistant message",
+                field=f"messages.{i}.content",
+            )
     names = [t.name for t in parsed.tools or ()]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
