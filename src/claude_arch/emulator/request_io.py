@@ -145,18 +145,26 @@ async def read_json(request: web.Request, limit: int) -> Any:
     """The decoded JSON body; 413 over ``limit`` bytes (checked before reading when announced)."""
     announced = request.content_length
     if announced is not None and announced > limit:
-        raise ApiError(
-            413, "request_too_large", f"Request exceeds the maximum allowed size of {limit} bytes"
-        )
-    raw = await request.read()
-    if len(raw) > limit:
-        raise ApiError(
-            413, "request_too_large", f"Request exceeds the maximum allowed size of {limit} bytes"
-        )
+        raise _too_large(limit)
+    # A chunked body announces no length: count as it arrives, so an oversized one is refused
+    # at the limit instead of being buffered up to the app's (batch-sized) maximum.
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.content.iter_any():
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit)
+        parts.append(part)
+    raw = b"".join(parts)
     try:
         return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
+
+
+def _too_large(limit: int) -> ApiError:
+    message = f"Request exceeds the maximum allowed size of {limit} bytes"
+    return ApiError(413, "request_too_large", message)
 
 
 def _no_constants(name: str) -> Any:
