@@ -36,7 +36,7 @@ __all__ = ["BatchRecord", "BatchStore", "parse_requests"]
 
 log = logging.getLogger("claude_arch.emulator")
 
-_CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let a final "\n" in
 _KINDS = ("processing", "succeeded", "errored", "canceled", "expired")
 
 
@@ -91,7 +91,7 @@ def parse_requests(body: Any) -> list[tuple[str, dict[str, Any]]]:
     for i, item in enumerate(items):
         custom_id = item.get("custom_id") if isinstance(item, dict) else None
         params = item.get("params") if isinstance(item, dict) else None
-        if not isinstance(custom_id, str) or not _CUSTOM_ID.match(custom_id):
+        if not isinstance(custom_id, str) or not _CUSTOM_ID.fullmatch(custom_id):
             raise InvalidRequestError(
                 f"requests.{i}.custom_id: expected a string matching ^[A-Za-z0-9_-]{{1,64}}$",
                 field=f"requests.{i}.custom_id",
