@@ -121,11 +121,19 @@ class MessageStream:
             cancelled.status = 499  # type: ignore[misc]
             self._client.core.record(self._call, usage=usage, error=cancelled)
 
-    async def _open(self) -> _Attempt:
+    async def _open(self) -> _Attempt | None:
+        """The attempt the caller reads; None when the stream was closed while it opened."""
         if self._attempt is None:
             if self._finished:
                 raise StreamInterruptedError("this stream was already consumed or closed")
-            self._attempt = await self._client.run(self._call, self._try)
+            attempt = await self._client.run(self._call, self._try)
+            self._attempt = attempt
+            if self._finished:
+                # close() came (from another task) while this opened: it found nothing to close
+                # or account for then, so it does now; the caller reads nothing
+                self._finished = False
+                await self.close()
+                return None
         return self._attempt
 
     async def _next_chunk(self, chunks: AsyncIterator[bytes]) -> bytes:
@@ -174,6 +182,8 @@ class MessageStream:
         if self._finished:
             return
         attempt = await self._open()
+        if attempt is None:
+            return
         state = attempt.state
         try:
             first, attempt.first = attempt.first, []

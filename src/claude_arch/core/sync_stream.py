@@ -113,11 +113,19 @@ class SyncMessageStream:
             cancelled.status = 499  # type: ignore[misc]
             self._client.core.record(self._call, usage=usage, error=cancelled)
 
-    def _open(self) -> _Attempt:
+    def _open(self) -> _Attempt | None:
+        """The attempt the caller reads; None when the stream was closed while it opened."""
         if self._attempt is None:
             if self._finished:
                 raise StreamInterruptedError("this stream was already consumed or closed")
-            self._attempt = self._client.run(self._call, self._try)
+            attempt = self._client.run(self._call, self._try)
+            self._attempt = attempt
+            if self._finished:
+                # close() came (from another task) while this opened: it found nothing to close
+                # or account for then, so it does now; the caller reads nothing
+                self._finished = False
+                self.close()
+                return None
         return self._attempt
 
     def _next_chunk(self, chunks: Iterator[bytes]) -> bytes | None:
@@ -163,6 +171,8 @@ class SyncMessageStream:
         if self._finished:
             return
         attempt = self._open()
+        if attempt is None:
+            return
         state = attempt.state
         try:
             first, attempt.first = attempt.first, []
