@@ -40,3 +40,10 @@ def test_an_empty_message_is_400_unless_it_is_the_final_assistant_turn(
         assert counted.status_code == 400, counted.text
     prefill = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": ""}]
     assert client.post("/v1/messages", json={**body(), "messages": prefill}).status_code == 200
+
+
+def test_a_versioned_tool_type_with_a_trailing_newline_is_400(client: httpx.Client) -> None:
+    tools = [{"type": "bash_20250124\n", "name": "bash"}]
+    response = client.post("/v1/messages", json={**body(), "tools": tools})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["message"].startswith("tools.0.type: ")

@@ -52,7 +52,7 @@ __all__ = ["BLOCK_TYPES", "TOOL_NAME_PATTERN", "validate_create_params"]
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,128}$"
 MIN_THINKING_BUDGET = 1024
-_TYPED_TOOL = re.compile(r"^[a-z][a-z0-9_]*_\d{8}$")
+_TYPED_TOOL = re.compile(r"[a-z][a-z0-9_]*_\d{8}")  # fullmatch: "$" would let a final "\n" in
 
 
 class Message(RequestModel):
@@ -88,7 +88,7 @@ def _tool_tag(value: Any) -> str | None:
     kind = value.get("type")
     if kind is None or kind == "custom":
         return MARK + "custom"
-    if isinstance(kind, str) and _TYPED_TOOL.match(kind):
+    if isinstance(kind, str) and _TYPED_TOOL.fullmatch(kind):
         return MARK + "typed"
     return MARK + str(kind)
 
