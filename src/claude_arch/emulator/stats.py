@@ -35,6 +35,7 @@ class ServerStats:
 
     def add(self, model: str, key_id: str, **counts: int) -> None:
         """Add ``counts`` (e.g. ``requests=1, output_tokens=40``) to the totals, model and key."""
+        counts = {name: n for name, n in counts.items() if n}  # zero would show a key never hit
         with self._lock:
             by_model = self._by_model.get(model)
             if by_model is None:
