@@ -28,3 +28,20 @@ def test_a_cached_prefix_larger_than_what_is_left_is_still_admitted() -> None:
             second = http.post("/v1/messages", json=request)
             assert second.status_code == 200, second.text
             assert second.json()["usage"]["cache_read_input_tokens"] > 2000
+
+
+def test_count_tokens_is_the_whole_prompt_cached_or_not(emu: EmulatorServer) -> None:
+    system = [{"type": "text", "text": "word " * 1500, "cache_control": {"type": "ephemeral"}}]
+    request = {
+        "model": HAIKU,
+        "max_tokens": 16,
+        "system": system,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    with httpx.Client(base_url=emu.url, headers=headers(emu.api_key)) as http:
+        counted = http.post("/v1/messages/count_tokens", json=request).json()["input_tokens"]
+        for _ in range(2):  # a cache write, then a cache read
+            usage = http.post("/v1/messages", json=request).json()["usage"]
+            parts = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+            assert sum(usage[p] for p in parts) == counted
+        assert usage["cache_read_input_tokens"] > 0
