@@ -125,6 +125,7 @@ class BatchStore:
             key_id=key_id,
         )
         batch.counts["processing"] = len(requests)
+        self._forget_oldest_ended(self._state.config.max_batches - 1)
         self._batches[batch.id] = batch
         batch.task = asyncio.get_running_loop().create_task(self._process(batch))
         return batch
@@ -140,6 +141,14 @@ class BatchStore:
             batch.processing_status = "canceling"
             batch.cancel_initiated_at = time.time()
             batch.cancel.set()
+
+    def _forget_oldest_ended(self, keep: int) -> None:
+        excess = len(self._batches) - keep
+        if excess <= 0:
+            return
+        ended = [k for k, b in self._batches.items() if b.processing_status == "ended"]
+        for batch_id in ended[:excess]:
+            del self._batches[batch_id]
 
     def delete(self, batch: BatchRecord) -> None:
         del self._batches[batch.id]

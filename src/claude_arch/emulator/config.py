@@ -163,6 +163,8 @@ class EmulatorConfig(_Spec):
     """Prompts shorter than this at a breakpoint are not cached (the real minimum is 1024+)."""
     batch_seconds_per_request: Annotated[float, Field(ge=0)] = 0.01
     batch_expiry_s: Annotated[float, Field(gt=0)] = 24 * 3600.0
+    max_batches: Annotated[int, Field(gt=0)] = 10_000
+    """Batches kept in memory; past it the oldest ended ones (and their results) are forgotten."""
     max_request_bytes: int = 32 * 1024 * 1024
     max_batch_bytes: int = 256 * 1024 * 1024
 
