@@ -28,6 +28,7 @@ __all__ = ["input_for_schema"]
 
 _WORDS = ("paris", "alpha", "report", "blue", "north", "quarterly", "sample", "delta", "omega")
 _MAX_DEPTH = 6
+_HARD_DEPTH = 4 * _MAX_DEPTH
 # Schemas come from clients: a minLength of 10**9 or arrays nested six deep with minItems 1000
 # must not stall the server, so lengths, item counts and the values of one input are capped.
 _MAX_LENGTH = 4096
@@ -124,8 +125,11 @@ def _ref(root: Mapping[str, Any], ref: str) -> Any:
 
 def _array(rng: random.Random, schema: Mapping[str, Any], walk: _Walk, depth: int) -> list[Any]:
     most = _size(schema, "maxItems", -1, _MAX_ITEMS)
-    least = _size(schema, "minItems", 1 if most != 0 else 0, _MAX_ITEMS)
-    count = rng.randint(least, max(least, most if most >= 0 else max(least, 3)))
+    if depth > _MAX_DEPTH:  # deep (a recursive schema): only what is required, to end the tree
+        count = _size(schema, "minItems", 0, _MAX_ITEMS)
+    else:
+        least = _size(schema, "minItems", 1 if most != 0 else 0, _MAX_ITEMS)
+        count = rng.randint(least, max(least, most if most >= 0 else max(least, 3)))
     items = schema.get("items", {})
     values: list[Any] = []
     seen: set[str] = set()
@@ -156,7 +160,7 @@ def _merge(parts: list[Any]) -> dict[str, Any]:
 
 def _value(rng: random.Random, schema: Any, walk: _Walk, depth: int) -> Any:
     walk.left -= 1
-    if not isinstance(schema, Mapping) or depth > _MAX_DEPTH or walk.left < 0:
+    if not isinstance(schema, Mapping) or depth > _HARD_DEPTH or walk.left < 0:
         return rng.choice(_WORDS)
     if isinstance(schema.get("$ref"), str):
         target = _ref(walk.root, schema["$ref"])
@@ -203,7 +207,7 @@ def _object(
     if not isinstance(properties, Mapping):
         return result
     for name, sub in properties.items():
-        if name in required or rng.random() < 0.5:
+        if name in required or (depth <= _MAX_DEPTH and rng.random() < 0.5):
             result[name] = _value(rng, sub, walk, depth + 1)
     for name, sub in properties.items():
         if len(result) >= _size(schema, "minProperties", 0, len(properties)):
