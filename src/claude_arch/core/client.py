@@ -112,6 +112,8 @@ class ClaudeClient:
     async def close(self) -> None:
         if self._transport is not None:
             await self._transport.aclose()
+        if self.core.owns_limiter and self.core.limiter is not None:
+            await self.core.limiter.aclose()  # its Redis pool, when it has one
 
     # --- public calls ---------------------------------------------------------------------
     # ``timeout`` bounds each attempt and ``deadline`` the whole call: asyncio.timeout around the

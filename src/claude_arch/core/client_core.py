@@ -106,6 +106,8 @@ class ClientCore:
         # The embedded emulator wants a key like any server; it is not a secret.
         self.headers = request_headers(key or EMULATOR_API_KEY, style=api_style)
         self.headers[HEADER_RETRY_COUNT] = "0"  # as the official SDKs send it
+        # A limiter built here is the client's to close; one passed in may be shared.
+        self.owns_limiter = limiter is _FROM_SETTINGS
         if limiter is _FROM_SETTINGS:
             from claude_arch.core.ratelimit import limiter_from_settings
 

@@ -103,6 +103,8 @@ class SyncClaudeClient:
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+        if self.core.owns_limiter and self.core.limiter is not None:
+            self.core.limiter.close()  # its Redis pool, when it has one
 
     # --- public calls ---------------------------------------------------------------------
     def create(

@@ -186,7 +186,9 @@ class RedisRateLimiter(BaseRateLimiter):
     async def aclose(self) -> None:
         """Close both connection pools."""
         if self._async is not None:
-            await self._async.aclose()
+            # A pool of another (likely closed) loop cannot be closed from this one: dropped.
+            if self._async_loop is asyncio.get_running_loop():
+                await self._async.aclose()
             self._async = None
             self._async_script = None
             self._async_loop = None
