@@ -101,7 +101,7 @@ class RuleMatch(_Spec):
 
 
 class RuleError(_Spec):
-    status: int = 500
+    status: Annotated[int, Field(ge=400, le=599)] = 500
     type: str = "api_error"
     message: str = "Scripted error"
 

@@ -1,0 +1,26 @@
+"""A scripted error must be an HTTP error status: anything else is refused when the rule is set."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from api_shapes import body
+
+
+@pytest.mark.parametrize("status", [99, 200, 302, 1000])
+def test_a_scripted_error_status_outside_400_599_is_refused(
+    client: httpx.Client, status: int
+) -> None:
+    rules = {"rules": [{"reply": {"error": {"status": status}}}]}
+    assert client.put("/_emulator/rules", json=rules).status_code == 400
+    one = {"reply": {"error": {"status": status}}}
+    assert client.post("/_emulator/rules", json=one).status_code == 400
+    assert client.post("/v1/messages", json=body()).status_code == 200
+
+
+def test_a_scripted_503_is_answered(client: httpx.Client) -> None:
+    rules = {"rules": [{"reply": {"error": {"status": 503, "type": "api_error"}}}]}
+    assert client.put("/_emulator/rules", json=rules).status_code == 200
+    response = client.post("/v1/messages", json=body())
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "api_error"
