@@ -168,6 +168,8 @@ class ClaudeClient:
         try:
             while (model := plan.next()) is not None:
                 try:
+                    if call.deadline.expired:  # an attempt cut a moment later is still billed
+                        raise APITimeoutError("the call's deadline passed before this attempt")
                     return await once(call, model)
                 except APIError as exc:
                     delay = plan.failed(exc)

@@ -147,6 +147,8 @@ class SyncClaudeClient:
         plan = self.core.attempts(call)
         while (model := plan.next()) is not None:
             try:
+                if call.deadline.expired:  # an attempt cut a moment later is still billed
+                    raise APITimeoutError("the call's deadline passed before this attempt")
                 return once(call, model)
             except APIError as exc:
                 delay = plan.failed(exc)
