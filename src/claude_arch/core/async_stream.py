@@ -63,6 +63,9 @@ class MessageStream:
         self._attempt: _Attempt | None = None
         self._finished = False
         self._message: Message | None = None
+        # One event iterator for every way of reading (events, text_stream, final_message): a
+        # loop left with break leaves it where it was, and final_message() reads on from there.
+        self._iterator: AsyncIterator[StreamEvent] | None = None
 
     async def __aenter__(self) -> MessageStream:
         await self._open()
@@ -77,7 +80,12 @@ class MessageStream:
         await self.close()
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        return self._events()
+        return self._shared()
+
+    def _shared(self) -> AsyncIterator[StreamEvent]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
@@ -85,12 +93,12 @@ class MessageStream:
         return self._texts()
 
     async def _texts(self) -> AsyncIterator[str]:
-        async for event in self._events():
+        async for event in self._shared():
             if isinstance(event, ContentBlockDelta) and event.delta.get("type") == "text_delta":
                 yield event.text
 
     async def until_done(self) -> None:
-        async for _ in self._events():
+        async for _ in self._shared():
             pass
 
     async def final_message(self) -> Message:
@@ -106,6 +114,7 @@ class MessageStream:
         attempt, self._attempt = self._attempt, None
         if attempt is None:
             self._finished = True  # closed before it was opened: it never will be
+            self._iterator = None
             return
         await attempt.response.aclose()
         if not self._finished:
@@ -120,6 +129,9 @@ class MessageStream:
             cancelled.error_type = "cancelled"  # type: ignore[misc]
             cancelled.status = 499  # type: ignore[misc]
             self._client.core.record(self._call, usage=usage, error=cancelled)
+        # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
+        # at once, which calls close() again.
+        self._iterator = None
 
     async def _open(self) -> _Attempt | None:
         """The attempt the caller reads; None when the stream was closed while it opened."""

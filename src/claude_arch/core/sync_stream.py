@@ -59,6 +59,9 @@ class SyncMessageStream:
         self._attempt: _Attempt | None = None
         self._finished = False
         self._message: Message | None = None
+        # One event iterator for every way of reading (events, text_stream, final_message): a
+        # loop left with break leaves it where it was, and final_message() reads on from there.
+        self._iterator: Iterator[StreamEvent] | None = None
 
     def __enter__(self) -> SyncMessageStream:
         self._open()
@@ -73,17 +76,22 @@ class SyncMessageStream:
         self.close()
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        return self._events()
+        return self._shared()
+
+    def _shared(self) -> Iterator[StreamEvent]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
 
     @property
     def text_stream(self) -> Iterator[str]:
         """Only the text of the text deltas."""
-        for event in self._events():
+        for event in self._shared():
             if isinstance(event, ContentBlockDelta) and event.delta.get("type") == "text_delta":
                 yield event.text
 
     def until_done(self) -> None:
-        for _ in self._events():
+        for _ in self._shared():
             pass
 
     def final_message(self) -> Message:
@@ -98,6 +106,7 @@ class SyncMessageStream:
         attempt, self._attempt = self._attempt, None
         if attempt is None:
             self._finished = True  # closed before it was opened: it never will be
+            self._iterator = None
             return
         attempt.response.close()
         if not self._finished:
@@ -112,6 +121,9 @@ class SyncMessageStream:
             cancelled.error_type = "cancelled"  # type: ignore[misc]
             cancelled.status = 499  # type: ignore[misc]
             self._client.core.record(self._call, usage=usage, error=cancelled)
+        # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
+        # at once, which calls close() again.
+        self._iterator = None
 
     def _open(self) -> _Attempt | None:
         """The attempt the caller reads; None when the stream was closed while it opened."""
