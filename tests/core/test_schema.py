@@ -45,7 +45,7 @@ def test_full_conversation_with_tools_thinking_and_typed_tools_passes() -> None:
             {"name": "get_weather", "input_schema": {"type": "object", "properties": {}}},
             {"type": "bash_20250124", "name": "bash"},
         ],
-        tool_choice={"type": "tool", "name": "get_weather"},
+        tool_choice={"type": "auto"},
         messages=[
             {"role": "user", "content": "weather?"},
             {"role": "user", "content": "consecutive turns are merged by the API"},
@@ -121,6 +121,16 @@ def test_full_conversation_with_tools_thinking_and_typed_tools_passes() -> None:
             with_(max_tokens=2000, thinking={"type": "enabled", "budget_tokens": 2000}),
             "thinking.budget_tokens",
             "less than max_tokens",
+        ),
+        (
+            with_(
+                max_tokens=4096,
+                thinking={"type": "enabled", "budget_tokens": 1024},
+                tools=[{"name": "t", "input_schema": {"type": "object"}}],
+                tool_choice={"type": "any"},
+            ),
+            "tool_choice",
+            "forces tool use",
         ),
         (with_(temperature=1.5), "temperature", "less than or equal to 1"),
         (with_(stop_sequences="END"), "stop_sequences", "valid list"),

@@ -43,10 +43,10 @@ def rebuild(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 
 def test_stream_event_order_and_same_content_as_json(client: httpx.Client) -> None:
     payload = body(
-        "Stream please",
+        "Stream please, and call get_weather",
         max_tokens=3000,
         tools=[WEATHER],
-        tool_choice={"type": "any"},
+        tool_choice={"type": "auto"},
         thinking={"type": "enabled", "budget_tokens": 1024},
     )
     plain = client.post("/v1/messages", json=payload).json()
@@ -62,9 +62,16 @@ def test_stream_event_order_and_same_content_as_json(client: httpx.Client) -> No
     start = events[0][1]["message"]
     assert start["content"] == []
     assert start["stop_reason"] is None
-    tool_start = next(d for n, d in events if n == "content_block_start" and d["index"] == 1)
+    tool_start = next(
+        d
+        for n, d in events
+        if n == "content_block_start" and d["content_block"]["type"] == "tool_use"
+    )
     assert tool_start["content_block"]["input"] == {}
-    first_json = next(d for n, d in events if n == "content_block_delta" and d["index"] == 1)
+    tool_index = tool_start["index"]
+    first_json = next(
+        d for n, d in events if n == "content_block_delta" and d["index"] == tool_index
+    )
     assert first_json["delta"] == {"type": "input_json_delta", "partial_json": ""}
     assert any(
         d["delta"]["type"] == "signature_delta" for n, d in events if n == "content_block_delta"

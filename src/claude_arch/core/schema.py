@@ -269,6 +269,13 @@ def validate_create_params(
                 field="max_tokens",
             )
         thinking = parsed.thinking
+        forced = choice is not None and choice.type in ("any", "tool")
+        if isinstance(thinking, _ThinkingEnabled) and forced:
+            raise InvalidRequestError(
+                "tool_choice: thinking may not be enabled when tool_choice forces tool use; "
+                "use 'auto' or 'none', or disable thinking",
+                field="tool_choice",
+            )
         if isinstance(thinking, _ThinkingEnabled) and thinking.budget_tokens >= parsed.max_tokens:
             raise InvalidRequestError(
                 "thinking.budget_tokens: must be less than max_tokens "
