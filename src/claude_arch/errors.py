@@ -2,6 +2,7 @@
 
     ClaudeArchError
     ├── ConfigError                  bad settings or missing optional extra
+    ├── CallCancelledError           499 cancelled: the caller stopped the call (records only)
     ├── InvalidRequestError          400 invalid_request_error  (carries .field)
     │   └── UnknownModelError        404 not_found_error        (carries .suggestions)
     └── APIError                     an answer (or no answer) from the Messages API
@@ -45,6 +46,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BillingError",
+    "CallCancelledError",
     "ClaudeArchError",
     "ConfigError",
     "ConflictError",
@@ -106,6 +108,15 @@ class ClaudeArchError(Exception):
 
 class ConfigError(ClaudeArchError):
     """A setting is wrong or an optional extra is missing."""
+
+
+class CallCancelledError(ClaudeArchError):
+    """The caller stopped the call (closed a stream, cancelled the task). Never raised to the
+    caller; it is what the call's usage record says (status 499, as proxies log a client that
+    went away)."""
+
+    status = 499
+    error_type = "cancelled"
 
 
 class InvalidRequestError(ClaudeArchError):

@@ -1,4 +1,4 @@
-"""Every client call becomes one OpenTelemetry GenAI span, timed and filled from its record."""
+"""What a client call leaves behind: one OpenTelemetry GenAI span and its Prometheus samples."""
 
 from __future__ import annotations
 
@@ -103,3 +103,30 @@ def test_a_sync_stream_is_one_span(
     (span,) = exporter.get_finished_spans()
     assert _attrs(span)["gen_ai.response.id"] == msg.id
     assert _attrs(span)["gen_ai.usage.output_tokens"] == msg.usage.output_tokens
+
+
+async def test_a_stream_closed_early_is_counted_as_cancelled_in_prometheus(
+    emulator: EmulatorServer, settings: Settings
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from claude_arch.core.metering import PrometheusMeter
+
+    meter = PrometheusMeter()
+    async with (
+        ClaudeClient(
+            settings, base_url=emulator.url, api_key=emulator.api_key, meters=[meter]
+        ) as client,
+        client.stream(model=HAIKU, max_tokens=512, messages=HELLO) as stream,
+    ):
+        async for _ in stream.text_stream:
+            break
+    samples = [
+        s
+        for family in text_string_to_metric_families(meter.render().decode())
+        for s in family.samples
+        if s.name == "claude_arch_requests_total"
+    ]
+    (sample,) = samples
+    assert sample.labels["error_type"] == "cancelled"
+    assert sample.labels["status"] == "499"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from claude_arch.core.async_stream import MessageStream
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
-from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore, cancelled_error
+from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.core.types import Message
@@ -43,6 +43,7 @@ from claude_arch.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    CallCancelledError,
     InvalidRequestError,
 )
 
@@ -182,7 +183,10 @@ class ClaudeClient:
         except asyncio.CancelledError:
             # Every call has its one record, a call the caller gave up on included (as a stream
             # closed early): the attempts it made were sent, and may have been billed.
-            self.core.record(call, error=cancelled_error(call.current.id))
+            self.core.record(
+                call,
+                error=CallCancelledError("call cancelled by the caller", model=call.current.id),
+            )
             raise
         raise self.core.fail(call, plan.last_error())
 

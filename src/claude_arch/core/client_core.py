@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from claude_arch.core.ratelimit import RateLimiter
     from claude_arch.settings import Settings
 
-__all__ = ["AUTO_MODEL", "Call", "ClientCore", "cancelled_error"]
+__all__ = ["AUTO_MODEL", "Call", "ClientCore"]
 
 AUTO_MODEL = "auto"
 # Like the official SDK: an answer this long may outlast HTTP idle timeouts unless streamed
@@ -339,14 +339,6 @@ class ClientCore:
         exc.model = exc.model or call.current.id
         self.record(call, error=exc)
         return exc
-
-
-def cancelled_error(model: str) -> ClaudeArchError:
-    """What the record of a call the caller stopped says: status 499, ``error_type`` cancelled."""
-    cancelled = ClaudeArchError("call cancelled by the caller", model=model)
-    cancelled.error_type = "cancelled"  # type: ignore[misc]
-    cancelled.status = 499  # type: ignore[misc]
-    return cancelled
 
 
 def _otel_tracer(provider: Any) -> OTelTracer | None:

@@ -24,6 +24,7 @@ from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
 from claude_arch.errors import (
     APIConnectionError,
     APITimeoutError,
+    CallCancelledError,
     ClaudeArchError,
     StreamInterruptedError,
 )
@@ -117,9 +118,7 @@ class SyncMessageStream:
                 usage.input_tokens + usage.cache_creation_input_tokens,
                 usage.output_tokens,
             )
-            cancelled = ClaudeArchError("stream closed by the caller", model=attempt.model.id)
-            cancelled.error_type = "cancelled"  # type: ignore[misc]
-            cancelled.status = 499  # type: ignore[misc]
+            cancelled = CallCancelledError("stream closed by the caller", model=attempt.model.id)
             self._client.core.record(self._call, usage=usage, error=cancelled)
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
         # at once, which calls close() again.
