@@ -205,6 +205,25 @@ def test_no_tool_without_reason_or_with_choice_none(client: httpx.Client) -> Non
     assert client.post("/v1/messages", json=payload).json()["stop_reason"] == "end_turn"
 
 
+@pytest.mark.parametrize(
+    ("prompt", "called"),
+    [
+        ("What tools do you have?", False),  # 'ls' inside a word
+        ("anything else?", False),
+        ("run ls please", True),
+        ("(ls)", True),
+        ("ls-colors is not ls", True),
+        ("run ls-colors", False),
+    ],
+)
+def test_auto_tool_use_needs_the_name_as_a_word(
+    client: httpx.Client, prompt: str, called: bool
+) -> None:
+    tool = {"name": "ls", "input_schema": {"type": "object"}}
+    msg = client.post("/v1/messages", json=body(prompt, tools=[tool])).json()
+    assert (msg["stop_reason"] == "tool_use") is called
+
+
 def test_generated_inputs_validate_for_many_seeds() -> None:
     for seed in range(300):
         jsonschema.validate(

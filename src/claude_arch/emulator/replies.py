@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,12 @@ def _signature(rng: random.Random) -> str:
     return base64.b64encode(rng.getrandbits(256).to_bytes(32, "big")).decode()
 
 
+def _names(tool: str, prompt: str) -> bool:
+    """Whether the prompt names the tool as a word of its own: a tool called ``ls`` is not
+    called for by "tools" or "else"."""
+    return re.search(rf"(?<![\w-]){re.escape(tool)}(?![\w-])", prompt) is not None
+
+
 def _choose_tool(
     params: Mapping[str, Any], prompt: str, rng: random.Random
 ) -> Mapping[str, Any] | None:
@@ -86,7 +93,7 @@ def _choose_tool(
         return None
     if choice.get("type") == "tool":
         return next((t for t in tools if t.get("name") == choice.get("name")), None)
-    mentioned = [t for t in tools if str(t.get("name")) in prompt]
+    mentioned = [t for t in tools if _names(str(t.get("name")), prompt)]
     if mentioned:
         return mentioned[0]
     if choice.get("type") == "any":
