@@ -1,4 +1,4 @@
-"""A scripted error must be an HTTP error status: anything else is refused when the rule is set."""
+"""Scripted errors: an HTTP error status only, and a 429 or 529 says when to retry."""
 
 from __future__ import annotations
 
@@ -24,3 +24,20 @@ def test_a_scripted_503_is_answered(client: httpx.Client) -> None:
     response = client.post("/v1/messages", json=body())
     assert response.status_code == 503
     assert response.json()["error"]["type"] == "api_error"
+    assert "retry-after" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("status", "etype", "seconds", "header"),
+    [(429, "rate_limit_error", 2.5, "3"), (529, "overloaded_error", None, "1")],
+)
+def test_a_scripted_429_or_529_carries_retry_after(
+    client: httpx.Client, status: int, etype: str, seconds: float | None, header: str
+) -> None:
+    error: dict[str, object] = {"status": status, "type": etype}
+    if seconds is not None:
+        error["retry_after_s"] = seconds
+    assert client.put("/_emulator/rules", json={"rules": [{"reply": {"error": error}}]}).is_success
+    response = client.post("/v1/messages", json=body())
+    assert response.status_code == status
+    assert response.headers["retry-after"] == header

@@ -104,6 +104,8 @@ class RuleError(_Spec):
     status: Annotated[int, Field(ge=400, le=599)] = 500
     type: str = "api_error"
     message: str = "Scripted error"
+    retry_after_s: Annotated[float, Field(ge=0)] = 1.0
+    """Sent as ``retry-after`` on a scripted 429 or 529, as the API does."""
 
 
 class RuleToolUse(_Spec):

@@ -95,7 +95,10 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     rule = state.rules.match_request(params)
     if rule is not None and rule.error is not None:
         state.stats.add(info.id, key_id, requests=1, scripted_errors=1)
-        raise ApiError(rule.error.status, rule.error.type, rule.error.message)
+        headers: dict[str, str] = {}
+        if rule.error.status in (429, 529):
+            headers[HEADER_RETRY_AFTER] = state.limits.retry_after(rule.error.retry_after_s)
+        raise ApiError(rule.error.status, rule.error.type, rule.error.message, headers)
     names = (info.id, *info.aliases)
     draw = state.faults.draw(params["model"], streaming=streaming, aliases=names)
     if draw is not None:
