@@ -23,6 +23,7 @@ from claude_arch.core.ratelimit import (
     limiter_from_settings,
     limits_from_headers,
 )
+from claude_arch.core.ratelimit.local import PRUNE_AT
 from claude_arch.core.types import Usage
 from claude_arch.errors import APITimeoutError, InvalidRequestError
 from claude_arch.settings import Settings
@@ -365,3 +366,21 @@ async def test_async_twins_match_the_sync_methods() -> None:
     assert (state.output_tokens.remaining, state.paused_for) == (200, 3.0)
     await limiter.aclose()
     limiter.close()
+
+
+def test_buckets_of_idle_callers_are_forgotten_and_behave_as_full() -> None:
+    clock = ManualClock()
+    limiter = LocalRateLimiter(LIMITS, clock=clock)
+    for n in range(PRUNE_AT):
+        got = limiter.try_acquire("a", input_tokens=10, output_tokens=10, scope=f"key{n}")
+        assert isinstance(got, Reservation)
+    clock.advance(60)  # every one of them has refilled
+    busy = limiter.try_acquire("a", input_tokens=1000, output_tokens=300, scope="busy")
+    assert isinstance(busy, Reservation)
+    assert len(limiter._buckets) == 1  # the prune forgot the full ones, then added "busy"
+    busy_state = limiter.snapshot("a", scope="busy")
+    assert busy_state is not None
+    assert busy_state.input_tokens.remaining == 0  # a bucket in use is kept
+    state = limiter.snapshot("a", scope="key0")
+    assert state is not None
+    assert state.requests.remaining == LIMITS["a"].rpm  # forgotten means full

@@ -116,6 +116,13 @@ class FamilyBuckets:
         self.output_tokens.level -= output_tokens
         return 0.0
 
+    def is_full(self, now: float) -> bool:
+        """Whether all three buckets have refilled to capacity (nothing is owed or in use)."""
+        self.refill(now)
+        return all(
+            b.level >= b.capacity for b in (self.requests, self.input_tokens, self.output_tokens)
+        )
+
     def give(self, now: float, input_tokens: int, output_tokens: int) -> None:
         """Refund (positive) or charge (negative) tokens after the fact."""
         self.refill(now)

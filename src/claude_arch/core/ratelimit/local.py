@@ -31,7 +31,10 @@ from claude_arch.core.ratelimit.base import (
 from claude_arch.core.ratelimit.buckets import Bucket, FamilyBuckets
 from claude_arch.core.ratelimit.protocol import BucketState, KindState, Reservation
 
-__all__ = ["LocalRateLimiter"]
+__all__ = ["PRUNE_AT", "LocalRateLimiter"]
+
+PRUNE_AT = 10_000
+"""Buckets kept before the full ones are forgotten."""
 
 
 def _kind(bucket: Bucket) -> KindState:
@@ -52,6 +55,7 @@ class LocalRateLimiter(BaseRateLimiter):
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], FamilyBuckets] = {}
         self._paused: dict[tuple[str, str], float] = {}
+        self._prune_at = PRUNE_AT
 
     def try_acquire(
         self,
@@ -79,6 +83,8 @@ class LocalRateLimiter(BaseRateLimiter):
                 )
             buckets = self._buckets.get(key)
             if buckets is None:
+                if len(self._buckets) >= self._prune_at:
+                    self._prune(now)
                 buckets = self._buckets[key] = FamilyBuckets.full(limits, now=now)
             if requests < 0 or input_tokens < 0 or output_tokens < 0:
                 check_amounts(requests, input_tokens, output_tokens)
@@ -161,6 +167,16 @@ class LocalRateLimiter(BaseRateLimiter):
 
     async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
         return self.snapshot(family, scope=scope)
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled completely (an absent bucket is a full one, as in
+        Redis), so one bucket per caller ever seen (the emulator scopes by API key) cannot grow
+        without bound. Amortised: the next prune waits until the table has doubled."""
+        for key in [k for k, b in self._buckets.items() if b.is_full(now)]:
+            del self._buckets[key]
+        for key in [k for k, until in self._paused.items() if until <= now]:
+            del self._paused[key]
+        self._prune_at = max(PRUNE_AT, 2 * len(self._buckets))
 
     def _limits_changed(self, family: str, scope: str) -> None:
         with self._lock:
