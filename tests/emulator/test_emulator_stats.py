@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from api_shapes import HAIKU, body
 
+from claude_arch.emulator.stats import MAX_KEYS, OTHER_KEYS, ServerStats
 from claude_arch.testing import EmulatorServer
 
 
@@ -16,3 +17,13 @@ def test_counters_never_hit_are_absent(emu: EmulatorServer, client: httpx.Client
         assert "cache_read_input_tokens" not in counts
         assert "cache_creation_input_tokens" not in counts
         assert 0 not in counts.values()
+
+
+def test_keys_beyond_the_cap_are_counted_together() -> None:
+    stats = ServerStats()
+    for n in range(MAX_KEYS + 5):
+        stats.add("claude-haiku-4-5", f"key_{n}", requests=1)
+    snap = stats.snapshot()
+    assert len(snap["by_key"]) == MAX_KEYS + 1
+    assert snap["by_key"][OTHER_KEYS] == {"requests": 5}
+    assert snap["totals"]["requests"] == MAX_KEYS + 5

@@ -19,6 +19,9 @@ from typing import Any
 __all__ = ["ServerStats"]
 
 _KEEP_STOP_TIMES = 1000
+MAX_KEYS = 10_000
+"""Keys counted one by one; any further key is counted under ``OTHER_KEYS``."""
+OTHER_KEYS = "key_other"
 
 
 class ServerStats:
@@ -42,7 +45,10 @@ class ServerStats:
                 by_model = self._by_model[model] = Counter()
             by_key = self._by_key.get(key_id)
             if by_key is None:
-                by_key = self._by_key[key_id] = Counter()
+                # A load test with a fresh key per request must not grow this without bound.
+                if len(self._by_key) >= MAX_KEYS:
+                    key_id = OTHER_KEYS
+                by_key = self._by_key.setdefault(key_id, Counter())
             self._total.update(counts)
             by_model.update(counts)
             by_key.update(counts)
