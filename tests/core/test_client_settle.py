@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from sse_stub import sse, stream_head, text_delta
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
@@ -41,34 +42,9 @@ async def messages(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
-def _sse(kind: str, data: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-START = _sse(
-    "message_start",
-    {
-        "type": "message_start",
-        "message": {
-            "id": "msg_01stub",
-            "type": "message",
-            "role": "assistant",
-            "model": HAIKU,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 10, "cache_creation_input_tokens": 1000, "output_tokens": 1},
-        },
-    },
-) + _sse(
-    "content_block_start",
-    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-)
-DELTA = _sse(
-    "content_block_delta",
-    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
-)
-ERROR = _sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+START = stream_head(input_tokens=10, cache_creation_input_tokens=1000)
+DELTA = text_delta("Hi")
+ERROR = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
 
 
 async def stream_then_hang(request: web.Request) -> web.StreamResponse:

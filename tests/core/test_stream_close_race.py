@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from sse_stub import stream_head, text_delta
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import RecordingMeter
@@ -22,39 +22,11 @@ HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
 
 
-def _sse(kind: str, data: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
-
-
 async def delta_then_hang(request: web.Request) -> web.StreamResponse:
     await request.read()
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
-    message = {
-        "id": "msg_01stub",
-        "type": "message",
-        "role": "assistant",
-        "model": HAIKU,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 4, "output_tokens": 1},
-    }
-    block = {
-        "type": "content_block_start",
-        "index": 0,
-        "content_block": {"type": "text", "text": ""},
-    }
-    delta = {
-        "type": "content_block_delta",
-        "index": 0,
-        "delta": {"type": "text_delta", "text": "x"},
-    }
-    await response.write(
-        _sse("message_start", {"type": "message_start", "message": message})
-        + _sse("content_block_start", block)
-        + _sse("content_block_delta", delta)
-    )
+    await response.write(stream_head() + text_delta("x"))
     await asyncio.Event().wait()  # until the client goes; shutdown cancels it
     return response
 

@@ -5,13 +5,13 @@ the caller reads nothing."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from sse_stub import stream_head, text_delta
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
@@ -27,40 +27,12 @@ LIMITS = Limits(rpm=1000, itpm=100_000, otpm=10_000)
 RELEASE = threading.Event()
 
 
-def _sse(kind: str, data: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
-
-
 async def held_then_stream(request: web.Request) -> web.StreamResponse:
     await request.read()
     await asyncio.to_thread(RELEASE.wait, 10)  # until the test has closed the stream
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
-    message = {
-        "id": "msg_01stub",
-        "type": "message",
-        "role": "assistant",
-        "model": HAIKU,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 4, "output_tokens": 1},
-    }
-    block = {
-        "type": "content_block_start",
-        "index": 0,
-        "content_block": {"type": "text", "text": ""},
-    }
-    delta = {
-        "type": "content_block_delta",
-        "index": 0,
-        "delta": {"type": "text_delta", "text": "x"},
-    }
-    await response.write(
-        _sse("message_start", {"type": "message_start", "message": message})
-        + _sse("content_block_start", block)
-        + _sse("content_block_delta", delta)
-    )
+    await response.write(stream_head() + text_delta("x"))
     await asyncio.Event().wait()  # until the client goes; shutdown cancels it
     return response
 

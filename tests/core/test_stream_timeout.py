@@ -5,12 +5,12 @@ per-read timeout): a stream that keeps sending is not cut when it runs longer th
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
+from sse_stub import stream_head, stream_tail, text_delta
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.sync_client import SyncClaudeClient
@@ -23,43 +23,15 @@ DELTAS = 30
 GAP_S = 0.05  # far below the 1 s timeout under test; the whole stream lasts 1.5 s
 
 
-def _sse(kind: str, data: dict[str, Any]) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode()
-
-
 async def trickle(request: web.Request) -> web.StreamResponse:
     await request.read()
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
-    message = {
-        "id": "msg_01stub",
-        "type": "message",
-        "role": "assistant",
-        "model": HAIKU,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 4, "output_tokens": 1},
-    }
-    await response.write(_sse("message_start", {"type": "message_start", "message": message}))
-    block = {
-        "type": "content_block_start",
-        "index": 0,
-        "content_block": {"type": "text", "text": ""},
-    }
-    await response.write(_sse("content_block_start", block))
+    await response.write(stream_head())
     for _ in range(DELTAS):
-        delta = {"type": "text_delta", "text": "x"}
-        event = {"type": "content_block_delta", "index": 0, "delta": delta}
-        await response.write(_sse("content_block_delta", event))
+        await response.write(text_delta("x"))
         await asyncio.sleep(GAP_S)
-    await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    end = {"stop_reason": "end_turn", "stop_sequence": None}
-    usage = {"output_tokens": DELTAS}
-    await response.write(
-        _sse("message_delta", {"type": "message_delta", "delta": end, "usage": usage})
-    )
-    await response.write(_sse("message_stop", {"type": "message_stop"}))
+    await response.write(stream_tail(DELTAS))
     return response
 
 
