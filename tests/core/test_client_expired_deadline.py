@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from stub_answers import MESSAGE
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import RecordingMeter
@@ -17,16 +18,6 @@ from claude_arch.settings import Settings
 
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
-MESSAGE = {
-    "id": "msg_01stub",
-    "type": "message",
-    "role": "assistant",
-    "model": HAIKU,
-    "content": [{"type": "text", "text": "Hi"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 4, "output_tokens": 1},
-}
 
 
 async def messages(request: web.Request) -> web.Response:

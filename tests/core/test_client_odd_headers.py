@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from stub_answers import MESSAGE
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
@@ -18,16 +19,6 @@ from claude_arch.settings import Settings
 
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
-MESSAGE = {
-    "id": "msg_01stub",
-    "type": "message",
-    "role": "assistant",
-    "model": HAIKU,
-    "content": [{"type": "text", "text": "Hi"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 4, "output_tokens": 1},
-}
 OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
 # Answers the stub gives, in order; the last one repeats.
 SCRIPT: list[tuple[int, dict[str, Any], dict[str, str]]] = []

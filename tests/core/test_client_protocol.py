@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from stub_answers import MESSAGE
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.sync_client import SyncClaudeClient
@@ -20,16 +21,6 @@ from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
-MESSAGE = {
-    "id": "msg_01stub",
-    "type": "message",
-    "role": "assistant",
-    "model": HAIKU,
-    "content": [{"type": "text", "text": "Hi"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 4, "output_tokens": 1},
-}
 SPEND = {
     "type": "error",
     "error": {

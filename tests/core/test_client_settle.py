@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sse_stub import sse, stream_head, text_delta
+from stub_answers import MESSAGE, sse, stream_head, text_delta
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
@@ -23,16 +23,6 @@ from claude_arch.testing import ManualClock
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
 LIMITS = Limits(rpm=1000, itpm=100_000, otpm=10_000)
-MESSAGE = {
-    "id": "msg_01stub",
-    "type": "message",
-    "role": "assistant",
-    "model": HAIKU,
-    "content": [{"type": "text", "text": "Hi"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 4, "output_tokens": 1},
-}
 ANSWERS: list[bytes] = []
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from sse_stub import stream_head, text_delta
+from stub_answers import stream_head, text_delta
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import RecordingMeter

@@ -1,4 +1,4 @@
-"""Bytes of a Messages stream for the stub servers of the client tests (real SSE framing)."""
+"""What the stub servers of the client tests answer: a message, and streams in real SSE framing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import json
 from typing import Any
 
 HAIKU = "claude-haiku-4-5"
+HELLO = [{"role": "user", "content": "Hello"}]
+MESSAGE = {
+    "id": "msg_01stub",
+    "type": "message",
+    "role": "assistant",
+    "model": HAIKU,
+    "content": [{"type": "text", "text": "Hi"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 4, "output_tokens": 1},
+}
 
 
 def sse(kind: str, data: dict[str, Any]) -> bytes:
