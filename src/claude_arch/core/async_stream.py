@@ -121,11 +121,7 @@ class MessageStream:
         if not self._finished:
             self._finished = True
             usage = attempt.state.message().usage
-            await self._client.settle(
-                attempt.reservation,
-                usage.input_tokens + usage.cache_creation_input_tokens,
-                usage.output_tokens,
-            )
+            await self._client.settle(attempt.reservation, usage)
             cancelled = CallCancelledError("stream closed by the caller", model=attempt.model.id)
             self._client.core.record(self._call, usage=usage, error=cancelled)
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
@@ -186,7 +182,7 @@ class MessageStream:
         except BaseException:
             if response is not None:
                 await response.aclose()
-            await client.settle(reservation, 0, 0)
+            await client.settle(reservation)
             raise
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
@@ -229,11 +225,7 @@ class MessageStream:
         self._attempt = None
         message = attempt.state.message()
         usage = message.usage
-        await self._client.settle(
-            attempt.reservation,
-            usage.input_tokens + usage.cache_creation_input_tokens,
-            usage.output_tokens,
-        )
+        await self._client.settle(attempt.reservation, usage)
         message.record = self._client.core.record(
             self._call,
             message=message,
@@ -249,11 +241,7 @@ class MessageStream:
         self._attempt = None
         await attempt.response.aclose()
         usage = attempt.state.message().usage
-        await self._client.settle(
-            attempt.reservation,
-            usage.input_tokens + usage.cache_creation_input_tokens,
-            usage.output_tokens,
-        )
+        await self._client.settle(attempt.reservation, usage)
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
         self._client.core.fail(self._call, exc)

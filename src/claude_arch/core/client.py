@@ -31,8 +31,9 @@ from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
 from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
+from claude_arch.core.ratelimit.protocol import settled_amounts
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
-from claude_arch.core.types import Message
+from claude_arch.core.types import Message, Usage
 from claude_arch.core.wire import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,
@@ -230,11 +231,10 @@ class ClaudeClient:
             call.limiter_down = True  # its store is unreachable (fail_open=False)
             raise
 
-    async def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
+    async def settle(self, reservation: Reservation | None, usage: Usage | None = None) -> None:
+        """Give the limiter back what the call did not use (``usage`` None: nothing was used)."""
         if reservation is not None and self.core.limiter is not None:
-            await self.core.limiter.asettle(
-                reservation, input_tokens=input_tokens, output_tokens=output
-            )
+            await self.core.limiter.asettle(reservation, **settled_amounts(usage))
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
         self.core.learn(model, headers)
@@ -253,18 +253,15 @@ class ClaudeClient:
             self.learn(model, response.headers)
             body = await response.read()
         except BaseException:
-            await self.settle(reservation, 0, 0)
+            await self.settle(reservation)
             raise
         if response.status >= 300:
-            await self.settle(reservation, 0, 0)
+            await self.settle(reservation)
             raise error_from_response(response.status, response.headers, body, model=model.id)
         try:
             message = self.core.message_from(body, response.headers, model)
         except BaseException:  # retried as a 502: this attempt's hold goes back
-            await self.settle(reservation, 0, 0)
+            await self.settle(reservation)
             raise
-        usage = message.usage
-        await self.settle(
-            reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens
-        )
+        await self.settle(reservation, message.usage)
         return self.core.finish(call, message, response.headers.get("request-id"))

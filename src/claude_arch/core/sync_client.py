@@ -25,9 +25,10 @@ from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import SyncBatches
 from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
+from claude_arch.core.ratelimit.protocol import settled_amounts
 from claude_arch.core.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
-from claude_arch.core.types import Message
+from claude_arch.core.types import Message, Usage
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
 from claude_arch.errors import (
     APIConnectionError,
@@ -203,9 +204,10 @@ class SyncClaudeClient:
             call.limiter_down = True  # its store is unreachable (fail_open=False)
             raise
 
-    def settle(self, reservation: Reservation | None, input_tokens: int, output: int) -> None:
+    def settle(self, reservation: Reservation | None, usage: Usage | None = None) -> None:
+        """Give the limiter back what the call did not use (``usage`` None: nothing was used)."""
         if reservation is not None and self.core.limiter is not None:
-            self.core.limiter.settle(reservation, input_tokens=input_tokens, output_tokens=output)
+            self.core.limiter.settle(reservation, **settled_amounts(usage))
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
         self.core.learn(model, headers)
@@ -224,18 +226,15 @@ class SyncClaudeClient:
             self.learn(model, response.headers)
             body = response.read()
         except BaseException:
-            self.settle(reservation, 0, 0)
+            self.settle(reservation)
             raise
         if response.status >= 300:
-            self.settle(reservation, 0, 0)
+            self.settle(reservation)
             raise error_from_response(response.status, response.headers, body, model=model.id)
         try:
             message = self.core.message_from(body, response.headers, model)
         except BaseException:  # retried as a 502: this attempt's hold goes back
-            self.settle(reservation, 0, 0)
+            self.settle(reservation)
             raise
-        usage = message.usage
-        self.settle(
-            reservation, usage.input_tokens + usage.cache_creation_input_tokens, usage.output_tokens
-        )
+        self.settle(reservation, message.usage)
         return self.core.finish(call, message, response.headers.get("request-id"))

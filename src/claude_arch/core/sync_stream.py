@@ -113,11 +113,7 @@ class SyncMessageStream:
         if not self._finished:
             self._finished = True
             usage = attempt.state.message().usage
-            self._client.settle(
-                attempt.reservation,
-                usage.input_tokens + usage.cache_creation_input_tokens,
-                usage.output_tokens,
-            )
+            self._client.settle(attempt.reservation, usage)
             cancelled = CallCancelledError("stream closed by the caller", model=attempt.model.id)
             self._client.core.record(self._call, usage=usage, error=cancelled)
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
@@ -175,7 +171,7 @@ class SyncMessageStream:
         except BaseException:
             if response is not None:
                 response.close()
-            client.settle(reservation, 0, 0)
+            client.settle(reservation)
             raise
 
     def _events(self) -> Iterator[StreamEvent]:
@@ -215,11 +211,7 @@ class SyncMessageStream:
         self._attempt = None
         message = attempt.state.message()
         usage = message.usage
-        self._client.settle(
-            attempt.reservation,
-            usage.input_tokens + usage.cache_creation_input_tokens,
-            usage.output_tokens,
-        )
+        self._client.settle(attempt.reservation, usage)
         message.record = self._client.core.record(
             self._call,
             message=message,
@@ -235,11 +227,7 @@ class SyncMessageStream:
         self._attempt = None
         attempt.response.close()
         usage = attempt.state.message().usage
-        self._client.settle(
-            attempt.reservation,
-            usage.input_tokens + usage.cache_creation_input_tokens,
-            usage.output_tokens,
-        )
+        self._client.settle(attempt.reservation, usage)
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
         self._client.core.fail(self._call, exc)

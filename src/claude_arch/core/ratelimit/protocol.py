@@ -20,12 +20,26 @@ from typing import Protocol, runtime_checkable
 from claude_arch.core.catalog import Limits
 from claude_arch.core.types import Usage
 
-__all__ = ["BucketState", "KindState", "RateLimiter", "Reservation", "itpm_tokens"]
+__all__ = [
+    "BucketState",
+    "KindState",
+    "RateLimiter",
+    "Reservation",
+    "itpm_tokens",
+    "settled_amounts",
+]
 
 
 def itpm_tokens(usage: Usage) -> int:
     """The input tokens that count against ITPM: input plus cache writes; cache reads are free."""
     return usage.input_tokens + usage.cache_creation_input_tokens
+
+
+def settled_amounts(usage: Usage | None) -> dict[str, int]:
+    """``settle`` keywords for what a call used (``None``: it used nothing, e.g. it failed)."""
+    if usage is None:
+        return {"input_tokens": 0, "output_tokens": 0}
+    return {"input_tokens": itpm_tokens(usage), "output_tokens": usage.output_tokens}
 
 
 @dataclass(slots=True)
