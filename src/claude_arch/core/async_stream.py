@@ -28,7 +28,6 @@ from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
 from claude_arch.errors import (
     APIConnectionError,
     APITimeoutError,
-    CallCancelledError,
     ClaudeArchError,
     StreamInterruptedError,
 )
@@ -122,8 +121,7 @@ class MessageStream:
             self._finished = True
             usage = attempt.state.message().usage
             await self._client.settle(attempt.reservation, usage)
-            cancelled = CallCancelledError("stream closed by the caller", model=attempt.model.id)
-            self._client.core.record(self._call, usage=usage, error=cancelled)
+            self._client.core.record_cancelled(self._call, usage)
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
         # at once, which calls close() again.
         self._iterator = None

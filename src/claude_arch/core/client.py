@@ -44,7 +44,6 @@ from claude_arch.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
-    CallCancelledError,
     InvalidRequestError,
 )
 
@@ -184,10 +183,7 @@ class ClaudeClient:
         except asyncio.CancelledError:
             # Every call has its one record, a call the caller gave up on included (as a stream
             # closed early): the attempts it made were sent, and may have been billed.
-            self.core.record(
-                call,
-                error=CallCancelledError("call cancelled by the caller", model=call.current.id),
-            )
+            self.core.record_cancelled(call)
             raise
         raise self.core.fail(call, plan.last_error())
 

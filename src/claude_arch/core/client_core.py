@@ -29,7 +29,12 @@ from claude_arch.core.wire import (
     ratelimit_headers,
     request_headers,
 )
-from claude_arch.errors import APIStatusError, ClaudeArchError, InvalidRequestError
+from claude_arch.errors import (
+    APIStatusError,
+    CallCancelledError,
+    ClaudeArchError,
+    InvalidRequestError,
+)
 
 if TYPE_CHECKING:
     from claude_arch.core.metering import Meter
@@ -332,6 +337,12 @@ class ClientCore:
     def finish(self, call: Call, message: Message, request_id: str | None) -> Message:
         message.record = self.record(call, message=message, request_id=request_id)
         return message
+
+    def record_cancelled(self, call: Call, usage: Usage | None = None) -> None:
+        """Account for a call the caller stopped (a stream closed early, a cancelled task):
+        status 499, with whatever it had used."""
+        stopped = CallCancelledError("call stopped by the caller", model=call.current.id)
+        self.record(call, usage=usage, error=stopped)
 
     def fail(self, call: Call, exc: ClaudeArchError) -> ClaudeArchError:
         """Stamp the error with the call's context and account for it; returns it to raise."""
