@@ -16,6 +16,9 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_URL = os.environ.get("CLAUDE_ARCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+POSTGRES_URL = os.environ.get(
+    "CLAUDE_ARCH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def service_missing(name: str, url: str, why: str) -> None:
@@ -26,10 +29,10 @@ def service_missing(name: str, url: str, why: str) -> None:
     pytest.skip(message)
 
 
-def _reachable(url: str) -> str | None:
+def _reachable(url: str, default_port: int = 6379) -> str | None:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 1.0):
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0):
             return None
     except OSError as exc:
         return str(exc)
@@ -50,3 +53,13 @@ def redis_url() -> Iterator[str]:
     finally:
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """A PostgreSQL URL (database ``test``); tests create their own tables under unique names
+    or drop what they made."""
+    problem = _reachable(POSTGRES_URL, 5432)
+    if problem:
+        service_missing("PostgreSQL", POSTGRES_URL, problem)
+    return POSTGRES_URL

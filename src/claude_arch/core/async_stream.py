@@ -51,6 +51,8 @@ class _Attempt:
     state: StreamState
     chunks: AsyncIterator[bytes]
     first: list[StreamEvent]
+    first_raw: bytes
+    """The bytes that carried ``first`` (a proxy forwards them unchanged)."""
     reservation: Reservation | None
 
 
@@ -164,6 +166,7 @@ class MessageStream:
             client.learn(model, response.headers)
             state = StreamState(started=call.started, model=model.id)
             chunks = response.iter_chunks().__aiter__()
+            raw: list[bytes] = []
             while True:
                 try:
                     chunk = await self._next_chunk(chunks)
@@ -174,16 +177,34 @@ class MessageStream:
                     raise
                 except APIConnectionError as exc:
                     raise StreamInterruptedError(f"stream lost: {exc.message}") from exc
+                raw.append(chunk)
                 first = state.feed(chunk)
                 if state.has_content:
-                    return _Attempt(model, response, state, chunks, first, reservation)
+                    return _Attempt(
+                        model, response, state, chunks, first, b"".join(raw), reservation
+                    )
         except BaseException:
             if response is not None:
                 await response.aclose()
             await client.settle(reservation)
             raise
 
+    async def raw(self) -> AsyncIterator[bytes]:
+        """The response body as it arrives, chunk by chunk, for a proxy to forward unchanged.
+
+        Accounting, retries and errors are those of iterating the events: a failed attempt
+        before content is retried unseen, a failure after content raises its typed error."""
+        async for chunk, _ in self._read():
+            if chunk:
+                yield chunk
+
     async def _events(self) -> AsyncIterator[StreamEvent]:
+        async for _, events in self._read():
+            for event in events:
+                yield event
+
+    async def _read(self) -> AsyncIterator[tuple[bytes, list[StreamEvent]]]:
+        """Each chunk with the events it completed; accounts for the call when it ends."""
         if self._finished:
             return
         attempt = await self._open()
@@ -192,14 +213,13 @@ class MessageStream:
         state = attempt.state
         try:
             first, attempt.first = attempt.first, []
-            for event in first:
-                yield event
+            first_raw, attempt.first_raw = attempt.first_raw, b""
+            yield first_raw, first
             while not state.done:
                 try:
                     chunk = await self._next_chunk(attempt.chunks)
                 except StopAsyncIteration:
-                    for event in state.end():
-                        yield event
+                    yield b"", state.end()
                     break
                 except APITimeoutError:
                     raise
@@ -207,8 +227,7 @@ class MessageStream:
                     raise StreamInterruptedError(
                         f"stream lost after content was delivered: {exc.message}"
                     ) from exc
-                for event in state.feed(chunk):
-                    yield event
+                yield chunk, state.feed(chunk)
         except ClaudeArchError as exc:
             await self._fail(attempt, exc)
             raise

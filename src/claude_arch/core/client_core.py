@@ -276,7 +276,9 @@ class ClientCore:
                 model=model.id,
                 request_id=headers.get("request-id"),
             )
-        return Message.from_dict(data)
+        message = Message.from_dict(data)
+        message.wire = body
+        return message
 
     # --- what responses say ---------------------------------------------------------------
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:

@@ -74,6 +74,9 @@ class Message:
     role: str = "assistant"
     record: UsageRecord | None = None
     """What the call cost and how it went; set by ``ClaudeClient``."""
+    wire: bytes | None = field(default=None, repr=False, compare=False)
+    """The JSON body exactly as the server sent it (non-streamed calls): a proxy forwards it
+    unchanged, fields this library does not know included."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Message:

@@ -1,0 +1,68 @@
+"""The service's SQL database: one async SQLAlchemy engine for keys and sessions.
+
+SQLite in the data directory by default, PostgreSQL (or any SQLAlchemy URL with an async driver)
+at scale. Plain URLs are given their async driver:
+
+    >>> async_url("sqlite:///data/claude-arch.db")
+    'sqlite+aiosqlite:///data/claude-arch.db'
+    >>> async_url("postgresql://app@db:5432/claude")
+    'postgresql+asyncpg://app@db:5432/claude'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from claude_arch.settings import Settings
+
+__all__ = ["async_url", "engine_from_settings", "make_engine", "metadata"]
+
+metadata = MetaData()
+"""Every table of the service (keys, sessions) lives here; ``create_all`` makes what is missing."""
+
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def async_url(url: str) -> str:
+    """``url`` with an async driver when it names none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    return f"{_ASYNC_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An engine for ``url``; a SQLite file's folder is created, and SQLite runs in WAL mode so
+    readers do not wait for the writer."""
+    url = async_url(url)
+    options: dict[str, Any] = {}
+    if url.startswith("sqlite+aiosqlite:///"):
+        path = url.removeprefix("sqlite+aiosqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        options["pool_pre_ping"] = True
+    engine = create_async_engine(url, **options)
+    if url.startswith("sqlite"):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def engine_from_settings(settings: Settings) -> AsyncEngine:
+    return make_engine(settings.sqlalchemy_url)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
