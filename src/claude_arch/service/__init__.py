@@ -1,0 +1,1 @@
+"""The service variant: an Anthropic-compatible FastAPI gateway (see docs/service.md)."""
