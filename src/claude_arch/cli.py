@@ -268,6 +268,48 @@ def emulator(
     serve(config)
 
 
+@app.command("serve")
+def serve_service(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="Development mode: no service keys (loopback only).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """The streaming microservice: an Anthropic-compatible gateway, chat, web page, /metrics."""
+    from pydantic import ValidationError
+
+    from claude_arch.service.config import ServiceSettings
+    from claude_arch.service.server import serve
+
+    overrides: dict[str, object] = {"dev": True} if dev else {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    try:
+        settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise typer.BadParameter(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    base = f"http://{settings.host}:{settings.port}"
+    err_console.print(
+        f"[bold]claude-arch service[/bold] on {base}\n"
+        f"  web chat + dashboard: {base}/\n"
+        f"  any official SDK:     ANTHROPIC_BASE_URL={base} ANTHROPIC_API_KEY="
+        + ("any (dev mode)" if not settings.requires_keys else "<claude-arch keys create NAME>")
+        + f"\n  metrics:              {base}/metrics   readiness: {base}/readyz\n"
+        + (
+            "  upstream:             the embedded emulator (no ANTHROPIC_API_KEY set)\n"
+            if settings.uses_emulator
+            else ""
+        )
+        + "Ctrl-C stops."
+    )
+    serve(settings, log_level=log_level.upper())
+
+
 @app.command()
 def demo(
     host: HostOpt = "127.0.0.1",

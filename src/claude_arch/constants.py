@@ -45,3 +45,17 @@ DEFAULT_TIMEOUT_S: Final = 600.0
 DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
 EMULATOR_API_KEY: Final = "sk-ant-emulator"
 EMULATOR_DEFAULT_PORT: Final = 4010
+
+# --- Service -----------------------------------------------------------------------------------
+SERVICE_DEFAULT_PORT: Final = 8080
+HEADER_REQUEST_ID_IN: Final = "x-request-id"  # a load balancer's id, echoed when it is sane
+WS_SUBPROTOCOL_KEY_PREFIX: Final = "claude-arch.key."  # a browser's key, as a WebSocket subprotocol
+WS_SUBPROTOCOL: Final = "claude-arch.v1"
+
+# --- Service keys, per-key limits and budgets --------------------------------------------------
+SERVICE_KEY_SECRET_PREFIX: Final = "sk-ca-"  # secrets look like sk-ca-<43 url-safe characters>
+REDIS_BUDGET_PREFIX: Final = REDIS_PREFIX + "budget:"  # + key id + ":" + period start
+SERVICE_KEY_FAMILY: Final = "service-key"  # the rate-limiter family of per-key limits
+HEADER_BUDGET_LIMIT: Final = "claude-arch-budget-limit-usd"
+HEADER_BUDGET_REMAINING: Final = "claude-arch-budget-remaining-usd"
+HEADER_BUDGET_RESET: Final = "claude-arch-budget-reset"  # RFC 3339 start of the next period

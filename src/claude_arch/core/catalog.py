@@ -30,9 +30,18 @@ from typing import Any
 
 from claude_arch.errors import ConfigError, UnknownModelError
 
-__all__ = ["Catalog", "Limits", "ModelInfo", "Prices", "default_catalog"]
+__all__ = [
+    "MODELS_RELEASED_AT",
+    "Catalog",
+    "Limits",
+    "ModelInfo",
+    "Prices",
+    "default_catalog",
+    "model_object",
+]
 
 _MTOK = Decimal(1_000_000)
+MODELS_RELEASED_AT = "2025-10-01T00:00:00Z"  # the catalog keeps no release dates
 _CENT_PRECISION = Decimal("0.000001")
 
 
@@ -201,6 +210,16 @@ class Catalog:
         if batch:
             total *= self.batch_discount
         return total.quantize(_CENT_PRECISION)
+
+
+def model_object(info: ModelInfo) -> dict[str, Any]:
+    """A model as ``GET /v1/models`` lists it."""
+    return {
+        "type": "model",
+        "id": info.id,
+        "display_name": info.display_name,
+        "created_at": MODELS_RELEASED_AT,
+    }
 
 
 @functools.cache

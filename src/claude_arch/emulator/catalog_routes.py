@@ -7,23 +7,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from claude_arch.core.catalog import ModelInfo
+from claude_arch.core.catalog import model_object
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import ApiError, json_response, request_id, require_key
 
 __all__ = ["get_model", "list_models", "page"]
 
 T = TypeVar("T")
-_RELEASED = "2025-10-01T00:00:00Z"
-
-
-def model_object(info: ModelInfo) -> dict[str, Any]:
-    return {
-        "type": "model",
-        "id": info.id,
-        "display_name": info.display_name,
-        "created_at": _RELEASED,
-    }
 
 
 def page(request: web.Request, items: Sequence[T], id_of: Any) -> tuple[list[T], bool]:

@@ -5,9 +5,10 @@
     body = meter.render()                     # Prometheus text for a /metrics endpoint
 
 Meters: :class:`PrometheusMeter` (``claude_arch_*`` metrics), :class:`OTelMeter` (the GenAI client
-metrics of OpenTelemetry), :class:`RecordingMeter` (in memory, for tests) and :class:`MultiMeter`
-(fan-out). Labels are bounded (a model outside the catalog, an unknown operation or error type is
-``other``) so a misbehaving caller cannot explode cardinality.
+metrics of OpenTelemetry), :class:`RecordingMeter` (in memory, for tests), :class:`MultiMeter`
+(fan-out) and :class:`ScopedMeter` (the records of one block of code, e.g. one request).
+Labels are bounded (a model outside the catalog, an unknown operation or error type is ``other``)
+so a misbehaving caller cannot explode cardinality.
 
 Spans follow the OpenTelemetry GenAI semantic conventions when ``opentelemetry-api`` is installed,
 and cost nothing when it is not:
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from claude_arch.core.metering.meters import Meter, MultiMeter, RecordingMeter
     from claude_arch.core.metering.otel_metrics import OTelMeter
     from claude_arch.core.metering.prometheus import PrometheusMeter
+    from claude_arch.core.metering.scoped import ScopedMeter
     from claude_arch.core.metering.spans import GenAISpan, OTelTracer, span_for
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "OTelTracer",
     "PrometheusMeter",
     "RecordingMeter",
+    "ScopedMeter",
     "span_for",
 ]
 
@@ -51,6 +54,7 @@ _WHERE = {
     "OTelTracer": "spans",
     "PrometheusMeter": "prometheus",
     "RecordingMeter": "meters",
+    "ScopedMeter": "scoped",
     "span_for": "spans",
 }
 

@@ -40,6 +40,7 @@ __all__ = [
     "BATCHES_PATH",
     "COUNT_TOKENS_PATH",
     "MESSAGES_PATH",
+    "MODELS_PATH",
     "ApiStyle",
     "decode_json",
     "encode_body",
@@ -55,6 +56,7 @@ ApiStyle = Literal["2.x", "0.x"]
 """Which official SDK line our requests look like: ``2.x`` (Bearer auth, 2026-10-21) by default."""
 
 MESSAGES_PATH = "/v1/messages"
+MODELS_PATH = "/v1/models"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 BATCHES_PATH = "/v1/messages/batches"
 

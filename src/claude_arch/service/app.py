@@ -1,0 +1,124 @@
+"""``create_app``: the FastAPI application of the streaming microservice.
+
+    app = create_app(ServiceSettings())          # what `claude-arch serve` runs under uvicorn
+
+Routes: the Anthropic-compatible API (``/v1/messages``, ``/v1/messages/count_tokens``,
+``/v1/models``), the chat endpoints (``/v1/chat`` SSE, ``/v1/chat/ws`` WebSocket), the web page at
+``/`` with its dashboard, and ``/healthz``, ``/readyz``, ``/metrics``. Every error, ours or
+upstream's, leaves as one response in the Anthropic error shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, cast
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from claude_arch.core.wire import encode_body
+from claude_arch.errors import ClaudeArchError, InternalServerError, InvalidRequestError
+from claude_arch.service import ops, proxy
+from claude_arch.service.config import ServiceSettings
+from claude_arch.service.gateway import Gateway
+from claude_arch.service.middleware import RequestContext
+from claude_arch.service.problems import problem
+
+if TYPE_CHECKING:
+    from claude_arch.core.client import ClaudeClient
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("claude_arch.service")
+_HTTP_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+}
+
+
+def create_app(
+    settings: ServiceSettings | None = None, *, client: ClaudeClient | None = None
+) -> FastAPI:
+    """The service; ``client`` replaces the upstream client the settings describe (tests)."""
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = await Gateway.start(settings, client=client)
+        app.state.gateway = gateway
+        app.state.gauges = ops.GatewayGauges(gateway)
+        _log.info(
+            "claude-arch service ready",
+            extra={
+                "upstream": "embedded emulator" if settings.uses_emulator else "configured",
+                "keys_required": settings.requires_keys,
+                "limits": "redis" if settings.redis_url else "in-process",
+            },
+        )
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    app = FastAPI(
+        title="claude-arch service",
+        summary="An Anthropic-compatible Claude gateway with chat, keys, limits and budgets.",
+        version="1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.include_router(proxy.router)
+    app.include_router(ops.router)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_ours(request: Request, exc: Exception) -> Response:
+        return proxy.error_response(cast("ClaudeArchError", exc), request)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        errors = cast("RequestValidationError", exc).errors()
+        first = errors[0] if errors else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else "invalid request"
+        return proxy.error_response(InvalidRequestError(message, field=where or None), request)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        exc = cast("HTTPException", exc)
+        error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "api_error")
+        body = {"type": "error", "error": {"type": error_type, "message": str(exc.detail)}}
+        body["request_id"] = request.state.request_id
+        return Response(
+            encode_body(body),
+            status_code=exc.status_code,
+            media_type="application/json",
+            headers=exc.headers,
+        )
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # the traceback goes to the log with the request id; the caller gets the id, not the trace
+        _log.error("unhandled error", exc_info=exc)
+        status, body, headers = problem(
+            InternalServerError("internal error in the gateway; quote the request id"),
+            request.state.request_id,
+        )
+        return Response(
+            encode_body(body), status_code=status, media_type="application/json", headers=headers
+        )
+
+    app.add_exception_handler(ClaudeArchError, on_ours)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,98 @@
+"""The service's settings: the core :class:`~claude_arch.settings.Settings` plus the gateway's own.
+
+>>> s = ServiceSettings(_env_file=None)
+>>> s.port, s.requires_keys
+(8080, True)
+>>> ServiceSettings(_env_file=None, dev=True).requires_keys    # loopback + dev: no keys
+False
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, model_validator
+
+from claude_arch.constants import MAX_REQUEST_BYTES, SERVICE_DEFAULT_PORT
+from claude_arch.settings import Settings
+
+__all__ = ["ServiceSettings", "is_loopback"]
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: nobody else can reach a server bound there."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServiceSettings(Settings):
+    """What ``claude-arch serve`` reads (each field from ``CLAUDE_ARCH_<FIELD>``)."""
+
+    host: str = Field(default="127.0.0.1", description="CLAUDE_ARCH_HOST: interface to bind.")
+    port: int = Field(default=SERVICE_DEFAULT_PORT, ge=0, le=65535)
+    dev: bool = Field(
+        default=False,
+        description="CLAUDE_ARCH_DEV: development mode; on a loopback host, requests need no key.",
+    )
+    max_body_bytes: int = Field(
+        default=MAX_REQUEST_BYTES,
+        gt=0,
+        description="CLAUDE_ARCH_MAX_BODY_BYTES: larger request bodies get a 413.",
+    )
+    max_inflight: int = Field(
+        default=256,
+        gt=0,
+        description="CLAUDE_ARCH_MAX_INFLIGHT: upstream calls at once per replica; more wait.",
+    )
+    queue_timeout_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="CLAUDE_ARCH_QUEUE_TIMEOUT_S: how long a request waits for a free slot "
+        "before it gets a 529 with retry-after.",
+    )
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="CLAUDE_ARCH_SHUTDOWN_GRACE_S: on SIGTERM, open streams get this long to end.",
+    )
+    log_prompts: bool = Field(
+        default=False,
+        description="CLAUDE_ARCH_LOG_PROMPTS: log prompt and answer text (never on by default).",
+    )
+    session_url: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_SESSION_URL: where chat sessions live: a SQLAlchemy URL or "
+        "redis://…; unset: the service database.",
+    )
+    key_cache_ttl_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="CLAUDE_ARCH_KEY_CACHE_TTL_S: a revoked key stops working within this time.",
+    )
+    fallbacks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='CLAUDE_ARCH_FALLBACKS: JSON, e.g. {"claude-sonnet-4-5": ["claude-haiku-4-5"]}:'
+        " models tried, in order, when a model keeps failing before the first byte.",
+    )
+    heartbeat_s: float = Field(
+        default=15.0, gt=0, description="CLAUDE_ARCH_HEARTBEAT_S: WebSocket ping interval."
+    )
+
+    @property
+    def requires_keys(self) -> bool:
+        """Keys are required everywhere but dev mode on a loopback interface."""
+        return not (self.dev and is_loopback(self.host))
+
+    @model_validator(mode="after")
+    def _dev_only_on_loopback(self) -> ServiceSettings:
+        # Dev mode on a public interface would be an open proxy paid with the Anthropic key.
+        if self.dev and not is_loopback(self.host):
+            raise ValueError(
+                f"dev: development mode (no service keys) is only allowed on a loopback host, "
+                f"not {self.host!r}; create keys with `claude-arch keys create` instead"
+            )
+        return self

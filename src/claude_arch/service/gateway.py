@@ -1,0 +1,105 @@
+"""The service's shared state: one of each component per replica, built from the settings.
+
+    gateway = await Gateway.start(ServiceSettings())
+    ...
+    await gateway.aclose()
+
+``create_app`` builds it in its lifespan; tests may pass their own upstream client (pointed at an
+emulator with faults, say).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from claude_arch.core.client import ClaudeClient
+from claude_arch.core.metering import PrometheusMeter, ScopedMeter
+from claude_arch.service.db import make_engine
+from claude_arch.service.gate import InflightGate
+from claude_arch.service.keys import ApiKey, KeyStore
+from claude_arch.service.quota import Quotas
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from claude_arch.core.metering import Meter
+    from claude_arch.service.config import ServiceSettings
+
+__all__ = ["Gateway"]
+
+_log = logging.getLogger("claude_arch.service")
+
+
+@dataclass(eq=False)
+class Gateway:
+    settings: ServiceSettings
+    client: ClaudeClient
+    engine: AsyncEngine
+    keys: KeyStore
+    quotas: Quotas
+    gate: InflightGate
+    metrics: PrometheusMeter
+    scoped: ScopedMeter
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Components the routers add (sessions, dashboard), by name."""
+    draining: bool = False
+    owns_client: bool = True
+
+    @classmethod
+    async def start(
+        cls,
+        settings: ServiceSettings,
+        *,
+        client: ClaudeClient | None = None,
+        meters: tuple[Meter, ...] = (),
+    ) -> Gateway:
+        metrics = PrometheusMeter()
+        scoped = ScopedMeter()
+        owns_client = client is None
+        if client is None:
+            client = ClaudeClient(
+                settings, meters=(scoped, metrics, *meters), fallbacks=settings.fallbacks
+            )
+        else:
+            client.core.meters = (*client.core.meters, scoped, metrics, *meters)
+        engine = make_engine(settings.sqlalchemy_url)
+        keys = KeyStore(engine, cache_ttl_s=settings.key_cache_ttl_s)
+        await keys.init()
+        quotas = Quotas(redis_url=settings.redis_url)
+        gate = InflightGate(
+            max_inflight=settings.max_inflight, queue_timeout_s=settings.queue_timeout_s
+        )
+        await client.transport()  # the embedded emulator, if any, starts now, not on a request
+        return cls(
+            settings=settings,
+            client=client,
+            engine=engine,
+            keys=keys,
+            quotas=quotas,
+            gate=gate,
+            metrics=metrics,
+            scoped=scoped,
+            owns_client=owns_client,
+        )
+
+    async def authenticate(self, secret: str | None) -> ApiKey:
+        """The caller's key (401 if missing, unknown or revoked); anyone in loopback dev mode."""
+        if not self.settings.requires_keys:
+            return ApiKey.anonymous()
+        return await self.keys.authenticate(secret)
+
+    async def aclose(self) -> None:
+        for name, extra in self.extras.items():
+            closer = getattr(extra, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:
+                    _log.exception("closing %s failed", name)
+        await self.quotas.aclose()
+        await self.keys.aclose()
+        if self.owns_client:
+            await self.client.close()
+        await self.engine.dispose()

@@ -1,0 +1,96 @@
+"""``RequestContext``: a plain ASGI middleware (no per-request task, unlike Starlette's
+``BaseHTTPMiddleware``) that gives each HTTP request an id, answers an over-long
+``content-length`` with a 413 before any body is read, stamps ``request-id`` on the response and
+writes one JSON access-log line (method, path, status, duration, the key's public id).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from claude_arch.core.wire import encode_body
+from claude_arch.service.bodies import too_large
+from claude_arch.service.logs import request_context
+from claude_arch.service.problems import problem
+
+__all__ = ["RequestContext", "new_request_id"]
+
+_access = logging.getLogger("claude_arch.service.access")
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
+        header_id = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (b"request-id", header_id)]
+            await send(message)
+
+        with request_context(request_id):
+            try:
+                if scope["type"] == "http" and self._too_long(scope):
+                    await self._reject_too_large(request_id, send_with_id)
+                else:
+                    await self.app(scope, receive, send_with_id)
+            finally:
+                if scope["type"] == "http":
+                    _access.info(
+                        "%s %s %s",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        extra={
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            "key_id": state.get("key_id"),
+                        },
+                    )
+
+    def _too_long(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return value.isdigit() and int(value) > self.max_body_bytes
+        return False
+
+    async def _reject_too_large(self, request_id: str, send: Send) -> None:
+        status, body, headers = problem(too_large(self.max_body_bytes), request_id)
+        raw = encode_body(body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                    (b"connection", b"close"),
+                    *((k.encode(), v.encode()) for k, v in headers.items() if k != "request-id"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": raw})

@@ -1,0 +1,62 @@
+"""Every failure leaves the service as one response in the Anthropic error shape.
+
+An upstream answer is passed on as the client would have seen it from Anthropic, with two
+exceptions: a refusal of the *gateway's* Anthropic credentials (401/403 upstream) becomes a 502, so
+the caller is not told that its own service key is wrong, and nothing upstream says about the
+gateway's key reaches the caller.
+
+    >>> from claude_arch.errors import RateLimitError
+    >>> status, body, headers = problem(RateLimitError("slow down", retry_after=1.5), "req_1")
+    >>> status, body["error"]["type"], headers["retry-after"]
+    (429, 'rate_limit_error', '2')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from claude_arch.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_SHOULD_RETRY
+from claude_arch.errors import (
+    APIStatusError,
+    AuthenticationError,
+    ClaudeArchError,
+    InternalServerError,
+    PermissionDeniedError,
+    SpendLimitError,
+)
+
+__all__ = ["problem", "upstream_credentials_error"]
+
+
+def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
+    err = InternalServerError(
+        "the gateway's upstream credentials were refused by the Messages API; "
+        "the operator must check them",
+        status=502,
+        error_type="api_error",
+    )
+    err.model = exc.model
+    return err
+
+
+def problem(
+    exc: ClaudeArchError, request_id: str, *, upstream: bool = False
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, headers) of the response for ``exc``.
+
+    ``upstream=True`` marks errors that came from the Messages API (not from our own checks)."""
+    if upstream and isinstance(exc, AuthenticationError | PermissionDeniedError):
+        exc = upstream_credentials_error(exc)
+    body = exc.to_body()
+    body["request_id"] = request_id
+    headers = {HEADER_REQUEST_ID: request_id}
+    if isinstance(exc, APIStatusError):
+        if exc.retry_after is not None and math.isfinite(exc.retry_after):
+            headers[HEADER_RETRY_AFTER] = str(max(1, math.ceil(exc.retry_after)))
+        if isinstance(exc, SpendLimitError):
+            # the official SDKs retry any 429 unless told not to; a spent budget will not refill
+            body["error"]["details"] = {"error_code": "enforced_spend_limit_reached"}
+            headers[HEADER_SHOULD_RETRY] = "false"
+    status = exc.status if 400 <= exc.status <= 599 else 500
+    return status, body, headers

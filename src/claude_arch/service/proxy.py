@@ -1,0 +1,153 @@
+"""The Anthropic-compatible API: ``POST /v1/messages`` (JSON and SSE),
+``POST /v1/messages/count_tokens``, ``GET /v1/models`` and ``GET /v1/models/{model_id}``.
+
+Any official SDK works through it unchanged: point its base URL here and give it a *service* key;
+the Anthropic key stays on the server. Unknown body fields and ``anthropic-beta`` pass through,
+``cache_control`` is never touched, ``model: "auto"`` becomes the configured default.
+A stream is forwarded chunk by chunk as it arrives; a failure before its first content is retried
+(or falls back) by the core client, so the caller sees either a stream or a clean HTTP error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
+from claude_arch.core.catalog import model_object
+from claude_arch.core.wire import encode_body
+from claude_arch.errors import APIStatusError, ClaudeArchError, InvalidRequestError, NotFoundError
+from claude_arch.service.auth import key_from_headers
+from claude_arch.service.bodies import read_json
+from claude_arch.service.problems import problem
+from claude_arch.service.upstream import Admitted, prepare_params
+
+if TYPE_CHECKING:
+    from claude_arch.core.async_stream import MessageStream
+    from claude_arch.service.gateway import Gateway
+    from claude_arch.service.keys import ApiKey
+
+__all__ = ["router"]
+
+router = APIRouter()
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+async def caller(request: Request) -> tuple[Gateway, ApiKey]:
+    gateway = gateway_of(request)
+    key = await gateway.authenticate(key_from_headers(request.headers))
+    request.state.key_id = key.id
+    return gateway, key
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.state.request_id)
+
+
+def beta_headers(request: Request) -> dict[str, str] | None:
+    beta = request.headers.get(HEADER_BETA)
+    return {HEADER_BETA: beta} if beta else None
+
+
+@router.post("/v1/messages", summary="Create a Message (JSON, or SSE with stream: true)")
+async def create_message(request: Request) -> Response:
+    gateway, key = await caller(request)
+    params = prepare_params(
+        gateway, await read_json(request, limit=gateway.settings.max_body_bytes)
+    )
+    streaming = params.pop("stream", False)
+    if not isinstance(streaming, bool):
+        raise InvalidRequestError("stream: expected a boolean", field="stream")
+    admitted = Admitted(gateway, key, params, extra_headers=beta_headers(request))
+    request_id = request_id_of(request)
+    if streaming:
+        await admitted.__aenter__()
+        try:
+            stream = await admitted.stream()
+        except BaseException as exc:
+            await admitted.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return StreamingResponse(
+            forward(admitted, stream, request_id),
+            media_type="text/event-stream",
+            headers={**SSE_HEADERS, **admitted.headers},
+        )
+    async with admitted:
+        message = await gateway.client.create(**admitted.params)
+    body = message.wire if message.wire is not None else encode_body(message.to_dict())
+    return Response(body, media_type="application/json", headers=admitted.headers)
+
+
+async def forward(
+    admitted: Admitted, stream: MessageStream, request_id: str
+) -> AsyncIterator[bytes]:
+    """The upstream bytes as they come; a failure after content is sent as an ``error`` event
+    (the status line went out long ago). The quota is settled however the stream ends."""
+    try:
+        async for chunk in stream.raw():
+            yield chunk
+    except ClaudeArchError as exc:
+        _, body, _ = problem(exc, request_id, upstream=True)
+        yield b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"
+    finally:
+        with anyio.CancelScope(shield=True):  # a client gone away still has its usage settled
+            await admitted.__aexit__(None, None, None)
+
+
+@router.post("/v1/messages/count_tokens", summary="Count the input tokens of a request")
+async def count_tokens(request: Request) -> Response:
+    gateway, _key = await caller(request)
+    params = await read_json(request, limit=gateway.settings.max_body_bytes)
+    if params.get("model") == "auto":
+        params["model"] = gateway.client.core.resolve("auto").id
+    beta = beta_headers(request)
+    if beta:
+        params["extra_headers"] = beta
+    async with gateway.gate.slot():
+        count = await gateway.client.count_tokens(**params)
+    return Response(encode_body({"input_tokens": count}), media_type="application/json")
+
+
+@router.get("/v1/models", summary="List the models this gateway serves")
+async def list_models(request: Request, limit: int = 20) -> dict[str, Any]:
+    gateway, _key = await caller(request)
+    if not 1 <= limit <= 1000:
+        raise InvalidRequestError("limit: must be between 1 and 1000", field="limit")
+    models = [model_object(m) for m in gateway.client.core.catalog][:limit]
+    return {
+        "data": models,
+        "has_more": limit < len(list(gateway.client.core.catalog)),
+        "first_id": models[0]["id"] if models else None,
+        "last_id": models[-1]["id"] if models else None,
+    }
+
+
+@router.get("/v1/models/{model_id}", summary="One model (aliases resolve)")
+async def get_model(request: Request, model_id: str) -> dict[str, Any]:
+    gateway, _key = await caller(request)
+    info = gateway.client.core.catalog.get(model_id)
+    if info is None:
+        raise NotFoundError(f"model: {model_id[:100]!r} not found")
+    return model_object(info)
+
+
+def error_response(exc: ClaudeArchError, request: Request) -> Response:
+    status, body, headers = problem(exc, request_id_of(request), upstream=_from_upstream(exc))
+    return Response(
+        encode_body(body), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def _from_upstream(exc: ClaudeArchError) -> bool:
+    # an upstream answer always had headers; the service's own refusals carry none
+    return isinstance(exc, APIStatusError) and HEADER_REQUEST_ID in exc.headers
