@@ -1,0 +1,299 @@
+"""The service's own API keys: created once, stored hashed, checked on every request.
+
+    store = KeyStore(make_engine("sqlite:///data/claude-arch.db"))
+    await store.init()
+    key, secret = await store.create("billing-team", rpm=60, budget_usd=Decimal("25"))
+    print(secret)                        # sk-ca-…: shown once, never stored
+    assert (await store.authenticate(secret)).id == key.id
+    await store.revoke(key.id)           # every replica refuses it within cache_ttl_s
+
+A secret is ``sk-ca-`` plus 32 random bytes (``secrets.token_urlsafe(32)``). The table keeps only
+its SHA-256 (hex) and a short prefix for display. A slow password hash (bcrypt, argon2) protects
+low-entropy passwords from guessing; a 256-bit random secret cannot be guessed, so one SHA-256 is
+as safe and keeps the per-request check cheap. ``docs/service-keys.md`` tells the whole story.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import re
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, Literal, get_args
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from claude_arch.constants import SERVICE_KEY_SECRET_PREFIX
+from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from claude_arch.service.db import metadata
+
+__all__ = ["ApiKey", "BudgetPeriod", "KeyStore", "hash_secret", "keys_table"]
+
+BudgetPeriod = Literal["day", "month", "total"]
+BUDGET_PERIODS: tuple[str, ...] = get_args(BudgetPeriod)
+MICRO = Decimal("0.000001")
+CACHE_SIZE = 10_000
+"""Positive and negative cache entries kept each; a flood of bad keys cannot evict good ones."""
+
+_SECRET_BODY_CHARS = 43  # token_urlsafe(32): 32 bytes in unpadded base64url
+_SECRET_RE = re.compile(
+    re.escape(SERVICE_KEY_SECRET_PREFIX) + f"[A-Za-z0-9_-]{{{_SECRET_BODY_CHARS}}}"
+)
+_PREFIX_CHARS = 6  # random characters shown in listings: 222 bits stay secret
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+keys_table = Table(
+    "service_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("rpm", Integer, nullable=True),
+    Column("tpm", BigInteger, nullable=True),
+    # micro-dollars as an integer: exact everywhere (SQLite has no decimal type)
+    Column("budget_micro_usd", BigInteger, nullable=True),
+    Column("budget_period", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+
+def hash_secret(secret: str) -> str:
+    """The SHA-256 hex digest the table stores instead of the secret."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """One service key as the gateway sees it; never holds the secret or its hash."""
+
+    id: str
+    name: str
+    prefix: str
+    rpm: int | None
+    tpm: int | None
+    budget_usd: Decimal | None
+    budget_period: BudgetPeriod
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def anonymous(cls) -> ApiKey:
+        """The caller of a dev-mode service on loopback: no limits, no budget.
+
+        >>> ApiKey.anonymous().id, ApiKey.anonymous().rpm
+        ('anonymous', None)
+        """
+        return cls("anonymous", "anonymous", "", None, None, None, "total", _EPOCH, None)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything written here was UTC
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _from_row(row: Any) -> ApiKey:
+    micro = row.budget_micro_usd
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        rpm=row.rpm,
+        tpm=row.tpm,
+        budget_usd=None if micro is None else (Decimal(micro) * MICRO).normalize(),
+        budget_period=row.budget_period,
+        created_at=_utc(row.created_at),
+        revoked_at=None if row.revoked_at is None else _utc(row.revoked_at),
+    )
+
+
+def _check_limit(name: str, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise InvalidRequestError(f"{name}: must be a positive integer, got {value!r}", field=name)
+
+
+def _budget_micro(budget_usd: Decimal | int | str | None) -> int | None:
+    if budget_usd is None:
+        return None
+    try:
+        value = Decimal(budget_usd)
+    except ArithmeticError:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < MICRO:
+        raise InvalidRequestError(
+            f"budget_usd: must be at least 0.000001 USD, got {budget_usd!r}", field="budget_usd"
+        )
+    return int(value / MICRO)  # whole micro-dollars, anything finer dropped
+
+
+class KeyStore:
+    """Keys in the ``service_keys`` table of any SQLAlchemy async engine (SQLite, PostgreSQL).
+
+    The engine belongs to the caller (it is shared with other tables); :meth:`aclose` only drops
+    this store's cache. ``authenticate`` answers from memory for ``cache_ttl_s``, so a revocation
+    reaches every replica within that time (at once on the replica that revoked).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        cache_ttl_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.cache_ttl_s = cache_ttl_s
+        self._clock = clock
+        self._known: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
+
+    async def init(self) -> None:
+        """Create the table when it is missing (replicas starting together may race: fine)."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.run_sync(metadata.create_all, tables=[keys_table])
+        except DBAPIError:
+            async with self.engine.connect() as conn:
+                exists = await conn.run_sync(
+                    lambda sync: sync.dialect.has_table(sync, keys_table.name)
+                )
+            if not exists:
+                raise
+
+    async def create(
+        self,
+        name: str,
+        *,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        budget_usd: Decimal | None = None,
+        budget_period: BudgetPeriod = "month",
+    ) -> tuple[ApiKey, str]:
+        """A new key and its secret; the secret is not kept anywhere, show it to the user now."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidRequestError("name: must be 1 to 200 characters", field="name")
+        _check_limit("rpm", rpm)
+        _check_limit("tpm", tpm)
+        micro = _budget_micro(budget_usd)
+        if budget_period not in BUDGET_PERIODS:
+            raise InvalidRequestError(
+                f"budget_period: must be one of {', '.join(BUDGET_PERIODS)}, got {budget_period!r}",
+                field="budget_period",
+            )
+        secret = SERVICE_KEY_SECRET_PREFIX + secrets.token_urlsafe(32)
+        row = {
+            "id": "key_" + secrets.token_hex(8),
+            "name": name,
+            "prefix": secret[: len(SERVICE_KEY_SECRET_PREFIX) + _PREFIX_CHARS],
+            "secret_hash": hash_secret(secret),
+            "rpm": rpm,
+            "tpm": tpm,
+            "budget_micro_usd": micro,
+            "budget_period": budget_period,
+            "created_at": datetime.now(UTC),
+            "revoked_at": None,
+        }
+        async with self.engine.begin() as conn:
+            await conn.execute(keys_table.insert().values(**row))
+        return _from_row(SimpleNamespace(**row)), secret
+
+    async def list(self, *, include_revoked: bool = False) -> builtins.list[ApiKey]:
+        """Keys, oldest first; revoked ones only when asked."""
+        query = select(keys_table).order_by(keys_table.c.created_at, keys_table.c.id)
+        if not include_revoked:
+            query = query.where(keys_table.c.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_from_row(row) for row in rows]
+
+    async def revoke(self, key_id_or_prefix: str) -> ApiKey:
+        """Revoke the key with this id (or display prefix). Revoking twice keeps the first time.
+
+        ``NotFoundError`` when no key matches; ``InvalidRequestError`` when a prefix matches
+        several (use the id)."""
+        wanted = key_id_or_prefix.strip()
+        match = (keys_table.c.id == wanted) | (keys_table.c.prefix == wanted)
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(select(keys_table).where(match))).all()
+            if not rows:
+                raise NotFoundError(f"no service key has the id or prefix {wanted!r}")
+            if len(rows) > 1:
+                ids = ", ".join(sorted(row.id for row in rows))
+                raise InvalidRequestError(
+                    f"{wanted!r} is the prefix of {len(rows)} keys ({ids}); revoke one by its id"
+                )
+            row = rows[0]
+            if row.revoked_at is None:
+                await conn.execute(
+                    update(keys_table)
+                    .where(keys_table.c.id == row.id, keys_table.c.revoked_at.is_(None))
+                    .values(revoked_at=datetime.now(UTC))
+                )
+                row = (await conn.execute(select(keys_table).where(match))).one()
+        self._known.pop(row.secret_hash, None)
+        return _from_row(row)
+
+    async def authenticate(self, secret: str | None) -> ApiKey:
+        """The key whose secret this is; ``AuthenticationError`` (401) for a missing, unknown or
+        revoked one. The error never repeats the secret."""
+        if not secret:
+            raise AuthenticationError(
+                "missing API key: send it in the x-api-key header or as Authorization: Bearer"
+            )
+        if _SECRET_RE.fullmatch(secret) is None:
+            raise AuthenticationError("invalid API key")
+        digest = hash_secret(secret)
+        key = await self._lookup(digest)
+        if key is None:
+            raise AuthenticationError("invalid API key")
+        if key.revoked_at is not None:
+            raise AuthenticationError(f"API key {key.id} has been revoked")
+        return key
+
+    async def _lookup(self, digest: str) -> ApiKey | None:
+        now = self._clock()
+        known = self._known.get(digest)
+        if known is not None and known[0] > now:
+            return known[1]
+        unknown_until = self._unknown.get(digest)
+        if unknown_until is not None and unknown_until > now:
+            return None
+        async with self.engine.connect() as conn:
+            query = select(keys_table).where(keys_table.c.secret_hash == digest)
+            row = (await conn.execute(query)).first()
+        key = None if row is None else _from_row(row)
+        until = self._clock() + self.cache_ttl_s
+        if key is None:
+            _remember(self._unknown, digest, until)
+        else:
+            self._unknown.pop(digest, None)
+            _remember(self._known, digest, (until, key))
+        return key
+
+    async def ping(self) -> None:
+        """One trivial query: raises when the database is unreachable (for ``/readyz``)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def aclose(self) -> None:
+        """Forget cached keys (the engine is the caller's to dispose)."""
+        self._known.clear()
+        self._unknown.clear()
+
+
+def _remember(cache: OrderedDict[str, Any], digest: str, value: Any) -> None:
+    cache[digest] = value
+    cache.move_to_end(digest)
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)

@@ -1,0 +1,223 @@
+"""The key store on SQLite and PostgreSQL: hashed at rest, cached, revocable, never leaking."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from keys_databases import SQL_BACKENDS, database_for
+from sqlalchemy import event, select
+
+from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
+from claude_arch.service import keys as keys_module
+from claude_arch.service.db import make_engine
+from claude_arch.service.keys import ApiKey, KeyStore, keys_table
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_for(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[Any]:
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(engine: Any, clock: Clock) -> KeyStore:
+    store = KeyStore(engine, cache_ttl_s=5.0, clock=clock)
+    await store.init()
+    return store
+
+
+def count_queries(engine: Any) -> list[str]:
+    """Every SQL statement the engine sends from now on (observed, not mocked)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_create_then_authenticate(store: KeyStore) -> None:
+    key, secret = await store.create("team-a", rpm=60, tpm=100_000, budget_usd=Decimal("25.5"))
+    assert secret.startswith("sk-ca-")
+    assert len(secret) == 6 + 43
+    assert secret.startswith(key.prefix)
+    assert len(key.prefix) == 12
+    assert key.id.startswith("key_")
+    assert key.rpm == 60
+    assert key.tpm == 100_000
+    assert key.budget_usd == Decimal("25.5")
+    assert key.budget_period == "month"
+    got = await store.authenticate(secret)
+    assert got == key
+    assert secret not in repr(got)
+
+
+async def test_the_row_holds_the_hash_not_the_secret(store: KeyStore, engine: Any) -> None:
+    key, secret = await store.create("team-a")
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(keys_table))).one()
+    values = [str(v) for v in row]
+    assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert not any(secret in v or secret[len(key.prefix) :] in v for v in values)
+
+
+async def test_revocation_reaches_other_replicas_within_the_cache_ttl(
+    store: KeyStore, engine: Any
+) -> None:
+    other_clock = Clock()
+    other = KeyStore(engine, cache_ttl_s=5.0, clock=other_clock)
+    key, secret = await store.create("team-a")
+    assert (await other.authenticate(secret)).id == key.id  # now cached by the other replica
+
+    revoked = await store.revoke(key.id)
+    assert revoked.revoked_at is not None
+    with pytest.raises(AuthenticationError, match="revoked") as exc_info:
+        await store.authenticate(secret)  # the revoking replica refuses at once
+    assert exc_info.value.status == 401
+    assert secret not in str(exc_info.value.to_body())
+
+    other_clock.now += 4.9
+    assert (await other.authenticate(secret)).id == key.id  # still cached: within the TTL
+    other_clock.now += 0.2
+    with pytest.raises(AuthenticationError, match="revoked"):
+        await other.authenticate(secret)
+
+
+async def test_bad_secrets_are_refused_without_echoing_them(store: KeyStore, engine: Any) -> None:
+    await store.create("team-a")
+    queries = count_queries(engine)
+    for bad in (None, "", "sk-ant-something", "sk-ca-short", "sk-ca-" + "!" * 43):
+        with pytest.raises(AuthenticationError) as exc_info:
+            await store.authenticate(bad)
+        assert exc_info.value.status == 401
+        assert exc_info.value.to_body()["error"]["type"] == "authentication_error"
+        if bad:
+            assert bad not in str(exc_info.value)
+            assert bad not in str(exc_info.value.to_body())
+    assert queries == []  # malformed secrets never reach the database
+
+
+async def test_unknown_keys_are_cached_negatively(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    queries = count_queries(engine)
+    unknown = "sk-ca-" + "A" * 43
+    for _ in range(20):
+        with pytest.raises(AuthenticationError, match="invalid API key"):
+            await store.authenticate(unknown)
+    assert len(queries) == 1
+    clock.now += 5.1
+    with pytest.raises(AuthenticationError):
+        await store.authenticate(unknown)
+    assert len(queries) == 2
+
+
+async def test_known_keys_are_served_from_memory(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    _, secret = await store.create("team-a")
+    queries = count_queries(engine)
+    for _ in range(20):
+        await store.authenticate(secret)
+    assert len(queries) == 1
+
+
+async def test_list_hides_revoked_keys_and_never_shows_secrets(store: KeyStore) -> None:
+    a, secret_a = await store.create("a")
+    b, secret_b = await store.create("b", budget_usd=Decimal("1"), budget_period="day")
+    await store.revoke(a.prefix)
+    listed = await store.list()
+    assert [k.id for k in listed] == [b.id]
+    everything = await store.list(include_revoked=True)
+    assert {k.id for k in everything} == {a.id, b.id}
+    text = repr(everything)
+    assert secret_a not in text
+    assert secret_b not in text
+    assert "hash" not in text
+
+
+async def test_revoke_twice_keeps_the_first_time_and_unknown_is_404(store: KeyStore) -> None:
+    key, _ = await store.create("a")
+    first = await store.revoke(key.id)
+    second = await store.revoke(key.id)
+    assert second.revoked_at == first.revoked_at
+    with pytest.raises(NotFoundError) as exc_info:
+        await store.revoke("key_nope")
+    assert exc_info.value.status == 404
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"rpm": 0}, "rpm"),
+        ({"tpm": -5}, "tpm"),
+        ({"budget_usd": Decimal("-1")}, "budget_usd"),
+        ({"budget_usd": "lots"}, "budget_usd"),
+        ({"budget_period": "week"}, "budget_period"),
+    ],
+)
+async def test_bad_limits_name_their_field(
+    store: KeyStore, kwargs: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as exc_info:
+        await store.create("a", **kwargs)
+    assert exc_info.value.field == field
+    assert field in exc_info.value.message
+    assert await store.list(include_revoked=True) == []
+
+
+async def test_init_twice_and_ping(store: KeyStore) -> None:
+    await store.init()
+    await store.ping()
+
+
+async def test_cache_is_bounded(
+    store: KeyStore, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keys_module, "CACHE_SIZE", 3)
+    _, secret = await store.create("a")
+    await store.authenticate(secret)
+    for n in range(10):
+        with pytest.raises(AuthenticationError):
+            await store.authenticate("sk-ca-" + f"{n:043d}")
+    queries = count_queries(engine)
+    await store.authenticate(secret)  # bad keys filled their own cache, not this one
+    assert queries == []
+    assert len(store._unknown) == 3
+
+
+def test_anonymous_key_has_no_limits() -> None:
+    key = ApiKey.anonymous()
+    assert (key.id, key.rpm, key.tpm, key.budget_usd, key.revoked_at) == (
+        "anonymous",
+        None,
+        None,
+        None,
+        None,
+    )
