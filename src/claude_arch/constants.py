@@ -59,11 +59,3 @@ SERVICE_KEY_FAMILY: Final = "service-key"  # the rate-limiter family of per-key 
 HEADER_BUDGET_LIMIT: Final = "claude-arch-budget-limit-usd"
 HEADER_BUDGET_REMAINING: Final = "claude-arch-budget-remaining-usd"
 HEADER_BUDGET_RESET: Final = "claude-arch-budget-reset"  # RFC 3339 start of the next period
-
-# --- Service keys, per-key limits and budgets --------------------------------------------------
-SERVICE_KEY_SECRET_PREFIX: Final = "sk-ca-"  # secrets look like sk-ca-<43 url-safe characters>
-REDIS_BUDGET_PREFIX: Final = REDIS_PREFIX + "budget:"  # + key id + ":" + period start
-SERVICE_KEY_FAMILY: Final = "service-key"  # the rate-limiter family of per-key limits
-HEADER_BUDGET_LIMIT: Final = "claude-arch-budget-limit-usd"
-HEADER_BUDGET_REMAINING: Final = "claude-arch-budget-remaining-usd"
-HEADER_BUDGET_RESET: Final = "claude-arch-budget-reset"  # RFC 3339 start of the next period
