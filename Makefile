@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
-PORT   ?= 4010
+PORT   ?= 8080
 
 .PHONY: run test lint typecheck bench clean
 
@@ -12,16 +12,17 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[service]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# Until the service variant lands, the main job is the emulator plus a streamed demo answer.
+# The main job: the streaming microservice on embedded defaults (emulator upstream, SQLite,
+# in-process limits), in dev mode on loopback so the web page needs no key.
 run: $(VENV)/.installed
-	$(BIN)/claude-arch demo --host $(HOST) --port $(PORT)
+	$(BIN)/claude-arch serve --dev --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -10,9 +10,11 @@ A stream is forwarded chunk by chunk as it arrives; a failure before its first c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Request
@@ -21,7 +23,13 @@ from starlette.responses import Response, StreamingResponse
 from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
 from claude_arch.core.catalog import model_object
 from claude_arch.core.wire import encode_body
-from claude_arch.errors import APIStatusError, ClaudeArchError, InvalidRequestError, NotFoundError
+from claude_arch.errors import (
+    APIStatusError,
+    CallCancelledError,
+    ClaudeArchError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
 from claude_arch.service.problems import problem
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["router"]
 
+T = TypeVar("T")
 router = APIRouter()
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -83,9 +92,33 @@ async def create_message(request: Request) -> Response:
             headers={**SSE_HEADERS, **admitted.headers},
         )
     async with admitted:
-        message = await gateway.client.create(**admitted.params)
+        message = await until_disconnected(request, gateway.client.create(**admitted.params))
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
     return Response(body, media_type="application/json", headers=admitted.headers)
+
+
+async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """``work``'s result, unless the client hangs up first: then ``work`` is cancelled at once
+    (closing its upstream connection, so the model stops generating) and 499 is raised."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise CallCancelledError("the client closed the connection; the call was cancelled")
+    finally:
+        watcher.cancel()
+        if not task.done():  # this handler itself was cancelled
+            task.cancel()
+
+
+async def _disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def forward(
