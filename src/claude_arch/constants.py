@@ -51,6 +51,8 @@ SERVICE_DEFAULT_PORT: Final = 8080
 HEADER_REQUEST_ID_IN: Final = "x-request-id"  # a load balancer's id, echoed when it is sane
 WS_SUBPROTOCOL_KEY_PREFIX: Final = "claude-arch.key."  # a browser's key, as a WebSocket subprotocol
 WS_SUBPROTOCOL: Final = "claude-arch.v1"
+HEADER_SESSION_ID: Final = "claude-arch-session-id"  # the chat session a POST /v1/chat used
+REDIS_SESSION_PREFIX: Final = REDIS_PREFIX + "session:"  # + "{sess_…}" (hash) and "…:turns" (list)
 
 # --- Service keys, per-key limits and budgets --------------------------------------------------
 SERVICE_KEY_SECRET_PREFIX: Final = "sk-ca-"  # secrets look like sk-ca-<43 url-safe characters>
