@@ -1,0 +1,1 @@
+"""Pieces of ``bench/bench_service.py``: processes, the wrk runner, the Python stream clients."""
