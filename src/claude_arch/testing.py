@@ -203,6 +203,11 @@ class EmulatorServer:
     def clear_rules(self) -> None:
         self.state.rules.replace([])
 
+    def received(self) -> list[dict[str, Any]]:
+        """The last requests that arrived (``keep_requests=N``): ``path``, ``headers`` (keys
+        removed), ``body`` — what your code really sent."""
+        return list(self.state.received)
+
     def stats(self) -> dict[str, Any]:
         """What the server saw (see ``/_emulator/stats``)."""
         return self.state.stats.snapshot()

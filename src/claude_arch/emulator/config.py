@@ -169,6 +169,9 @@ class EmulatorConfig(_Spec):
     """Batches kept in memory; past it the oldest ended ones (and their results) are forgotten."""
     max_request_bytes: int = 32 * 1024 * 1024
     max_batch_bytes: int = 256 * 1024 * 1024
+    keep_requests: Annotated[int, Field(ge=0, le=100_000)] = 0
+    """Keep the last N Messages/count_tokens requests (body and headers, keys removed) for tests
+    to inspect: ``EmulatorServer.received()``. 0 keeps none."""
 
     @property
     def paced(self) -> bool:

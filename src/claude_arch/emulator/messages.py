@@ -13,7 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from claude_arch.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER
+from claude_arch.constants import (
+    HEADER_API_KEY,
+    HEADER_AUTHORIZATION,
+    HEADER_REQUEST_ID,
+    HEADER_RETRY_AFTER,
+)
 from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.ratelimit import Reservation
 from claude_arch.core.schema import validate_create_params
@@ -46,6 +51,7 @@ _FAULT_ERRORS = {
 }
 # A spend-limit 429 says so in error.details; clients must not retry it.
 _SPEND_LIMIT_DETAILS = {"error_code": "enforced_spend_limit_reached"}
+_SECRET = frozenset({HEADER_API_KEY, HEADER_AUTHORIZATION})  # never kept by keep_requests
 
 
 async def _validated(
@@ -54,6 +60,16 @@ async def _validated(
     key_id = require_key(request, state.allowed_keys)
     require_version(request)
     body = require_object(await read_json(request, state.config.max_request_bytes))
+    if state.config.keep_requests:
+        state.received.append(
+            {
+                "path": request.path,
+                "headers": {
+                    k.lower(): v for k, v in request.headers.items() if k.lower() not in _SECRET
+                },
+                "body": body,
+            }
+        )
     try:
         params = validate_create_params(body, catalog=state.catalog, count_tokens=count_tokens)
     except ClaudeArchError as exc:

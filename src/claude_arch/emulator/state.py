@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from claude_arch.core.catalog import Catalog, default_catalog
 from claude_arch.emulator.config import EmulatorConfig
@@ -50,6 +52,7 @@ class EmulatorState:
         self.stats = ServerStats()
         self._salts = itertools.count(1)
         self.allowed_keys = frozenset(config.api_keys)
+        self.received: deque[dict[str, Any]] = deque(maxlen=config.keep_requests)
 
     def salt(self) -> int:
         """0 when replies are deterministic, else a fresh value per request."""

@@ -93,6 +93,7 @@ async def create_message(request: Request) -> Response:
         )
     async with admitted:
         message = await until_disconnected(request, gateway.client.create(**admitted.params))
+        admitted.answer = message.text
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
     return Response(body, media_type="application/json", headers=admitted.headers)
 
@@ -129,6 +130,7 @@ async def forward(
     try:
         async for chunk in stream.raw():
             yield chunk
+        admitted.answer = (await stream.final_message()).text
     except ClaudeArchError as exc:
         _, body, _ = problem(exc, request_id, upstream=True)
         yield b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"

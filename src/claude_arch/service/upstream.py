@@ -13,6 +13,7 @@ the block stays open while the caller reads.
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from decimal import Decimal
 from types import TracebackType
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from claude_arch.service.quota import Admission
 
 __all__ = ["Admitted", "prepare_params"]
+
+_log = logging.getLogger("claude_arch.service.calls")
 
 
 def prepare_params(gateway: Gateway, params: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +60,8 @@ class Admitted:
             self.params = {**params, "extra_headers": extra_headers}
         self.headers: dict[str, str] = {}
         self.records: list[UsageRecord] = []
+        self.answer: str | None = None
+        """The answer's text, for the call's log line when ``log_prompts`` is on."""
         self._admission: Admission | None = None
         self._stack = AsyncExitStack()
 
@@ -104,9 +109,39 @@ class Admitted:
         if admission is None:
             return
         records = self.records
+        self._log(records)
         await self.gateway.quotas.settle(
             admission,
             input_tokens=sum(itpm_tokens(r.usage) for r in records),
             output_tokens=sum(r.usage.output_tokens for r in records),
             cost_usd=sum((r.cost_usd for r in records), Decimal(0)),
         )
+
+    def _log(self, records: list[UsageRecord]) -> None:
+        """One line per call: who, which model, tokens, cost; text only with ``log_prompts``."""
+        last = records[-1] if records else None
+        extra: dict[str, Any] = {
+            "key_id": self.key.id,
+            "model": last.model if last else self.params.get("model"),
+            "status": last.status if last else None,
+            "error_type": last.error_type if last else None,
+            "attempts": sum(r.attempts for r in records),
+            "input_tokens": sum(r.usage.input_tokens for r in records),
+            "output_tokens": sum(r.usage.output_tokens for r in records),
+            "cost_usd": str(sum((r.cost_usd for r in records), Decimal(0))),
+        }
+        if self.gateway.settings.log_prompts:
+            extra["prompt"] = last_user_text(self.params)
+            extra["answer"] = self.answer
+        _log.info("call finished", extra=extra)
+
+
+def last_user_text(params: dict[str, Any]) -> str:
+    """The text of the last user turn (what ``log_prompts`` logs as the prompt)."""
+    for message in reversed(params.get("messages") or []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return "".join(b.get("text", "") for b in content or [] if isinstance(b, dict))
+    return ""
