@@ -47,7 +47,10 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (b"request-id", header_id)]
+                # one request-id only: error responses already carry it (an SDK reading a
+                # doubled header would get "req_a, req_a" as the id)
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"request-id"]
+                message["headers"] = [*headers, (b"request-id", header_id)]
             await send(message)
 
         with request_context(request_id):

@@ -187,8 +187,12 @@ class Quotas:
         return usd(state.spent)
 
     async def ping(self) -> None:
-        """Raises when the shared store (Redis) cannot be reached; a no-op in-process."""
-        await self._budgets.ping()
+        """``APIConnectionError`` when the shared store (Redis) cannot be reached; a no-op
+        in-process."""
+        try:
+            await self._budgets.ping()
+        except self._outages as exc:
+            raise APIConnectionError(f"the limits store is unreachable: {exc}") from exc
 
     async def aclose(self) -> None:
         await self._budgets.aclose()

@@ -66,7 +66,7 @@ class ServiceServer:
             "rate_limit_tier": "none",
             **settings,
         }
-        return cls(ServiceSettings(_env_file=None, **values))  # type: ignore[call-arg]
+        return cls(ServiceSettings(_env_file=None, **values))
 
     @property
     def gateway(self) -> Gateway:
