@@ -284,6 +284,7 @@
   ui.newChat.addEventListener('click', () => {
     if (turn) ui.stop.click();
     sessionId = null;
+    closeSocket();  // the socket remembers its session: a new one starts a new conversation
     ui.transcript.replaceChildren();
     setStatus(ui.chatStatus, 'New conversation.');
     ui.prompt.focus();
