@@ -8,7 +8,9 @@ http = nginx_config(DOCKER / "nginx.conf").block("http")
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +24,27 @@ DOCKER = ROOT / "deploy" / "docker"
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
 
+ENV = {"POSTGRES_PASSWORD": "pw-for-the-test"}
+"""What a user puts in .env (the one required variable)."""
+
+
 def load_compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text("utf-8"))
     return data
+
+
+def service_env(compose: Mapping[str, Any], env: dict[str, str]) -> dict[str, str]:
+    """The service container's environment as Compose would build it from ``env`` (shell/.env):
+    a name without a value is passed through when set and left out when not."""
+    declared = compose["services"]["service"]["environment"]
+    out = {}
+    for name, value in declared.items():
+        if value is None:
+            if name in env:
+                out[name] = env[name]
+        else:
+            out[name] = interpolate(str(value), env)
+    return out
 
 
 class MissingVariable(Exception):
@@ -85,6 +105,27 @@ def dockerfile_stages(path: Path) -> list[list[tuple[str, str]]]:
         if stages:
             stages[-1].append((keyword, args))
     return stages
+
+
+def only(stage: list[tuple[str, str]], keyword: str) -> str:
+    found = [args for kw, args in stage if kw == keyword]
+    assert len(found) == 1, f"{keyword}: {found}"
+    return found[0]
+
+
+def exec_form(args: str) -> list[str]:
+    """A JSON-array instruction (signals reach the process; no shell in between)."""
+    value = json.loads(args)
+    assert isinstance(value, list)
+    return [str(v) for v in value]
+
+
+def env_of(stage: list[tuple[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for kw, args in stage:
+        if kw == "ENV":
+            env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
+    return env
 
 
 # --- nginx --------------------------------------------------------------------------------------

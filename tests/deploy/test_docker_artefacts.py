@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 from deploy_files import (
     DOCKER,
+    ENV,
     MissingVariable,
     interpolate,
     load_compose,
@@ -21,27 +22,13 @@ from deploy_files import (
     nginx_config,
     nginx_seconds,
     only_interpolations,
+    service_env,
 )
 
 from claude_arch.constants import DEFAULT_TIMEOUT_S, MAX_REQUEST_BYTES
 from claude_arch.service.config import ServiceSettings
 
-ENV = {"POSTGRES_PASSWORD": "pw-for-the-test"}
 SECRET_NAME = re.compile(r"KEY|PASSWORD|SECRET|TOKEN", re.IGNORECASE)
-
-
-def service_env(compose: dict[str, object], env: dict[str, str]) -> dict[str, str]:
-    """The service container's environment as Compose would build it from ``env`` (shell/.env):
-    a name without a value is passed through when set and left out when not."""
-    declared = compose["services"]["service"]["environment"]  # type: ignore[index]
-    out = {}
-    for name, value in declared.items():
-        if value is None:
-            if name in env:
-                out[name] = env[name]
-        else:
-            out[name] = interpolate(str(value), env)
-    return out
 
 
 def test_two_replicas_of_the_service_share_redis_and_postgres() -> None:

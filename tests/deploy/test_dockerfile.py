@@ -6,15 +6,13 @@ known to tell ready from not ready.
 
 from __future__ import annotations
 
-import json
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from deploy_files import DOCKER, ROOT, dockerfile_stages
+from deploy_files import DOCKER, ROOT, dockerfile_stages, env_of, exec_form, only
 from typer.testing import CliRunner
 
 from claude_arch.cli import app
@@ -26,27 +24,6 @@ def final_stage() -> list[tuple[str, str]]:
     stages = dockerfile_stages(DOCKERFILE)
     assert len(stages) >= 2, "a build stage and a slim runtime stage"
     return stages[-1]
-
-
-def only(stage: list[tuple[str, str]], keyword: str) -> str:
-    found = [args for kw, args in stage if kw == keyword]
-    assert len(found) == 1, f"{keyword}: {found}"
-    return found[0]
-
-
-def exec_form(args: str) -> list[str]:
-    """A JSON-array instruction (signals reach the process; no shell in between)."""
-    value = json.loads(args)
-    assert isinstance(value, list)
-    return [str(v) for v in value]
-
-
-def env_of(stage: list[tuple[str, str]]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for kw, args in stage:
-        if kw == "ENV":
-            env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
-    return env
 
 
 def test_the_runtime_stage_installs_the_service_extra_from_the_build_stage() -> None:
