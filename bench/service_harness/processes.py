@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -112,6 +113,17 @@ class Server:
     def rss_mib(self) -> float:
         return rss_mib(self.pids)
 
+    def warm(self, body: dict[str, Any], requests: int = 20, timeout_s: float = 120) -> None:
+        """A few requests one by one before anything is measured (LiteLLM imports a lot lazily
+        on its first requests); raises unless each answers 200."""
+        payload = json.dumps(body).encode()
+        headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+        headers[self.key_header[0]] = self.key_header[1]
+        for _ in range(requests):
+            request = urllib.request.Request(self.url + "/v1/messages", payload, headers)  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout_s) as reply:  # noqa: S310
+                reply.read()
+
 
 class Processes:
     """Starts servers for one benchmark run and stops them all when the block ends."""
@@ -130,6 +142,10 @@ class Processes:
         tb: TracebackType | None,
     ) -> None:
         self.stop_all()
+
+    def home(self, name: str) -> Path:
+        """A fresh directory for one process under the run's directory."""
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.run_dir))
 
     def stop(self, server: Server) -> None:
         if server.process.poll() is None:
@@ -156,7 +172,7 @@ class Processes:
         ready_path: str = "/",
         timeout_s: float = 30.0,
     ) -> Server:
-        log = (self.run_dir / f"{name}.log").open("ab")
+        log = (self.home(name) / "output.log").open("ab")
         process = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
@@ -205,8 +221,7 @@ class Processes:
         self, upstream: Server, core: int | None, *, dev: bool = False, **settings: str
     ) -> Server:
         """``claude-arch serve`` with a fresh data directory and, unless ``dev``, a real key."""
-        data_dir = Path(self.run_dir / f"service-data-{len(self.servers)}")
-        data_dir.mkdir()
+        data_dir = self.home("service-data")
         secret = "dev-mode" if dev else create_key(data_dir)
         port = free_port()
         argv = [*pinned(core), str(BIN / "claude-arch"), "serve", "--port", str(port)]
@@ -216,8 +231,7 @@ class Processes:
 
     def uvicorn_workers(self, upstream: Server, workers: int, **settings: str) -> Server:
         """The service under ``uvicorn --workers N --factory`` (unpinned: N processes, 2 cores)."""
-        data_dir = Path(self.run_dir / f"workers-data-{len(self.servers)}")
-        data_dir.mkdir()
+        data_dir = self.home("workers-data")
         secret = create_key(data_dir)
         port = free_port()
         argv = [

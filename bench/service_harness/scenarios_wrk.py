@@ -48,6 +48,7 @@ def measure(
     """Interleaved wrk rounds over ``targets`` (one warm-up run each first)."""
     results = [Measured(t, [], [], []) for t in targets]
     for target in targets:
+        target.warm(SMALL)
         run_wrk(
             target.url + "/v1/messages", SMALL, target.key_header,
             connections=connections, seconds=1, core=load_core, run_dir=run_dir,
@@ -102,22 +103,27 @@ def throughput_table(results: list[Measured], connections: int) -> str:
     ]  # fmt: skip
     lines = [table(headers, rows)]
     service = by_name.get("service")
-    if service is not None and "bare-proxy" in by_name:
-        share = service.mid("rate") / by_name["bare-proxy"].mid("rate")
-        lines.append(f"service / bare proxy: {share:.0%} (target ≥ 80 %)")
-    if service is not None and "litellm" in by_name:
-        factor = service.mid("rate") / by_name["litellm"].mid("rate")
-        lines.append(f"service / LiteLLM: {factor:.1f}× (target ≥ 20×)")
+    for name, label, goal in (
+        ("bare-proxy", "bare proxy", "≥ 0.8×"),
+        ("litellm", "LiteLLM", "≥ 20×"),
+    ):
+        if service is not None and name in by_name:
+            lines.append(f"service / {label}: {ratio(service, by_name[name])} (target {goal})")
     return "\n".join(lines)
+
+
+def ratio(a: Measured, b: Measured) -> str:
+    """``a``'s median rate over ``b``'s, or why there is none."""
+    if b.mid("rate") <= 0:
+        return f"– ({b.target.name} completed no request in a run: raise --seconds)"
+    return f"{a.mid('rate') / b.mid('rate'):.2f}×"
 
 
 def scaling_table(results: list[Measured], connections: int) -> str:
     rows: list[list[Any]] = []
     one = next((m for m in results if m.target.name.endswith("1w")), None)
     for m in results:
-        speedup = (
-            f"{m.mid('rate') / one.mid('rate'):.2f}×" if one and m.target.name != "direct" else "–"
-        )
+        speedup = ratio(m, one) if one and m.target.name != "direct" else "–"
         rows.append([
             m.target.name, f"{m.mid('rate'):,.0f}", speedup, f"{m.mid('p50_ms'):.2f}",
             f"{m.mid('p99_ms'):.2f}", f"{median(m.proxy_cpu) * 100:.0f} %",

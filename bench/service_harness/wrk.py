@@ -96,8 +96,8 @@ def run_wrk(
     used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return WrkResult(
         rate=data["requests"] / duration_s,
-        p50_ms=data["p50_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
+        p50_ms=data["p50_us"] / 1000 if data["requests"] else float("nan"),
+        p99_ms=data["p99_us"] / 1000 if data["requests"] else float("nan"),
         requests=data["requests"],
         errors=data["status_errors"] + data["socket_errors"],
         cpu=used / duration_s,
