@@ -86,18 +86,17 @@ def _replica_env(database_url: str, redis_url: str, data_dir: Path) -> dict[str,
     return env
 
 
-async def _create_key(database_url: str) -> str:
-    from claude_arch.service.db import make_engine
-    from claude_arch.service.keys import KeyStore
+def _create_key(env: dict[str, str]) -> str:
+    """What `docker compose run --rm service claude-arch keys create NAME` does: the same image
+    and environment, one command."""
+    from typer.testing import CliRunner
 
-    engine = make_engine(database_url)
-    try:
-        store = KeyStore(engine)
-        await store.init()
-        _key, secret = await store.create("rehearsal")
-        return secret
-    finally:
-        await engine.dispose()
+    from claude_arch.service.keys_cli import keys_app
+
+    result = CliRunner().invoke(keys_app, ["create", "rehearsal", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    secret: str = json.loads(result.stdout)["secret"]
+    return secret
 
 
 def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> dict[str, object]:
@@ -126,10 +125,11 @@ def test_a_replica_runs_as_compose_runs_it(
     command = exec_form(only(dockerfile_stages(DOCKER / "Dockerfile")[-1], "CMD"))
     command[command.index("--port") + 1] = str(port)
     command[0] = str(Path(sys.executable).parent / command[0])
+    env = _replica_env(empty_database, redis_url, data_dir)
     proc = subprocess.Popen(
         command,
         cwd=data_dir,
-        env=_replica_env(empty_database, redis_url, data_dir),
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -140,7 +140,7 @@ def test_a_replica_runs_as_compose_runs_it(
         anonymous = httpx.post(base + "/v1/messages", json=HELLO, timeout=30)
         assert anonymous.status_code == 401
         assert anonymous.json()["error"]["type"] == "authentication_error"
-        secret = asyncio.run(_create_key(empty_database))
+        secret = _create_key(env)
         answer = httpx.post(
             base + "/v1/messages", json=HELLO, headers={"x-api-key": secret}, timeout=30
         )
