@@ -78,11 +78,13 @@ def install_chromium(binary: Path = CHROMIUM) -> str | None:
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             install = [apt, "install", "-y", "-q", "chromium"]
             # A fresh image often has no package lists yet: update once, then try again.
-            if _run(install, env=env) is None:
-                return None
-            return _run([apt, "update", "-q"], env=env) or _run(install, env=env)
+            if _run(install, env=env) is not None:
+                problem = _run([apt, "update", "-q"], env=env) or _run(install, env=env)
+                if problem:
+                    return problem
     except OSError as exc:
         return str(exc)
+    return None if binary.exists() else f"chromium installed, but {binary} is still missing"
 
 
 def pinned_driver() -> str:
