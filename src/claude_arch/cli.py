@@ -17,6 +17,7 @@ from rich.table import Table
 from claude_arch import __version__
 from claude_arch.constants import EMULATOR_DEFAULT_PORT
 from claude_arch.errors import ClaudeArchError
+from claude_arch.service.keys_cli import keys_app  # light: the store loads when a command runs
 
 if TYPE_CHECKING:
     from claude_arch.core.sync_client import SyncClaudeClient
@@ -266,6 +267,9 @@ def emulator(
         "Ctrl-C stops"
     )
     serve(config)
+
+
+app.add_typer(keys_app, name="keys")
 
 
 @app.command("serve")

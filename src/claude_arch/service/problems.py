@@ -52,6 +52,9 @@ def problem(
     body["request_id"] = request_id
     headers = {HEADER_REQUEST_ID: request_id}
     if isinstance(exc, APIStatusError):
+        if not upstream:  # our own refusals carry the key's limit headers; upstream's stay out
+            headers.update(exc.headers)
+            headers[HEADER_REQUEST_ID] = request_id
         if exc.retry_after is not None and math.isfinite(exc.retry_after):
             headers[HEADER_RETRY_AFTER] = str(max(1, math.ceil(exc.retry_after)))
         if isinstance(exc, SpendLimitError):
