@@ -29,7 +29,7 @@ TTFT_BODY = {
 }
 PACED_TOKENS = 400
 PACED_EMULATOR: dict[str, Any] = {"speed": 1, "reply_tokens": [PACED_TOKENS, PACED_TOKENS]}
-PACED_BODY = {**TTFT_BODY, "model": "claude-sonnet-4-5", "max_tokens": 4096}
+PACED_BODY = {**TTFT_BODY, "model": "claude-sonnet-4-6", "max_tokens": 4096}
 NOMINAL_S = 0.7 + PACED_TOKENS / 75  # sonnet at speed 1: 0.7 s to the first token, 75 tokens/s
 STALL_S = 0.5
 """A Sonnet chunk (a few words) is due every ~0.1 s; a gap over 0.5 s means it was held up."""
