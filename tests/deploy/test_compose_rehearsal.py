@@ -91,9 +91,9 @@ def _create_key(env: dict[str, str]) -> str:
     and environment, one command."""
     from typer.testing import CliRunner
 
-    from claude_arch.service.keys_cli import keys_app
+    from claude_arch.cli import app
 
-    result = CliRunner().invoke(keys_app, ["create", "rehearsal", "--json"], env=env)
+    result = CliRunner().invoke(app, ["keys", "create", "rehearsal", "--json"], env=env)
     assert result.exit_code == 0, result.output
     secret: str = json.loads(result.stdout)["secret"]
     return secret
