@@ -51,6 +51,7 @@ SERVICE_DEFAULT_PORT: Final = 8080
 HEADER_REQUEST_ID_IN: Final = "x-request-id"  # a load balancer's id, echoed when it is sane
 WS_SUBPROTOCOL_KEY_PREFIX: Final = "claude-arch.key."  # a browser's key, as a WebSocket subprotocol
 WS_SUBPROTOCOL: Final = "claude-arch.v1"
+WS_CLOSE_UNAUTHORIZED: Final = 4401  # close code of a chat socket whose key was refused
 HEADER_SESSION_ID: Final = "claude-arch-session-id"  # the chat session a POST /v1/chat used
 REDIS_SESSION_PREFIX: Final = REDIS_PREFIX + "session:"  # + "{sess_…}" (hash) and "…:turns" (list)
 
