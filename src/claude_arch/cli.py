@@ -297,21 +297,26 @@ def serve_service(
     except ValidationError as exc:
         err = exc.errors()[0]
         raise typer.BadParameter(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    if sys.stderr.isatty():  # in a container the logs are JSON lines only
+        err_console.print(_service_banner(settings))
+    serve(settings, log_level=log_level.upper())
+
+
+def _service_banner(settings: Any) -> str:
     base = f"http://{settings.host}:{settings.port}"
-    err_console.print(
+    key = "any (dev mode)" if not settings.requires_keys else "<claude-arch keys create NAME>"
+    upstream = (
+        "  upstream:             the embedded emulator (no ANTHROPIC_API_KEY set)\n"
+        if settings.uses_emulator
+        else ""
+    )
+    return (
         f"[bold]claude-arch service[/bold] on {base}\n"
         f"  web chat + dashboard: {base}/\n"
-        f"  any official SDK:     ANTHROPIC_BASE_URL={base} ANTHROPIC_API_KEY="
-        + ("any (dev mode)" if not settings.requires_keys else "<claude-arch keys create NAME>")
-        + f"\n  metrics:              {base}/metrics   readiness: {base}/readyz\n"
-        + (
-            "  upstream:             the embedded emulator (no ANTHROPIC_API_KEY set)\n"
-            if settings.uses_emulator
-            else ""
-        )
-        + "Ctrl-C stops."
+        f"  any official SDK:     ANTHROPIC_BASE_URL={base} ANTHROPIC_API_KEY={key}\n"
+        f"  metrics:              {base}/metrics   readiness: {base}/readyz\n"
+        f"{upstream}Ctrl-C stops."
     )
-    serve(settings, log_level=log_level.upper())
 
 
 @app.command()

@@ -14,8 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import PrometheusMeter, ScopedMeter
+from claude_arch.errors import APIConnectionError
 from claude_arch.service.db import make_engine
 from claude_arch.service.gate import InflightGate
 from claude_arch.service.keys import ApiKey, KeyStore
@@ -88,7 +91,12 @@ class Gateway:
         """The caller's key (401 if missing, unknown or revoked); anyone in loopback dev mode."""
         if not self.settings.requires_keys:
             return ApiKey.anonymous()
-        return await self.keys.authenticate(secret)
+        try:
+            return await self.keys.authenticate(secret)
+        except (SQLAlchemyError, OSError) as exc:
+            # the detail (host, driver message) goes to the log, not to the caller
+            _log.warning("the key store is unreachable: %s", exc)
+            raise APIConnectionError("the key store is unreachable; try again shortly") from exc
 
     async def aclose(self) -> None:
         for name, extra in self.extras.items():

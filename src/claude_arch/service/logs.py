@@ -27,7 +27,13 @@ _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "claude_arch_request_id", default=None
 )
 # LogRecord attributes that are not "extra" fields
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# (uvicorn adds ``color_message``: the same text with terminal colour codes)
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 def current_request_id() -> str | None:

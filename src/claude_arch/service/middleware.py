@@ -7,12 +7,14 @@ writes one JSON access-log line (method, path, status, duration, the key's publi
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from claude_arch.constants import HEADER_REQUEST_ID_IN
 from claude_arch.core.wire import encode_body
 from claude_arch.service.bodies import too_large
 from claude_arch.service.logs import request_context
@@ -23,8 +25,21 @@ __all__ = ["RequestContext", "new_request_id"]
 _access = logging.getLogger("claude_arch.service.access")
 
 
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{8,128}")
+_ID_HEADER = HEADER_REQUEST_ID_IN.encode()
+
+
 def new_request_id() -> str:
     return "req_" + secrets.token_hex(12)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The load balancer's ``x-request-id`` when it looks like an id, so one id follows a request
+    through the LB's log and ours; else a new one."""
+    for name, value in scope["headers"]:
+        if name == _ID_HEADER:
+            return value.decode() if _SANE_ID.fullmatch(value) else new_request_id()
+    return new_request_id()
 
 
 class RequestContext:
@@ -36,7 +51,7 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = new_request_id()
+        request_id = request_id_for(scope)
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()

@@ -192,7 +192,8 @@ class Quotas:
         try:
             await self._budgets.ping()
         except self._outages as exc:
-            raise APIConnectionError(f"the limits store is unreachable: {exc}") from exc
+            log.warning("the limits store is unreachable: %s", exc)
+            raise APIConnectionError("the limits store is unreachable") from exc
 
     async def aclose(self) -> None:
         await self._budgets.aclose()
@@ -235,7 +236,9 @@ class Quotas:
 
     def _outage(self, what: str, exc: BaseException) -> None:
         if not self.fail_open:
-            raise APIConnectionError(f"the {what} store is unreachable: {exc}") from exc
+            # the detail (host names, ports) goes to the log, not to the caller
+            log.warning("the %s store is unreachable: %s", what, exc)
+            raise APIConnectionError(f"the {what} store is unreachable") from exc
         log.warning("the %s store is unreachable (%s): admitting without it", what, exc)
 
     # --- rate limits ----------------------------------------------------------------------------
