@@ -9,7 +9,9 @@ sending it new requests, stops accepting connections, lets open streams finish f
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,14 @@ class DrainingServer(uvicorn.Server):
             gateway.draining = True
             _log.info("stop signal: draining", extra={"signal": sig})
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the stop signal once it has shut down, so a replica that drained
+        # cleanly would end "killed by SIGTERM" (exit 143); a graceful shutdown exits 0
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
 
 
 def uvicorn_config(app: FastAPI, settings: ServiceSettings, **overrides: object) -> uvicorn.Config:
