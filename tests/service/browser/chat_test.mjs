@@ -36,7 +36,16 @@ try {
     // A fetch the page aborts itself (Stop over SSE) is not a problem.
     if (req.failure()?.errorText !== 'net::ERR_ABORTED') report.problems.push(`request: ${req.url()}`);
   });
-  page.on('websocket', () => { report.websocket = true; });
+  report.frames = [];  // what the server sent over the socket, deltas folded into a count
+  page.on('websocket', (ws) => {
+    report.websocket = true;
+    ws.on('framereceived', ({ payload }) => {
+      const type = JSON.parse(payload).type;
+      const last = report.frames[report.frames.length - 1];
+      if (type === 'delta' && last && last.startsWith('delta')) report.frames[report.frames.length - 1] = `delta×${Number(last.split('×')[1] || 1) + 1}`;
+      else report.frames.push(type === 'delta' ? 'delta×1' : type === 'done' ? `done${JSON.parse(payload).cancelled ? ' cancelled' : ''}` : type);
+    });
+  });
 
   await page.goto(config.url);
   if (config.key) {
