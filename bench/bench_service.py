@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the service_harness package beside this file
@@ -116,22 +117,24 @@ def run_wrk_scenarios(args: argparse.Namespace, run_dir: Path) -> None:
     with Processes(run_dir) as procs:
         emulator = procs.emulator(core=1, speed=0)
         targets = proxies(procs, emulator, args)
-        common = {"seconds": args.seconds, "rounds": args.rounds, "run_dir": run_dir}
+
+        def measure(connections: int) -> list[wrk_scenarios.Measured]:
+            return wrk_scenarios.measure(
+                targets, emulator, connections=connections, seconds=args.seconds,
+                rounds=args.rounds, run_dir=run_dir,
+            )  # fmt: skip
+
         if args.latency:
             section(
                 "Added latency, concurrency 1",
                 procs,
-                lambda: wrk_scenarios.latency_table(
-                    wrk_scenarios.measure(targets, emulator, connections=1, **common)
-                ),
+                lambda: wrk_scenarios.latency_table(measure(1)),
             )
         for connections in args.concurrency if args.throughput else []:
             section(
                 f"Throughput, concurrency {connections}",
                 procs,
-                lambda c=connections: wrk_scenarios.throughput_table(
-                    wrk_scenarios.measure(targets, emulator, connections=c, **common), c
-                ),
+                partial(lambda c: wrk_scenarios.throughput_table(measure(c), c), connections),
             )
 
 

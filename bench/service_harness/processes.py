@@ -28,11 +28,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from service_harness.litellm_venv import litellm_venv
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 EMULATOR_KEY = "sk-ant-bench-emulator"
 LITELLM_KEY = "sk-bench-litellm"
-LITELLM_VERSION = "1.108.7"
 EMULATOR = """
 import sys
 from aiohttp import web
@@ -292,20 +293,3 @@ def create_key(data_dir: Path) -> str:
         return secret
 
     return asyncio.run(create())
-
-
-def litellm_venv() -> Path:
-    """``$XDG_CACHE_HOME/claude-arch-bench/litellm-venv`` with LiteLLM's proxy (never the repo)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    venv = cache / "claude-arch-bench" / "litellm-venv"
-    litellm_bin = venv / "bin" / "litellm"
-    marker = venv / f".litellm-{LITELLM_VERSION}"
-    if litellm_bin.exists() and marker.exists():
-        return venv
-    print(f"installing litellm[proxy]=={LITELLM_VERSION} into {venv} (once)", flush=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, f"litellm[proxy]=={LITELLM_VERSION}"], check=True)
-    marker.touch()
-    return venv

@@ -34,6 +34,11 @@ class Measured:
     def mid(self, attr: str) -> float:
         return median([getattr(r, attr) for r in self.runs])
 
+    def cpu_ms_per_request(self) -> float:
+        """The target's CPU per request: steadier than req/s when other work shares the core."""
+        pairs = zip(self.proxy_cpu, self.runs, strict=True)
+        return median([cpu / r.rate * 1000 for cpu, r in pairs if r.rate])
+
 
 def measure(
     targets: list[Server],
@@ -94,12 +99,13 @@ def throughput_table(results: list[Measured], connections: int) -> str:
         rows.append([
             m.target.name, f"{m.mid('rate'):,.0f}", f"{m.mid('p50_ms'):.2f}", added,
             f"{m.mid('p99_ms'):.2f}", f"{median(m.proxy_cpu) * 100:.0f} %",
+            f"{m.cpu_ms_per_request():.3f}",
             f"{median(m.emulator_cpu) * 100:.0f} %", f"{m.mid('cpu') * 100:.0f} %",
             f"{m.target.rss_mib():.0f}", sum(r.errors for r in m.runs),
         ])  # fmt: skip
     headers = [
         f"c={connections}", "req/s", "p50 ms", "added p50", "p99 ms",
-        "target CPU", "emulator CPU", "wrk CPU", "RSS MiB", "errors",
+        "target CPU", "CPU ms/req", "emulator CPU", "wrk CPU", "RSS MiB", "errors",
     ]  # fmt: skip
     lines = [table(headers, rows)]
     service = by_name.get("service")
