@@ -16,6 +16,8 @@ from service_harness.processes import Server
 from service_harness.report import median, table
 from service_harness.wrk import WrkResult, run_wrk
 
+UPSTREAM_BOUND = 0.9
+"""Emulator + wrk CPU share of core 1 above which a proxy's rate may be the upstream's limit."""
 SMALL = {
     "model": "claude-haiku-4-5",
     "max_tokens": 64,
@@ -108,6 +110,13 @@ def throughput_table(results: list[Measured], connections: int) -> str:
         "target CPU", "CPU ms/req", "emulator CPU", "wrk CPU", "RSS MiB", "errors",
     ]  # fmt: skip
     lines = [table(headers, rows)]
+    for m in results[1:]:
+        core1 = median(m.emulator_cpu) + m.mid("cpu")
+        if core1 >= UPSTREAM_BOUND:
+            lines.append(
+                f"note: {m.target.name}: core 1 (emulator + wrk) was {core1:.0%} busy, so this "
+                "rate may be the emulator's limit rather than the proxy's"
+            )
     service = by_name.get("service")
     for name, label, goal in (
         ("bare-proxy", "bare proxy", "≥ 0.8×"),
