@@ -56,7 +56,7 @@ HEADER_SESSION_ID: Final = "claude-arch-session-id"  # the chat session a POST /
 REDIS_SESSION_PREFIX: Final = REDIS_PREFIX + "session:"  # + "{sess_…}" (hash) and "…:turns" (list)
 
 # --- Service keys, per-key limits and budgets --------------------------------------------------
-SERVICE_KEY_SECRET_PREFIX: Final = "sk-ca-"  # secrets look like sk-ca-<43 url-safe characters>
+SERVICE_KEY_SECRET_PREFIX: Final = "sk-ca-"  # noqa: S105 - a prefix: sk-ca-<43 url-safe chars>
 REDIS_BUDGET_PREFIX: Final = REDIS_PREFIX + "budget:"  # + key id + ":" + period start
 SERVICE_KEY_FAMILY: Final = "service-key"  # the rate-limiter family of per-key limits
 HEADER_BUDGET_LIMIT: Final = "claude-arch-budget-limit-usd"

@@ -48,7 +48,7 @@ async def test_readyz_is_200_when_every_store_and_the_upstream_answer(
     assert r.status_code == 200, r.text
     assert r.json() == {
         "ready": True,
-        "checks": {"database": "ok", "limits": "ok", "upstream": "ok"},
+        "checks": {"database": "ok", "limits": "ok", "sessions": "ok", "upstream": "ok"},
     }
 
 

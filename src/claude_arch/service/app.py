@@ -22,8 +22,9 @@ from starlette.responses import Response
 
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import ClaudeArchError, InternalServerError, InvalidRequestError
-from claude_arch.service import ops, proxy
+from claude_arch.service import chat, dashboard, ops, proxy
 from claude_arch.service.config import ServiceSettings
+from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.gateway import Gateway
 from claude_arch.service.middleware import RequestContext
 from claude_arch.service.problems import problem
@@ -53,7 +54,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gateway = await Gateway.start(settings, client=client)
+        board = Dashboard()
+        gateway = await Gateway.start(settings, client=client, meters=(board,))
+        gateway.extras[dashboard.EXTRA_NAME] = board
         app.state.gateway = gateway
         app.state.gauges = ops.GatewayGauges(gateway)
         _log.info(
@@ -78,6 +81,8 @@ def create_app(
         redoc_url=None,
     )
     app.include_router(proxy.router)
+    app.include_router(chat.router)
+    app.include_router(dashboard.router)
     app.include_router(ops.router)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     _install_error_handlers(app)

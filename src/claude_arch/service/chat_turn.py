@@ -28,16 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from claude_arch.constants import HEADER_REQUEST_ID
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.errors import (
-    APIStatusError,
     ClaudeArchError,
     InternalServerError,
     InvalidRequestError,
 )
 from claude_arch.service.context import trim_for_model
-from claude_arch.service.problems import problem
+from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.sessions import sessions_of
 from claude_arch.service.upstream import Admitted, prepare_params
 
@@ -98,8 +96,7 @@ def error_body(exc: BaseException, request_id: str) -> dict[str, Any]:
     if not isinstance(exc, ClaudeArchError):
         _log.error("chat turn failed", exc_info=exc)
         exc = InternalServerError("internal error in the gateway; quote the request id")
-    # an upstream answer always had headers; the service's own refusals carry none
-    upstream = isinstance(exc, APIStatusError) and HEADER_REQUEST_ID in exc.headers
+    upstream = from_upstream(exc)
     return problem(exc, request_id, upstream=upstream)[1]
 
 

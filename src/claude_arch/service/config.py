@@ -68,6 +68,19 @@ class ServiceSettings(Settings):
         description="CLAUDE_ARCH_SESSION_URL: where chat sessions live: a SQLAlchemy URL or "
         "redis://…; unset: the service database.",
     )
+    session_max_turns: int = Field(
+        default=200, gt=0, description="CLAUDE_ARCH_SESSION_MAX_TURNS: turns a session keeps."
+    )
+    session_max_bytes: int = Field(
+        default=1_000_000,
+        gt=0,
+        description="CLAUDE_ARCH_SESSION_MAX_BYTES: stored size of one session; older turns go.",
+    )
+    session_ttl_s: float = Field(
+        default=30 * 24 * 3600.0,
+        gt=0,
+        description="CLAUDE_ARCH_SESSION_TTL_S: a session unused this long is forgotten.",
+    )
     key_cache_ttl_s: float = Field(
         default=5.0,
         ge=0,

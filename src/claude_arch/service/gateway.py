@@ -23,6 +23,8 @@ from claude_arch.service.db import make_engine
 from claude_arch.service.gate import InflightGate
 from claude_arch.service.keys import ApiKey, KeyStore
 from claude_arch.service.quota import Quotas
+from claude_arch.service.sessions import EXTRAS_NAME as SESSIONS
+from claude_arch.service.sessions import SessionLimits, sessions_from_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -75,7 +77,17 @@ class Gateway:
             max_inflight=settings.max_inflight, queue_timeout_s=settings.queue_timeout_s
         )
         await client.transport()  # the embedded emulator, if any, starts now, not on a request
-        return cls(
+        sessions = sessions_from_settings(
+            settings,
+            engine,
+            limits=SessionLimits(
+                max_turns=settings.session_max_turns,
+                max_bytes=settings.session_max_bytes,
+                ttl_s=settings.session_ttl_s,
+            ),
+        )
+        await sessions.init()
+        gateway = cls(
             settings=settings,
             client=client,
             engine=engine,
@@ -86,6 +98,8 @@ class Gateway:
             scoped=scoped,
             owns_client=owns_client,
         )
+        gateway.extras[SESSIONS] = sessions
+        return gateway
 
     async def authenticate(self, secret: str | None) -> ApiKey:
         """The caller's key (401 if missing, unknown or revoked); anyone in loopback dev mode."""

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from starlette.responses import JSONResponse, Response
 
 from claude_arch.core.wire import MODELS_PATH
+from claude_arch.service.sessions import sessions_of
 
 if TYPE_CHECKING:
     from claude_arch.service.gateway import Gateway
@@ -56,6 +57,7 @@ async def readyz(request: Request) -> Response:
     for name, probe in (
         ("database", gateway.keys.ping),
         ("limits", gateway.quotas.ping),
+        ("sessions", sessions_of(gateway).ping),
         ("upstream", lambda: _upstream(gateway)),
     ):
         try:

@@ -26,7 +26,7 @@ from claude_arch.errors import (
     SpendLimitError,
 )
 
-__all__ = ["problem", "upstream_credentials_error"]
+__all__ = ["from_upstream", "problem", "upstream_credentials_error"]
 
 
 def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
@@ -38,6 +38,12 @@ def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
     )
     err.model = exc.model
     return err
+
+
+def from_upstream(exc: BaseException) -> bool:
+    """True for an error the Messages API answered (it always sends headers; the service's own
+    refusals carry none of upstream's)."""
+    return isinstance(exc, APIStatusError) and HEADER_REQUEST_ID in exc.headers
 
 
 def problem(

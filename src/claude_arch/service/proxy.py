@@ -20,11 +20,10 @@ import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
+from claude_arch.constants import HEADER_BETA
 from claude_arch.core.catalog import model_object
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import (
-    APIStatusError,
     CallCancelledError,
     ClaudeArchError,
     InvalidRequestError,
@@ -32,7 +31,7 @@ from claude_arch.errors import (
 )
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
-from claude_arch.service.problems import problem
+from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.upstream import Admitted, prepare_params
 
 if TYPE_CHECKING:
@@ -177,12 +176,7 @@ async def get_model(request: Request, model_id: str) -> dict[str, Any]:
 
 
 def error_response(exc: ClaudeArchError, request: Request) -> Response:
-    status, body, headers = problem(exc, request_id_of(request), upstream=_from_upstream(exc))
+    status, body, headers = problem(exc, request_id_of(request), upstream=from_upstream(exc))
     return Response(
         encode_body(body), status_code=status, media_type="application/json", headers=headers
     )
-
-
-def _from_upstream(exc: ClaudeArchError) -> bool:
-    # an upstream answer always had headers; the service's own refusals carry none
-    return isinstance(exc, APIStatusError) and HEADER_REQUEST_ID in exc.headers
