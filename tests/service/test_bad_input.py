@@ -1,5 +1,5 @@
 """Bad input never breaks the service: each mistake gets a 4xx in the Anthropic error shape that
-names the problem, random bodies never cause a 5xx, and schemathesis finds no 5xx in the OpenAPI.
+names the problem, and random bodies never cause a 5xx (schemathesis: test_bad_input_openapi.py).
 
 The ``anthropic-version`` header is not checked: the gateway speaks its own version upstream and
 both SDK lines (2023-01-01 and 2023-06-01) must work, so a missing or unknown one is accepted.
@@ -8,10 +8,6 @@ both SDK lines (2023-01-01 and 2023-06-01) must work, so a missing or unknown on
 from __future__ import annotations
 
 import json
-import re
-import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +22,6 @@ from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
 MAX_BODY = 4096
-SCHEMATHESIS_TIMEOUT_S = 90
 
 
 @pytest.fixture
@@ -200,35 +195,3 @@ def test_random_bodies_never_cause_a_5xx(
         return
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:500], raw[:500])
     assert_anthropic_error(r)
-
-
-# --- schemathesis against /openapi.json -----------------------------------------------------------
-@pytest.mark.parametrize("with_key", [False, True], ids=["dev-no-key", "service-key"])
-@pytest.mark.timeout(180)
-def test_schemathesis_finds_no_5xx(
-    tmp_path_factory: pytest.TempPathFactory, with_key: bool
-) -> None:
-    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
-    if cli is None:
-        pytest.skip("schemathesis is not installed (pip install schemathesis)")
-    with (
-        EmulatorServer(speed=0) as emu,
-        ServiceServer.for_emulator(
-            emu, tmp_path_factory.mktemp("svc"), dev=not with_key, max_body_bytes=MAX_BODY
-        ) as svc,
-    ):
-        headers: list[str] = []
-        if with_key:
-            headers = ["-H", f"x-api-key: {svc.create_key_sync('fuzz', rpm=100_000)}"]
-        report = tmp_path_factory.mktemp("schemathesis")
-        done = subprocess.run(
-            [cli, "run", f"{svc.url}/openapi.json", "--checks", "not_a_server_error",
-             "--max-examples", "30", "--seed", "1", "--workers", "1", "--no-color",
-             "--generation-database", "none", "--report-dir", str(report), *headers],
-            capture_output=True, text=True, timeout=SCHEMATHESIS_TIMEOUT_S, check=False,
-            cwd=report,
-        )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    ran = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
-    assert ran is not None, done.stdout[-2000:]
-    assert int(ran[1]) == int(ran[2]) > 100
