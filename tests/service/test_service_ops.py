@@ -115,19 +115,19 @@ async def test_logs_are_json_with_request_ids_and_no_prompt_or_key(
         access = [line for line in mine if line["logger"] == "claude_arch.service.access"]
         assert [(a["path"], a["status"]) for a in access] == [(path, 200)]
         assert access[0]["key_id"]
-        calls = [line for line in mine if line["msg"] == "call finished"]
-        assert len(calls) == 1, mine
-        assert calls[0]["model"] == "claude-haiku-4-5"
-        assert calls[0]["output_tokens"] > 0
-        assert "prompt" not in calls[0]
-        assert "answer" not in calls[0]
+        # one line per request: the call's model, tokens and cost join the access line
+        assert access[0]["model"] == "claude-haiku-4-5"
+        assert access[0]["output_tokens"] > 0
+        assert access[0]["call_status"] == 200
+        assert "prompt" not in access[0]
+        assert "answer" not in access[0]
     text = logs.text()
     assert marker not in text
     assert key not in text
     assert key[6:14] not in text  # nor a piece of the secret
 
 
-async def test_log_prompts_puts_the_prompt_in_the_call_line(
+async def test_log_prompts_puts_the_prompt_in_the_request_line(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     async with (
@@ -137,6 +137,10 @@ async def test_log_prompts_puts_the_prompt_in_the_call_line(
         with json_logs("INFO") as logs:
             marker, json_id, stream_id = await call_with_marker(http, logs)
     for request_id in (json_id, stream_id):
-        (call,) = [line for line in lines_of(logs, request_id) if line["msg"] == "call finished"]
+        (call,) = [
+            line
+            for line in lines_of(logs, request_id)
+            if line["logger"] == "claude_arch.service.access"
+        ]
         assert marker in call["prompt"]
         assert call["answer"]

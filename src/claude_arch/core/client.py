@@ -140,6 +140,15 @@ class ClaudeClient:
         call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
         return MessageStream(self, call)
 
+    async def execute(self, call: Call) -> Message:
+        """Send a call planned with ``client.core.plan("create", params, …)``: for a caller (the
+        gateway) that needs the validated call, its token estimate, before deciding to send."""
+        return await self.run(call, self._create_once)
+
+    def stream_call(self, call: Call) -> MessageStream:
+        """:meth:`stream` for a call planned with ``client.core.plan("stream", params, …)``."""
+        return MessageStream(self, call)
+
     async def count_tokens(
         self,
         *,

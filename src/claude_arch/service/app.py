@@ -25,8 +25,8 @@ from claude_arch.errors import ClaudeArchError, InternalServerError, InvalidRequ
 from claude_arch.service import chat, dashboard, ops, proxy
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
+from claude_arch.service.fastpath import GatewayApp
 from claude_arch.service.gateway import Gateway
-from claude_arch.service.middleware import RequestContext
 from claude_arch.service.problems import problem
 
 if TYPE_CHECKING:
@@ -72,7 +72,9 @@ def create_app(
         finally:
             await gateway.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
+        max_body_bytes=settings.max_body_bytes,
+        error_response=proxy.error_response,
         title="claude-arch service",
         summary="An Anthropic-compatible Claude gateway with chat, keys, limits and budgets.",
         version="1",
@@ -84,7 +86,8 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(dashboard.router)
     app.include_router(ops.router)
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    for path, handler in proxy.HOT_ROUTES.items():
+        app.fast_post(path, handler)
     _install_error_handlers(app)
     return app
 

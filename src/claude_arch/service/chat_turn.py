@@ -37,7 +37,7 @@ from claude_arch.errors import (
 from claude_arch.service.context import trim_for_model
 from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.sessions import sessions_of
-from claude_arch.service.upstream import Admitted, prepare_params
+from claude_arch.service.upstream import Admitted
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -144,9 +144,8 @@ class ChatTurn:
         }
         if system:
             params["system"] = system
-        params = prepare_params(self.gateway, params)
         self.model = model.id
-        admitted = Admitted(self.gateway, self.key, params)
+        admitted = Admitted(self.gateway, self.key, params, stream=True)
         await admitted.__aenter__()
         self._admitted = admitted
         self._stream = await admitted.stream()

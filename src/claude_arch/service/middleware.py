@@ -6,6 +6,7 @@ writes one JSON access-log line (method, path, status, duration, the key's publi
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import secrets
@@ -19,6 +20,7 @@ from claude_arch.core.wire import encode_body
 from claude_arch.service.bodies import too_large
 from claude_arch.service.logs import request_context
 from claude_arch.service.problems import problem
+from claude_arch.service.upstream import CALL_LOG_FIELDS
 
 __all__ = ["RequestContext", "new_request_id"]
 
@@ -29,8 +31,14 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{8,128}")
 _ID_HEADER = HEADER_REQUEST_ID_IN.encode()
 
 
+_ID_PREFIX = "req_" + secrets.token_hex(6)  # this process, then a counter: unique, and cheap
+_ids = itertools.count(1)
+
+
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+    """``req_`` + 12 hex digits of this process + 12 of a counter (request ids need to be
+    unique, not secret; ``secrets.token_hex`` per request cost a system call each)."""
+    return f"{_ID_PREFIX}{next(_ids):012x}"
 
 
 def request_id_for(scope: Scope) -> str:
@@ -76,19 +84,17 @@ class RequestContext:
                     await self.app(scope, receive, send_with_id)
             finally:
                 if scope["type"] == "http":
-                    _access.info(
-                        "%s %s %s",
-                        scope["method"],
-                        scope["path"],
-                        status,
-                        extra={
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                            "key_id": state.get("key_id"),
-                        },
-                    )
+                    extra = {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "key_id": state.get("key_id"),
+                    }
+                    call = state.get(CALL_LOG_FIELDS)  # the upstream call's model, tokens, cost
+                    if call:
+                        extra.update(call)
+                    _access.info("%s %s %s", scope["method"], scope["path"], status, extra=extra)
 
     def _too_long(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:

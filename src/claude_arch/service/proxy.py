@@ -11,7 +11,6 @@ A stream is forwarded chunk by chunk as it arrives; a failure before its first c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,7 +31,7 @@ from claude_arch.errors import (
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
 from claude_arch.service.problems import from_upstream, problem
-from claude_arch.service.upstream import Admitted, prepare_params
+from claude_arch.service.upstream import Admitted
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
@@ -70,13 +69,16 @@ def beta_headers(request: Request) -> dict[str, str] | None:
 @router.post("/v1/messages", summary="Create a Message (JSON, or SSE with stream: true)")
 async def create_message(request: Request) -> Response:
     gateway, key = await caller(request)
-    params = prepare_params(
-        gateway, await read_json(request, limit=gateway.settings.max_body_bytes)
+    params = await read_json(request, limit=gateway.settings.max_body_bytes)
+    streaming = params.get("stream") is True  # any other non-null value: core's 400
+    admitted = Admitted(
+        gateway,
+        key,
+        params,
+        stream=streaming,
+        extra_headers=beta_headers(request),
+        log_into=request.scope["state"],
     )
-    streaming = params.pop("stream", False)
-    if not isinstance(streaming, bool):
-        raise InvalidRequestError("stream: expected a boolean", field="stream")
-    admitted = Admitted(gateway, key, params, extra_headers=beta_headers(request))
     request_id = request_id_of(request)
     if streaming:
         await admitted.__aenter__()
@@ -91,7 +93,7 @@ async def create_message(request: Request) -> Response:
             headers={**SSE_HEADERS, **admitted.headers},
         )
     async with admitted:
-        message = await until_disconnected(request, gateway.client.create(**admitted.params))
+        message = await until_disconnected(request, admitted.create())
         admitted.answer = message.text
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
     return Response(body, media_type="application/json", headers=admitted.headers)
@@ -99,26 +101,34 @@ async def create_message(request: Request) -> Response:
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """``work``'s result, unless the client hangs up first: then ``work`` is cancelled at once
-    (closing its upstream connection, so the model stops generating) and 499 is raised."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnect(request))
+    (closing its upstream connection, so the model stops generating) and 499 is raised.
+
+    One watcher task per request (the work runs in this task): it cancels this task when the
+    disconnect arrives."""
+    handler = asyncio.current_task()
+    hung_up = False
+
+    async def watch() -> None:
+        nonlocal hung_up
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        hung_up = True
+        if handler is not None:
+            handler.cancel()
+
+    watcher = asyncio.create_task(watch())
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        raise CallCancelledError("the client closed the connection; the call was cancelled")
+        return await work
+    except asyncio.CancelledError:
+        if not hung_up:
+            raise  # cancelled for another reason (shutdown): not ours to swallow
+        if handler is not None:
+            handler.uncancel()
+        raise CallCancelledError(
+            "the client closed the connection; the call was cancelled"
+        ) from None
     finally:
         watcher.cancel()
-        if not task.done():  # this handler itself was cancelled
-            task.cancel()
-
-
-async def _disconnect(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 async def forward(
@@ -180,3 +190,7 @@ def error_response(exc: ClaudeArchError, request: Request) -> Response:
     return Response(
         encode_body(body), status_code=status, media_type="application/json", headers=headers
     )
+
+
+HOT_ROUTES = {"/v1/messages": create_message, "/v1/messages/count_tokens": count_tokens}
+"""What :class:`~claude_arch.service.fastpath.GatewayApp` serves without FastAPI's layers."""

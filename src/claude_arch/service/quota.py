@@ -61,6 +61,7 @@ __all__ = ["Admission", "Quotas", "budget_period_start"]
 log = logging.getLogger(__name__)
 
 UNLIMITED = 10**15
+_SLOT_CACHE_SIZE = 10_000
 """Capacity standing in for "no limit" in a bucket that has a limited sibling."""
 MICRO = Decimal("0.000001")
 
@@ -130,6 +131,8 @@ class Quotas:
             self._limiter = LocalRateLimiter(clock=clock)
             self._budgets = LocalBudgets()
             self._outages = ()
+        # (key id, period) → (slot name, period end, period start)
+        self._slots: dict[tuple[str, str], tuple[str, datetime | None, datetime]] = {}
 
     async def admit(
         self, key: ApiKey, *, input_tokens: int, max_output_tokens: int, max_cost_usd: Decimal
@@ -201,9 +204,17 @@ class Quotas:
 
     # --- budget ---------------------------------------------------------------------------------
     def _slot(self, key: ApiKey, now: datetime) -> tuple[str, datetime | None]:
+        # computed once per key and period: date arithmetic on every request showed in profiles
+        cached = self._slots.get((key.id, key.budget_period))
+        if cached is not None and (cached[1] is None or now < cached[1]) and now >= cached[2]:
+            return cached[0], cached[1]
         start = budget_period_start(key.budget_period, now)
         end = budget_period_end(key.budget_period, start)
-        return f"{key.id}:{key.budget_period}:{start:%Y-%m-%d}", end
+        slot = f"{key.id}:{key.budget_period}:{start:%Y-%m-%d}"
+        if len(self._slots) >= _SLOT_CACHE_SIZE:
+            self._slots.clear()
+        self._slots[(key.id, key.budget_period)] = (slot, end, start)
+        return slot, end
 
     async def _reserve_budget(
         self, key: ApiKey, max_cost_usd: Decimal, now: datetime, headers: dict[str, str]

@@ -3,12 +3,13 @@
 Both the Anthropic-compatible routes and the chat endpoints go through here, so every way into
 the service is limited, metered and settled the same way:
 
-    async with Admitted(gateway, key, params) as call:       # 429 / 529 raised here
-        message = await gateway.client.create(**call.params)
+    admitted = Admitted(gateway, key, params)       # validated here: 400 naming the field
+    async with admitted:                            # 429 / 529 raised here
+        message = await admitted.create()
     # the key's quota is settled with what the call really cost
 
-For a stream, :meth:`Admitted.stream` opens it (retrying failures before the first content) and
-the block stays open while the caller reads.
+For a stream (``Admitted(..., stream=True)``), :meth:`Admitted.stream` opens it (retrying
+failures before the first content) and the block stays open while the caller reads.
 """
 
 from __future__ import annotations
@@ -20,26 +21,20 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.core.ratelimit.protocol import itpm_tokens
-from claude_arch.core.schema import validate_create_params
-from claude_arch.core.tokens import count_request
 from claude_arch.core.types import Usage, UsageRecord
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
+    from claude_arch.core.types import Message
     from claude_arch.service.gateway import Gateway
     from claude_arch.service.keys import ApiKey
     from claude_arch.service.quota import Admission
 
-__all__ = ["Admitted", "prepare_params"]
+__all__ = ["CALL_LOG_FIELDS", "Admitted"]
 
 _log = logging.getLogger("claude_arch.service.calls")
-
-
-def prepare_params(gateway: Gateway, params: dict[str, Any]) -> dict[str, Any]:
-    """Resolve ``model: "auto"`` through core and validate (400 naming the field)."""
-    if params.get("model") == "auto":
-        params["model"] = gateway.client.core.resolve("auto").id
-    return validate_create_params(params, catalog=gateway.client.core.catalog)
+CALL_LOG_FIELDS = "call_log_fields"
+"""Where :class:`Admitted` leaves its fields in a request's state for the access-log line."""
 
 
 class Admitted:
@@ -51,13 +46,28 @@ class Admitted:
         key: ApiKey,
         params: dict[str, Any],
         *,
+        stream: bool = False,
         extra_headers: dict[str, str] | None = None,
+        log_into: dict[str, Any] | None = None,
     ) -> None:
         self.gateway = gateway
         self.key = key
-        self.params = params
+        self._log_into = log_into
+        """A request's state: the call's fields join its one access-log line instead of a
+        line of their own."""
         if extra_headers:
-            self.params = {**params, "extra_headers": extra_headers}
+            params = {**params, "extra_headers": extra_headers}
+        # Core validates once ("auto" resolved, 400 naming the field) and estimates the tokens.
+        # The per-attempt timeout is the gateway's: a long non-streamed answer is the caller's
+        # choice, not a mistake to refuse.
+        self.call = gateway.client.core.plan(
+            "stream" if stream else "create",
+            params,
+            deadline=None,
+            timeout=gateway.settings.timeout_s,
+        )
+        self.call.params.pop("stream", None)  # validated; the client sets it per attempt
+        self.params = self.call.params
         self.headers: dict[str, str] = {}
         self.records: list[UsageRecord] = []
         self.answer: str | None = None
@@ -67,11 +77,13 @@ class Admitted:
 
     async def __aenter__(self) -> Admitted:
         gateway = self.gateway
-        catalog = gateway.client.core.catalog
-        model = catalog.resolve(str(self.params["model"]))
-        input_tokens = count_request(self.params)
-        max_output = min(int(self.params["max_tokens"]), model.max_output)
-        worst = catalog.cost(model.id, Usage(input_tokens=input_tokens, output_tokens=max_output))
+        call = self.call
+        model = call.requested
+        input_tokens = call.input_estimate
+        max_output = min(call.max_tokens, model.max_output)
+        worst = gateway.client.core.catalog.cost(
+            model.id, Usage(input_tokens=input_tokens, output_tokens=max_output)
+        )
         self._admission = await gateway.quotas.admit(
             self.key,
             input_tokens=input_tokens,
@@ -87,9 +99,13 @@ class Admitted:
             raise
         return self
 
+    async def create(self) -> Message:
+        """Send the (non-streamed) call."""
+        return await self.gateway.client.execute(self.call)
+
     async def stream(self) -> MessageStream:
         """Open the stream: its first content is ready (or its error raised) when this returns."""
-        stream = self.gateway.client.stream(**self.params)
+        stream = self.gateway.client.stream_call(self.call)
         await self._stack.enter_async_context(stream)
         return stream
 
@@ -123,7 +139,7 @@ class Admitted:
         extra: dict[str, Any] = {
             "key_id": self.key.id,
             "model": last.model if last else self.params.get("model"),
-            "status": last.status if last else None,
+            "call_status": last.status if last else None,
             "error_type": last.error_type if last else None,
             "attempts": sum(r.attempts for r in records),
             "input_tokens": sum(r.usage.input_tokens for r in records),
@@ -133,7 +149,10 @@ class Admitted:
         if self.gateway.settings.log_prompts:
             extra["prompt"] = last_user_text(self.params)
             extra["answer"] = self.answer
-        _log.info("call finished", extra=extra)
+        if self._log_into is not None:
+            self._log_into[CALL_LOG_FIELDS] = extra
+        else:
+            _log.info("call finished", extra=extra)
 
 
 def last_user_text(params: dict[str, Any]) -> str:
