@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, get_args
@@ -280,6 +281,12 @@ def serve_service(
         bool, typer.Option("--dev", help="Development mode: no service keys (loopback only).")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Processes sharing the port (one per core); limits shared need Redis."
+        ),
+    ] = 1,
 ) -> None:
     """The streaming microservice: an Anthropic-compatible gateway, chat, web page, /metrics."""
     from pydantic import ValidationError
@@ -297,9 +304,11 @@ def serve_service(
     except ValidationError as exc:
         err = exc.errors()[0]
         raise typer.BadParameter(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    if workers > 1:  # each worker process reads its settings from the environment
+        os.environ.update({f"CLAUDE_ARCH_{k.upper()}": str(v) for k, v in overrides.items()})
     if sys.stderr.isatty():  # in a container the logs are JSON lines only
         err_console.print(_service_banner(settings))
-    serve(settings, log_level=log_level.upper())
+    serve(settings, log_level=log_level.upper(), workers=workers)
 
 
 def _service_banner(settings: Any) -> str:

@@ -165,12 +165,21 @@ async def test_endpoint_counts_real_calls(emulator: EmulatorServer, tmp_path: Pa
         user="fail please",
         error={"status": 400, "type": "invalid_request_error", "message": "scripted"},
     )
-    async with dashboard_service(emulator, tmp_path) as (server, _board):
+    async with dashboard_service(emulator, tmp_path, dashboard_keys=["dashboard"]) as (
+        server,
+        _board,
+    ):
         key = await server.create_key("dashboard")
+        tenant = await server.create_key("a-tenant")
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
             refused = await http.get("/v1/dashboard")
             assert refused.status_code == 401
             assert refused.json()["error"]["type"] == "authentication_error"
+            # every tenant's figures: a key not named an operator's is refused
+            forbidden = await http.get("/v1/dashboard", headers={"x-api-key": tenant})
+            assert forbidden.status_code == 403
+            assert forbidden.json()["error"]["type"] == "permission_error"
+            assert "CLAUDE_ARCH_DASHBOARD_KEYS" in forbidden.json()["error"]["message"]
 
             auth = {"x-api-key": key}
             body = {

@@ -136,7 +136,10 @@ async def test_chat_and_dashboard_in_chromium(
 async def test_page_with_a_service_key(
     browser_driver: Path, paced_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    async with dashboard_service(paced_emulator, tmp_path) as (server, _board):
+    async with dashboard_service(paced_emulator, tmp_path, dashboard_keys=["browser"]) as (
+        server,
+        _board,
+    ):
         key = await server.create_key("browser")
         report = await drive_page(browser_driver, server.url, tmp_path, key=key)
     assert report["dashboardBeforeKey"] == "Enter a service key to see the dashboard."

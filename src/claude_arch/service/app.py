@@ -11,6 +11,7 @@ upstream's, leaves as one response in the Anthropic error shape.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, cast
@@ -27,12 +28,13 @@ from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.fastpath import GatewayApp
 from claude_arch.service.gateway import Gateway
+from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
 from claude_arch.service.problems import problem
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 _log = logging.getLogger("claude_arch.service")
 _HTTP_ERROR_TYPES = {
@@ -67,9 +69,11 @@ def create_app(
                 "limits": "redis" if settings.redis_url else "in-process",
             },
         )
+        restore_signals = gateway.drain_on_signals()
         try:
             yield
         finally:
+            restore_signals()
             await gateway.aclose()
 
     app = GatewayApp(
@@ -90,6 +94,13 @@ def create_app(
         app.fast_post(path, handler)
     _install_error_handlers(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app from the environment's settings: the factory each ``--workers`` process calls
+    (``uvicorn --factory claude_arch.service.app:app_from_env``)."""
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))
+    return create_app(ServiceSettings())
 
 
 def _install_error_handlers(app: FastAPI) -> None:

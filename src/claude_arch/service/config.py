@@ -91,6 +91,11 @@ class ServiceSettings(Settings):
         description='CLAUDE_ARCH_FALLBACKS: JSON, e.g. {"claude-sonnet-4-5": ["claude-haiku-4-5"]}:'
         " models tried, in order, when a model keeps failing before the first byte.",
     )
+    dashboard_keys: list[str] = Field(
+        default_factory=list,
+        description="CLAUDE_ARCH_DASHBOARD_KEYS: JSON list of key ids or names that may read "
+        "the dashboard (every tenant's models, costs and errors); in dev mode anyone may.",
+    )
     heartbeat_s: float = Field(
         default=15.0, gt=0, description="CLAUDE_ARCH_HEARTBEAT_S: WebSocket ping interval."
     )

@@ -40,7 +40,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from claude_arch.core.metering.labels import BoundedLabels
-from claude_arch.errors import CallCancelledError, NotFoundError
+from claude_arch.errors import CallCancelledError, NotFoundError, PermissionDeniedError
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.logs import current_request_id
 
@@ -222,6 +222,13 @@ async def dashboard_snapshot(request: Request) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     key = await gateway.authenticate(key_from_headers(request.headers))
     request.state.key_id = key.id
+    allowed = gateway.settings.dashboard_keys
+    if gateway.settings.requires_keys and key.id not in allowed and key.name not in allowed:
+        # the snapshot covers every tenant of the replica: operators only
+        raise PermissionDeniedError(
+            "this key may not read the dashboard; an operator can list its id or name in "
+            "CLAUDE_ARCH_DASHBOARD_KEYS"
+        )
     board = gateway.extras.get(EXTRA_NAME)
     if not isinstance(board, Dashboard):
         raise NotFoundError("the dashboard is not enabled on this service")

@@ -11,6 +11,9 @@ emulator with faults, say).
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,8 @@ from claude_arch.service.sessions import EXTRAS_NAME as SESSIONS
 from claude_arch.service.sessions import SessionLimits, sessions_from_settings
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from claude_arch.core.metering import Meter
@@ -111,6 +116,36 @@ class Gateway:
             # the detail (host, driver message) goes to the log, not to the caller
             _log.warning("the key store is unreachable: %s", exc)
             raise APIConnectionError("the key store is unreachable; try again shortly") from exc
+
+    def drain_on_signals(self) -> Callable[[], None]:
+        """From the first SIGTERM/SIGINT on, report not-ready (``/readyz`` 503) so the load
+        balancer stops sending new requests while uvicorn drains the open ones.
+
+        Chains to the handlers in place (uvicorn's, which start the graceful shutdown); works the
+        same in one process and under ``--workers``. Returns the function that restores them.
+        Outside the main thread (a server in a test thread) signals cannot be caught: no-op."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous: dict[int, Any] = {}
+
+        def on_signal(sig: int, frame: FrameType | None) -> None:
+            if not self.draining:
+                self.draining = True
+                _log.info("stop signal: draining", extra={"signal": sig})
+            before = previous.get(sig)
+            if callable(before):
+                before(sig, frame)
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.getsignal(sig)
+            signal.signal(sig, on_signal)
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                if signal.getsignal(sig) is on_signal:
+                    signal.signal(sig, handler)
+
+        return restore
 
     async def aclose(self) -> None:
         for name, extra in self.extras.items():

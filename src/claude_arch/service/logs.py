@@ -21,7 +21,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["JsonFormatter", "configure_logging", "current_request_id", "request_context"]
+__all__ = [
+    "LOG_LEVEL_ENV",
+    "JsonFormatter",
+    "configure_logging",
+    "current_request_id",
+    "request_context",
+]
+
+LOG_LEVEL_ENV = "CLAUDE_ARCH_LOG_LEVEL"
+"""How ``serve --workers`` passes ``--log-level`` to its worker processes."""
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "claude_arch_request_id", default=None
@@ -59,6 +68,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
+            "pid": record.process,  # which worker, under --workers
         }
         request_id = _request_id.get()
         if request_id is not None:

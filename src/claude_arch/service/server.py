@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Iterator
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from claude_arch.service.app import create_app
-from claude_arch.service.logs import configure_logging
+from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,18 +32,8 @@ _log = logging.getLogger("claude_arch.service")
 
 
 class DrainingServer(uvicorn.Server):
-    """A uvicorn server that marks the gateway as draining the moment a stop signal arrives."""
-
-    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
-        super().__init__(config)
-        self._app = app
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        gateway = getattr(self._app.state, "gateway", None)
-        if gateway is not None and not gateway.draining:
-            gateway.draining = True
-            _log.info("stop signal: draining", extra={"signal": sig})
-        super().handle_exit(sig, frame)
+    """uvicorn's server, exiting 0 after a graceful drain (the gateway itself turns not-ready
+    on the signal: :meth:`~claude_arch.service.gateway.Gateway.drain_on_signals`)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -53,7 +44,9 @@ class DrainingServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def uvicorn_config(app: FastAPI, settings: ServiceSettings, **overrides: object) -> uvicorn.Config:
+def uvicorn_config(
+    app: FastAPI | str, settings: ServiceSettings, **overrides: object
+) -> uvicorn.Config:
     options: dict[str, object] = {
         "host": settings.host,
         "port": settings.port,
@@ -68,7 +61,16 @@ def uvicorn_config(app: FastAPI, settings: ServiceSettings, **overrides: object)
     return uvicorn.Config(app, **options)  # type: ignore[arg-type]
 
 
-def serve(settings: ServiceSettings, *, log_level: str = "INFO") -> None:
+def serve(settings: ServiceSettings, *, log_level: str = "INFO", workers: int = 1) -> None:
+    """Serve until stopped; ``workers`` > 1 runs that many processes on one socket (each reads
+    its settings from the environment, so pass overrides there: see ``claude-arch serve``)."""
     configure_logging(log_level)
-    app = create_app(settings)
-    DrainingServer(uvicorn_config(app, settings), app).run()
+    if workers <= 1:
+        app = create_app(settings)
+        DrainingServer(uvicorn_config(app, settings)).run()
+        return
+    os.environ[LOG_LEVEL_ENV] = log_level
+    config = uvicorn_config(
+        "claude_arch.service.app:app_from_env", settings, factory=True, workers=workers
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

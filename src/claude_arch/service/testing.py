@@ -83,7 +83,7 @@ class ServiceServer:
     # --- in this loop ------------------------------------------------------------------------
     async def start_async(self) -> ServiceServer:
         config: uvicorn.Config = uvicorn_config(self.app, self.settings, **self._uvicorn)
-        server = DrainingServer(config, self.app)
+        server = DrainingServer(config)
         self.server = server
         self._task = asyncio.create_task(server.serve())
         async with asyncio.timeout(_START_TIMEOUT_S):

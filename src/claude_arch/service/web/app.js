@@ -335,6 +335,7 @@
         const response = await fetch('/v1/dashboard', { headers: authHeaders(), cache: 'no-store' });
         if (response.ok) render(await response.json());
         else if (response.status === 401) setStatus(ui.dashStatus, 'Enter a service key to see the dashboard.');
+        else if (response.status === 403) setStatus(ui.dashStatus, 'The dashboard is for operator keys (CLAUDE_ARCH_DASHBOARD_KEYS).');
         else setStatus(ui.dashStatus, `Dashboard: ${await errorMessage(response)}`);
       } catch (_) {
         setStatus(ui.dashStatus, 'The service cannot be reached.');
