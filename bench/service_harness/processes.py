@@ -231,23 +231,15 @@ class Processes:
         return self._start("service", argv, ("x-api-key", secret), port, env=env)
 
     def uvicorn_workers(self, upstream: Server, workers: int, **settings: str) -> Server:
-        """The service under ``uvicorn --workers N --factory`` (unpinned: N processes, 2 cores)."""
+        """``claude-arch serve --workers N`` (unpinned: N processes on the 2 cores)."""
         data_dir = self.home("workers-data")
         secret = create_key(data_dir)
         port = free_port()
-        argv = [
-            *pinned(None),
-            str(BIN / "uvicorn"),
-            "--factory",
-            "workers_app:create",
-            "--port",
-            str(port),
-        ]
-        argv += ["--app-dir", str(Path(__file__).parent), "--workers", str(workers)]
-        argv += ["--no-access-log", "--log-level", "warning", "--no-server-header"]
+        argv = [*pinned(None), str(BIN / "claude-arch"), "serve", "--port", str(port)]
+        argv += ["--workers", str(workers)]
         env = self.service_env(upstream, data_dir, **settings)
         return self._start(
-            f"uvicorn-{workers}w", argv, ("x-api-key", secret), port, env=env, ready_path="/healthz"
+            f"serve-{workers}w", argv, ("x-api-key", secret), port, env=env, ready_path="/healthz"
         )
 
     def litellm(self, upstream: Server, core: int | None) -> Server:
