@@ -32,7 +32,9 @@ def service_missing(name: str, url: str, why: str) -> None:
 def _reachable(url: str, default_port: int = 6379) -> str | None:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or default_port), 1.0
+        ):
             return None
     except OSError as exc:
         return str(exc)

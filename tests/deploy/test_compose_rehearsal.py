@@ -136,7 +136,12 @@ def test_a_replica_runs_as_compose_runs_it(
     try:
         base = f"http://127.0.0.1:{port}"
         ready = _wait_ready(base, proc)
-        assert ready["checks"] == {"database": "ok", "limits": "ok", "upstream": "ok"}
+        assert ready["checks"] == {
+            "database": "ok",
+            "limits": "ok",
+            "sessions": "ok",
+            "upstream": "ok",
+        }
         anonymous = httpx.post(base + "/v1/messages", json=HELLO, timeout=30)
         assert anonymous.status_code == 401
         assert anonymous.json()["error"]["type"] == "authentication_error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -146,6 +147,31 @@ async def test_known_keys_are_served_from_memory(
     for _ in range(20):
         await store.authenticate(secret)
     assert len(queries) == 1
+
+
+async def test_concurrent_misses_for_one_key_make_one_query(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    _, secret = await store.create("busy")
+    clock.now += 10  # the entry has expired: the next burst of requests all miss
+    queries = count_queries(engine)
+    keys = await asyncio.gather(*(store.authenticate(secret) for _ in range(32)))
+    assert len({k.id for k in keys}) == 1
+    assert len(queries) == 1
+
+
+async def test_a_caller_that_gives_up_does_not_fail_the_others(
+    store: KeyStore, clock: Clock
+) -> None:
+    _, secret = await store.create("busy")
+    clock.now += 10
+    first = asyncio.ensure_future(store.authenticate(secret))
+    second = asyncio.ensure_future(store.authenticate(secret))
+    await asyncio.sleep(0)  # both waiting on the one query
+    first.cancel()
+    assert (await second).name == "busy"
+    with pytest.raises(asyncio.CancelledError):
+        await first
 
 
 async def test_list_hides_revoked_keys_and_never_shows_secrets(store: KeyStore) -> None:

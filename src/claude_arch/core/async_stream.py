@@ -59,9 +59,10 @@ class _Attempt:
 class MessageStream:
     """Async context manager and async iterator of :data:`~claude_arch.core.wire.StreamEvent`."""
 
-    def __init__(self, client: ClaudeClient, call: Call) -> None:
+    def __init__(self, client: ClaudeClient, call: Call, *, keep_content: bool = True) -> None:
         self._client = client
         self._call = call
+        self._keep_content = keep_content
         self._attempt: _Attempt | None = None
         self._finished = False
         self._message: Message | None = None
@@ -164,7 +165,9 @@ class MessageStream:
         try:
             response = await client.send(request, model.id)
             client.learn(model, response.headers)
-            state = StreamState(started=call.started, model=model.id)
+            state = StreamState(
+                started=call.started, model=model.id, keep_content=self._keep_content
+            )
             chunks = response.iter_chunks().__aiter__()
             raw: list[bytes] = []
             while True:
@@ -193,7 +196,9 @@ class MessageStream:
         """The response body as it arrives, chunk by chunk, for a proxy to forward unchanged.
 
         Accounting, retries and errors are those of iterating the events: a failed attempt
-        before content is retried unseen, a failure after content raises its typed error."""
+        before content is retried unseen, a failure after content raises its typed error. A
+        stream made with ``keep_content=False`` skips parsing lone text deltas: its final
+        message has the usage but not all the text."""
         async for chunk, _ in self._read():
             if chunk:
                 yield chunk

@@ -145,9 +145,10 @@ class ClaudeClient:
         gateway) that needs the validated call, its token estimate, before deciding to send."""
         return await self.run(call, self._create_once)
 
-    def stream_call(self, call: Call) -> MessageStream:
-        """:meth:`stream` for a call planned with ``client.core.plan("stream", params, …)``."""
-        return MessageStream(self, call)
+    def stream_call(self, call: Call, *, keep_content: bool = True) -> MessageStream:
+        """:meth:`stream` for a call planned with ``client.core.plan("stream", params, …)``;
+        ``keep_content=False`` for a proxy that reads only :meth:`MessageStream.raw`."""
+        return MessageStream(self, call, keep_content=keep_content)
 
     async def count_tokens(
         self,

@@ -31,6 +31,7 @@ from claude_arch.errors import ClaudeArchError, StreamInterruptedError
 __all__ = ["StreamState"]
 
 _CONTENT = (ContentBlockDelta, MessageDelta, MessageStop)
+_DELTA_EVENT = b"event: content_block_delta\n"
 
 
 class StreamState:
@@ -39,6 +40,7 @@ class StreamState:
     __slots__ = (
         "_decoder",
         "_held",
+        "_keep_content",
         "_model",
         "_pending",
         "_started",
@@ -47,8 +49,14 @@ class StreamState:
         "ttft_s",
     )
 
-    def __init__(self, *, started: float, model: str | None = None) -> None:
+    def __init__(
+        self, *, started: float, model: str | None = None, keep_content: bool = True
+    ) -> None:
         self._decoder = SSEDecoder()
+        # False: a proxy forwarding the raw bytes needs usage, errors and the end, not the
+        # text, so a chunk that is exactly one content delta is skipped unparsed (a third of
+        # the per-chunk cost of parsing it: measured in bench/README.md § Service)
+        self._keep_content = keep_content
         self._held: list[StreamEvent] = []
         self._started = started
         self._model = model
@@ -72,6 +80,15 @@ class StreamState:
 
         An ``error`` event raises its typed error; so does a malformed event sequence."""
         self._raise_pending()
+        if (
+            not self._keep_content
+            and self.has_content
+            and chunk.startswith(_DELTA_EVENT)
+            and chunk.endswith(b"\n\n")
+            and chunk.count(b"\n\n") == 1
+            and self._decoder.idle
+        ):
+            return []
         out: list[StreamEvent] = []
         for sse in self._decoder.feed(chunk):
             try:

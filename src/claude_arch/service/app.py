@@ -10,6 +10,7 @@ upstream's, leaves as one response in the Anthropic error shape.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -70,6 +71,10 @@ def create_app(
             },
         )
         restore_signals = gateway.drain_on_signals()
+        # The objects of startup (FastAPI's routes, pydantic's and SQLAlchemy's models) live as
+        # long as the process: out of the collector's sight, its full collections stay short.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

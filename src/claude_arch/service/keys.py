@@ -15,6 +15,7 @@ as safe and keeps the per-request check cheap. ``docs/service-keys.md`` tells th
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import hashlib
 import re
@@ -156,6 +157,7 @@ class KeyStore:
         self._clock = clock
         self._known: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._pending: dict[str, asyncio.Future[ApiKey | None]] = {}
 
     async def init(self) -> None:
         """Create the table when it is missing (replicas starting together may race: fine)."""
@@ -269,6 +271,22 @@ class KeyStore:
         unknown_until = self._unknown.get(digest)
         if unknown_until is not None and unknown_until > now:
             return None
+        # One query per key at a time: when a busy key's entry expires, every request in flight
+        # would otherwise query the database at once (seen as p99 spikes every cache_ttl_s).
+        # The query is a task of its own, so a caller that gives up does not fail the others.
+        pending = self._pending.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._query(digest))
+            self._pending[digest] = pending
+            pending.add_done_callback(lambda done: self._settled(digest, done))
+        return await asyncio.shield(pending)
+
+    def _settled(self, digest: str, done: asyncio.Future[ApiKey | None]) -> None:
+        self._pending.pop(digest, None)
+        if not done.cancelled():
+            done.exception()  # retrieved, even when every waiter gave up
+
+    async def _query(self, digest: str) -> ApiKey | None:
         async with self.engine.connect() as conn:
             query = select(keys_table).where(keys_table.c.secret_hash == digest)
             row = (await conn.execute(query)).first()

@@ -83,7 +83,7 @@ async def create_message(request: Request) -> Response:
     if streaming:
         await admitted.__aenter__()
         try:
-            stream = await admitted.stream()
+            stream = await admitted.stream(raw=True)
         except BaseException as exc:
             await admitted.__aexit__(type(exc), exc, exc.__traceback__)
             raise

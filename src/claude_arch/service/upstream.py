@@ -103,9 +103,13 @@ class Admitted:
         """Send the (non-streamed) call."""
         return await self.gateway.client.execute(self.call)
 
-    async def stream(self) -> MessageStream:
-        """Open the stream: its first content is ready (or its error raised) when this returns."""
-        stream = self.gateway.client.stream_call(self.call)
+    async def stream(self, *, raw: bool = False) -> MessageStream:
+        """Open the stream: its first content is ready (or its error raised) when this returns.
+
+        ``raw``: the caller forwards ``stream.raw()`` and needs no text (unless prompts are
+        logged), so text deltas are not parsed."""
+        keep = not raw or self.gateway.settings.log_prompts
+        stream = self.gateway.client.stream_call(self.call, keep_content=keep)
         await self._stack.enter_async_context(stream)
         return stream
 

@@ -38,6 +38,11 @@ class SSEDecoder:
         # A chunk ending in "\r" may be the first half of "\r\n": the next chunk decides.
         self._pending_cr = False
 
+    @property
+    def idle(self) -> bool:
+        """True between events: nothing buffered, no event half read."""
+        return not self._buffer and not self._data and self._event is None and not self._pending_cr
+
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Events completed by ``chunk`` (possibly none)."""
         if not chunk:
