@@ -62,6 +62,7 @@ __all__ = [
     "StreamInterruptedError",
     "UnknownModelError",
     "error_for_status",
+    "error_type_for_status",
 ]
 
 
@@ -279,6 +280,18 @@ _BY_TYPE: dict[str, type[APIStatusError]] = {
     "timeout_error": GatewayTimeoutError,
     "overloaded_error": OverloadedError,
 }
+
+
+def error_type_for_status(status: int) -> str:
+    """The Anthropic error type a bare HTTP status stands for (a framework's own 404 or 405).
+
+    >>> error_type_for_status(405), error_type_for_status(529), error_type_for_status(502)
+    ('invalid_request_error', 'overloaded_error', 'api_error')
+    """
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls.error_type
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
 
 
 def error_for_status(

@@ -23,24 +23,20 @@ run an emulator in-process.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from claude_arch.background import BackgroundServer
 from claude_arch.constants import EMULATOR_API_KEY
 from claude_arch.emulator.app import create_app
 from claude_arch.emulator.config import EmulatorConfig, FaultSpec, RuleSpec
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.state import Clock, EmulatorState
-from claude_arch.errors import ConfigError
 
 __all__ = ["EmulatorConfig", "EmulatorServer", "ManualClock", "start_embedded"]
 
-_START_TIMEOUT_S = 10.0
 # On close, streams still open get this long to finish before they are cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
 
@@ -65,8 +61,10 @@ class ManualClock:
         self.now += seconds
 
 
-class EmulatorServer:
+class EmulatorServer(BackgroundServer):
     """An emulator on a free local port; a context manager, sync (thread) or async (this loop)."""
+
+    thread_name = "claude-arch-emulator"
 
     def __init__(
         self,
@@ -75,14 +73,12 @@ class EmulatorServer:
         clock: Clock = time.monotonic,
         **overrides: Any,
     ) -> None:
+        super().__init__()
         base = config.model_dump() if config is not None else {"port": 0, "speed": 0}
         self.config = EmulatorConfig.model_validate({**base, **overrides})
         self.api_key = self.config.api_keys[0] if self.config.api_keys else EMULATOR_API_KEY
         self.app = create_app(self.config, clock=clock)
-        self.url = ""
         self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def state(self) -> EmulatorState:
@@ -108,64 +104,6 @@ class EmulatorServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    def start(self) -> EmulatorServer:
-        """Serve from a background thread with its own event loop; returns once listening."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # reported to the starting thread below
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.close_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="claude-arch-emulator", daemon=True)
-        self._thread.start()
-        if not ready.wait(_START_TIMEOUT_S):
-            raise ConfigError("the emulator did not start listening within 10 s")
-        if failure:
-            raise ConfigError(f"the emulator could not start: {failure[0]!r}") from failure[0]
-        return self
-
-    def close(self) -> None:
-        """Stop the background server (a no-op when it is not running)."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(_START_TIMEOUT_S)
-            self._loop = None
-            self._thread = None
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> EmulatorServer:
-        return await self.start_async()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close_async()
 
     # --- control ---------------------------------------------------------------------------------
     def set_faults(self, *faults: FaultSpec | dict[str, Any], seed: int | None = None) -> None:

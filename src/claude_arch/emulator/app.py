@@ -28,21 +28,11 @@ from claude_arch.emulator.control import add_control_routes
 from claude_arch.emulator.messages import STATE_KEY, count_tokens, create_message
 from claude_arch.emulator.request_io import ApiError, error_response, request_id
 from claude_arch.emulator.state import Clock, EmulatorState
+from claude_arch.errors import error_type_for_status
 
 __all__ = ["create_app", "serve"]
 
 log = logging.getLogger("claude_arch.emulator")
-
-_TYPE_BY_STATUS = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    529: "overloaded_error",
-}
 
 
 @web.middleware
@@ -64,7 +54,7 @@ async def answer_in_api_shape(
         )
     except web.HTTPException as exc:  # no such route, wrong method, body over the server limit
         request.app[STATE_KEY].stats.error(exc.status)
-        etype = _TYPE_BY_STATUS.get(exc.status, "api_error")
+        etype = error_type_for_status(exc.status)
         message = f"{request.method} {request.path[:200]}: {exc.reason}"
         return error_response(exc.status, etype, message, request_id(request))
     except ConnectionAbortedError:  # an injected reset: drop the connection, answer nothing

@@ -23,7 +23,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from claude_arch.core.wire import encode_body
-from claude_arch.errors import ClaudeArchError, InternalServerError, InvalidRequestError
+from claude_arch.errors import (
+    ClaudeArchError,
+    InternalServerError,
+    InvalidRequestError,
+    error_type_for_status,
+)
 from claude_arch.service import chat, dashboard, ops, proxy
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
@@ -38,15 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["app_from_env", "create_app"]
 
 _log = logging.getLogger("claude_arch.service")
-_HTTP_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    422: "invalid_request_error",
-}
 
 
 def create_app(
@@ -121,7 +117,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         exc = cast("HTTPException", exc)
-        error_type = _HTTP_ERROR_TYPES.get(exc.status_code, "api_error")
+        error_type = error_type_for_status(exc.status_code)
         body = {"type": "error", "error": {"type": error_type, "message": str(exc.detail)}}
         body["request_id"] = request.state.request_id
         return Response(

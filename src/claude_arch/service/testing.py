@@ -13,14 +13,13 @@ free port; ``url`` is known once started.
 from __future__ import annotations
 
 import asyncio
-import threading
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from claude_arch.background import BackgroundServer
 from claude_arch.errors import ConfigError
 from claude_arch.service.app import create_app
 from claude_arch.service.config import ServiceSettings
@@ -35,23 +34,23 @@ if TYPE_CHECKING:
 
 __all__ = ["ServiceServer"]
 
-_START_TIMEOUT_S = 15.0
 
 
-class ServiceServer:
+class ServiceServer(BackgroundServer):
     """The service on a free port; ``gateway`` is its live state once started."""
+
+    thread_name = "claude-arch-service"
+    start_timeout_s = 15.0
 
     def __init__(
         self, settings: ServiceSettings, *, client: ClaudeClient | None = None, **uvicorn: Any
     ) -> None:
+        super().__init__()
         self.settings = settings
         self.app: FastAPI = create_app(settings, client=client)
         self._uvicorn = uvicorn
         self.server: DrainingServer | None = None
-        self.url = ""
         self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def for_emulator(
@@ -86,7 +85,7 @@ class ServiceServer:
         server = DrainingServer(config)
         self.server = server
         self._task = asyncio.create_task(server.serve())
-        async with asyncio.timeout(_START_TIMEOUT_S):
+        async with asyncio.timeout(self.start_timeout_s):
             while not server.started:
                 if self._task.done():
                     self._task.result()  # raises what stopped it
@@ -103,70 +102,9 @@ class ServiceServer:
             self.server = None
             self._task = None
 
-    async def __aenter__(self) -> ServiceServer:
-        return await self.start_async()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close_async()
-
-    # --- in a thread -------------------------------------------------------------------------
-    def start(self) -> ServiceServer:
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        async def main() -> None:
-            try:
-                await self.start_async()
-            except BaseException as exc:
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            if self._task is not None:
-                await self._task  # until close() tells uvicorn to exit
-
-        def run() -> None:
-            asyncio.run(main())
-
-        self._thread = threading.Thread(target=run, name="claude-arch-service", daemon=True)
-        self._thread.start()
-        if not ready.wait(_START_TIMEOUT_S):
-            raise ConfigError("the service did not start within 15 s")
-        if failure:
-            raise ConfigError(f"the service could not start: {failure[0]!r}") from failure[0]
-        return self
-
     def create_key_sync(self, name: str = "test", **limits: Any) -> str:
         """:meth:`create_key` from another thread, while serving from :meth:`start`."""
-        loop = self.server_loop
-        return asyncio.run_coroutine_threadsafe(self.create_key(name, **limits), loop).result(10)
-
-    @property
-    def server_loop(self) -> asyncio.AbstractEventLoop:
-        if self._task is None:
-            raise ConfigError("the service is not running")
-        return self._task.get_loop()
-
-    def close(self) -> None:
-        if self._thread is not None:
-            if self.server is not None and self._task is not None:
-                server = self.server
-                self._task.get_loop().call_soon_threadsafe(setattr, server, "should_exit", True)
-            self._thread.join(_START_TIMEOUT_S)
-            self._thread = None
-
-    def __enter__(self) -> ServiceServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        if self.loop is None:
+            raise ConfigError("create_key_sync needs the service started with start() / with")
+        future = asyncio.run_coroutine_threadsafe(self.create_key(name, **limits), self.loop)
+        return future.result(10)
