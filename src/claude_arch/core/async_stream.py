@@ -123,8 +123,11 @@ class MessageStream:
         if not self._finished:
             self._finished = True
             usage = attempt.state.message().usage
-            await self._client.settle(attempt.reservation, usage)
             self._client.core.record_cancelled(self._call, usage)
+            # Shielded: a close() that runs because the caller was cancelled (a client gone
+            # away under anyio, whose cancellation hits every await) still gives the limiter
+            # back what the stream did not use.
+            await asyncio.shield(self._client.settle(attempt.reservation, usage))
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
         # at once, which calls close() again.
         self._iterator = None
