@@ -3,7 +3,8 @@
 An upstream answer is passed on as the client would have seen it from Anthropic, with two
 exceptions: a refusal of the *gateway's* Anthropic credentials (401/403 upstream) becomes a 502, so
 the caller is not told that its own service key is wrong, and nothing upstream says about the
-gateway's key reaches the caller.
+gateway's key reaches the caller. An upstream error the gateway already retried carries
+``x-should-retry: false``, so an official SDK does not stack its own retries on the gateway's.
 
     >>> from claude_arch.errors import RateLimitError
     >>> status, body, headers = problem(RateLimitError("slow down", retry_after=1.5), "req_1")
@@ -63,6 +64,10 @@ def problem(
             headers[HEADER_REQUEST_ID] = request_id
         if exc.retry_after is not None and math.isfinite(exc.retry_after):
             headers[HEADER_RETRY_AFTER] = str(max(1, math.ceil(exc.retry_after)))
+        if upstream and exc.attempts > 1:
+            # the gateway already retried this call: an SDK retrying it again would stack its
+            # attempts on ours (3 x 3 by default), so it is told not to
+            headers[HEADER_SHOULD_RETRY] = "false"
         if isinstance(exc, SpendLimitError):
             # the official SDKs retry any 429 unless told not to; a spent budget will not refill
             body["error"]["details"] = {"error_code": "enforced_spend_limit_reached"}
