@@ -306,8 +306,8 @@ def serve_service(
         raise typer.BadParameter(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     if workers > 1:  # each worker process reads its settings from the environment
         os.environ.update({f"CLAUDE_ARCH_{k.upper()}": str(v) for k, v in overrides.items()})
-    if sys.stderr.isatty():  # in a container the logs are JSON lines only
-        err_console.print(_service_banner(settings))
+    if sys.stderr.isatty() or settings.dev:  # in production the logs are JSON lines only
+        err_console.print(_service_banner(settings), soft_wrap=True)
     serve(settings, log_level=log_level.upper(), workers=workers)
 
 
