@@ -36,6 +36,7 @@ test: lint typecheck
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/pip install -q -e '.[dev,bench]'
+	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null || echo "bench_service.py needs wrk (apt-get install wrk)"
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
