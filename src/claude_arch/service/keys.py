@@ -51,6 +51,9 @@ _SECRET_RE = re.compile(
 )
 _PREFIX_CHARS = 6  # random characters shown in listings: 222 bits stay secret
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# the columns' ranges: beyond them PostgreSQL refuses the row and SQLite overflows
+_MAX_INT32 = 2**31 - 1
+_MAX_INT64 = 2**63 - 1
 
 keys_table = Table(
     "service_keys",
@@ -118,9 +121,11 @@ def _from_row(row: Any) -> ApiKey:
     )
 
 
-def _check_limit(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or value < 1):
-        raise InvalidRequestError(f"{name}: must be a positive integer, got {value!r}", field=name)
+def _check_limit(name: str, value: int | None, most: int) -> None:
+    if value is not None and (isinstance(value, bool) or not 1 <= value <= most):
+        raise InvalidRequestError(
+            f"{name}: must be an integer from 1 to {most}, got {value!r}", field=name
+        )
 
 
 def _budget_micro(budget_usd: Decimal | int | str | None) -> int | None:
@@ -130,9 +135,10 @@ def _budget_micro(budget_usd: Decimal | int | str | None) -> int | None:
         value = Decimal(budget_usd)
     except ArithmeticError:
         value = Decimal("NaN")
-    if not value.is_finite() or value < MICRO:
+    if not value.is_finite() or not MICRO <= value <= _MAX_INT64 * MICRO:
         raise InvalidRequestError(
-            f"budget_usd: must be at least 0.000001 USD, got {budget_usd!r}", field="budget_usd"
+            f"budget_usd: must be from 0.000001 to {_MAX_INT64 * MICRO} USD, got {budget_usd!r}",
+            field="budget_usd",
         )
     return int(value / MICRO)  # whole micro-dollars, anything finer dropped
 
@@ -185,8 +191,8 @@ class KeyStore:
         name = name.strip()
         if not name or len(name) > 200:
             raise InvalidRequestError("name: must be 1 to 200 characters", field="name")
-        _check_limit("rpm", rpm)
-        _check_limit("tpm", tpm)
+        _check_limit("rpm", rpm, _MAX_INT32)
+        _check_limit("tpm", tpm, _MAX_INT64)
         micro = _budget_micro(budget_usd)
         if budget_period not in BUDGET_PERIODS:
             raise InvalidRequestError(

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 __all__ = ["keys_app"]
 
 T = TypeVar("T")
+# the key table's column ranges (rpm 32-bit, tpm and micro-dollars 64-bit), as keys.py checks
+MAX_RPM = 2**31 - 1
+MAX_TPM = 2**63 - 1
+MAX_BUDGET_USD = Decimal(MAX_TPM) * Decimal("0.000001")
 
 keys_app = typer.Typer(
     name="keys",
@@ -48,8 +52,10 @@ def _budget(value: str) -> Decimal:
         amount = Decimal(value)
     except InvalidOperation:
         amount = Decimal("NaN")
-    if not amount.is_finite() or amount < Decimal("0.000001"):
-        raise typer.BadParameter(f"must be an amount of USD of at least 0.000001, not {value!r}")
+    if not amount.is_finite() or not Decimal("0.000001") <= amount <= MAX_BUDGET_USD:
+        raise typer.BadParameter(
+            f"must be an amount of USD from 0.000001 to {MAX_BUDGET_USD}, not {value!r}"
+        )
     return amount
 
 
@@ -101,9 +107,12 @@ def _limits(row: dict[str, Any]) -> str:
 def create(
     name: Annotated[str, typer.Argument(help="Who the key is for, e.g. billing-team.")],
     *,
-    rpm: Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute.")] = None,
+    rpm: Annotated[
+        int | None, typer.Option("--rpm", min=1, max=MAX_RPM, help="Requests per minute.")
+    ] = None,
     tpm: Annotated[
-        int | None, typer.Option("--tpm", min=1, help="Tokens per minute (input + output).")
+        int | None,
+        typer.Option("--tpm", min=1, max=MAX_TPM, help="Tokens per minute (input + output)."),
     ] = None,
     budget_usd: Annotated[
         Decimal | None,
