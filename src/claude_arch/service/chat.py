@@ -33,7 +33,7 @@ from claude_arch.constants import HEADER_SESSION_ID
 from claude_arch.service import chat_ws
 from claude_arch.service.bodies import read_json
 from claude_arch.service.chat_turn import ChatRequest, ChatTurn, error_body, parse_chat_request
-from claude_arch.service.proxy import SSE_HEADERS, caller, request_id_of
+from claude_arch.service.proxy import SSE_HEADERS, caller, request_id_of, until_disconnected
 
 __all__ = ["router"]
 
@@ -63,7 +63,7 @@ async def chat(request: Request) -> Response:
     body = parse_chat_request(await read_json(request, limit=gateway.settings.max_body_bytes))
     turn = ChatTurn(gateway, key, body)
     try:
-        await turn.start()
+        await until_disconnected(request, turn.start())  # a client gone before the first token
     except BaseException:
         with anyio.CancelScope(shield=True):
             await turn.stop()

@@ -83,7 +83,9 @@ async def create_message(request: Request) -> Response:
     if streaming:
         await admitted.__aenter__()
         try:
-            stream = await admitted.stream(raw=True)
+            # watched: a client gone before the first token (a long prompt, a retry waiting out
+            # a 429) must not keep the upstream generating, nor its slot at the gate
+            stream = await until_disconnected(request, admitted.stream(raw=True))
         except BaseException as exc:
             await admitted.__aexit__(type(exc), exc, exc.__traceback__)
             raise
