@@ -7,6 +7,11 @@ at scale. Plain URLs are given their async driver:
     'sqlite+aiosqlite:///data/claude-arch.db'
     >>> async_url("postgresql://app@db:5432/claude")
     'postgresql+asyncpg://app@db:5432/claude'
+
+libpq's ``sslmode`` (in the URLs managed databases hand out) is asyncpg's ``ssl``:
+
+    >>> async_url("postgresql://app@db/claude?sslmode=require")
+    'postgresql+asyncpg://app@db/claude?ssl=require'
 """
 
 from __future__ import annotations
@@ -37,7 +42,16 @@ def async_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
-    return f"{_ASYNC_DRIVERS.get(scheme, scheme)}://{rest}"
+    driver = _ASYNC_DRIVERS.get(scheme, scheme)
+    if driver == "postgresql+asyncpg" and "?" in rest:
+        # asyncpg.connect refuses sslmode (a TypeError on the first query); it takes the same
+        # values as ssl
+        base, _, query = rest.partition("?")
+        params = query.split("&")
+        if not any(p.startswith("ssl=") for p in params):
+            params = ["ssl=" + p[8:] if p.startswith("sslmode=") else p for p in params]
+        rest = f"{base}?{'&'.join(params)}"
+    return f"{driver}://{rest}"
 
 
 def make_engine(url: str) -> AsyncEngine:
