@@ -61,6 +61,15 @@ def request_id_of(request: Request) -> str:
     return str(request.state.request_id)
 
 
+def refuse_client_options(params: dict[str, Any], names: tuple[str, ...]) -> None:
+    """A 400 for a body field the core client would take as its own option, not a body field
+    (``extra_headers`` would become the upstream request's headers: its ``x-api-key``, its
+    ``content-length``); the Messages API refuses unknown fields the same way."""
+    for name in names:
+        if name in params:
+            raise InvalidRequestError(f"{name}: Extra inputs are not permitted", field=name)
+
+
 def beta_headers(request: Request) -> dict[str, str] | None:
     beta = request.headers.get(HEADER_BETA)
     return {HEADER_BETA: beta} if beta else None
@@ -70,6 +79,7 @@ def beta_headers(request: Request) -> dict[str, str] | None:
 async def create_message(request: Request) -> Response:
     gateway, key = await caller(request)
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
+    refuse_client_options(params, ("extra_headers",))
     streaming = params.get("stream") is True  # any other non-null value: core's 400
     admitted = Admitted(
         gateway,
@@ -154,6 +164,7 @@ async def forward(
 async def count_tokens(request: Request) -> Response:
     gateway, _key = await caller(request)
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
+    refuse_client_options(params, ("extra_headers", "timeout", "deadline"))  # count_tokens(**)
     if params.get("model") == "auto":
         params["model"] = gateway.client.core.resolve("auto").id
     beta = beta_headers(request)
