@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from claude_arch.errors import InvalidRequestError
 from claude_arch.service.db import metadata
 from claude_arch.service.sessions import (
     Session,
@@ -127,6 +128,11 @@ class SqlSessionStore:
     async def create(
         self, key_id: str, *, model: str | None = None, system: str | None = None
     ) -> Session:
+        if system is not None and "\x00" in system:
+            # PostgreSQL text cannot hold NUL (a DBAPIError, so a 500); the turns are JSON-escaped
+            raise InvalidRequestError(
+                "system: must not contain the NUL character (U+0000)", field="system"
+            )
         await self.init()
         now = self._now()
         if self._next_purge is None or now >= self._next_purge:
