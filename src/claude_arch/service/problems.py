@@ -42,9 +42,12 @@ def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
 
 
 def from_upstream(exc: BaseException) -> bool:
-    """True for an error the Messages API answered (it always sends headers; the service's own
-    refusals carry none of upstream's)."""
-    return isinstance(exc, APIStatusError) and HEADER_REQUEST_ID in exc.headers
+    """True for an error the upstream answered: it has the response's body (the service's own
+    refusals have none) or the API's request id. Something in front of the API (a load
+    balancer's error page) sends no request id, and its headers must not reach the caller."""
+    return isinstance(exc, APIStatusError) and (
+        exc.body is not None or HEADER_REQUEST_ID in exc.headers
+    )
 
 
 def problem(
