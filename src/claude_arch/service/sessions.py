@@ -21,12 +21,16 @@ scale); a SQLAlchemy URL → that database; ``redis://…`` → Redis
 
 from __future__ import annotations
 
+import functools
+import logging
 import secrets
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from claude_arch.errors import NotFoundError
+from claude_arch.errors import APIConnectionError, NotFoundError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,10 +43,17 @@ __all__ = [
     "SessionLimits",
     "SessionStore",
     "new_session_id",
+    "outages_as_502",
     "session_not_found",
     "sessions_from_settings",
     "sessions_of",
+    "unreachable_as_502",
 ]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_log = logging.getLogger("claude_arch.service")
 
 SESSION_ID_PREFIX = "sess_"
 EXTRAS_NAME = "sessions"
@@ -112,6 +123,31 @@ def new_session_id() -> str:
 
 def session_not_found(session_id: str) -> NotFoundError:
     return NotFoundError(f"session_id: no session {session_id[:64]!r} for this key")
+
+
+@contextmanager
+def unreachable_as_502(outages: tuple[type[BaseException], ...]) -> Iterator[None]:
+    """``outages`` raised inside become a 502 ``APIConnectionError`` naming the session store;
+    the detail (host, port, driver message) goes to the log, never to the caller."""
+    try:
+        yield
+    except outages as exc:
+        _log.warning("the session store is unreachable: %s", exc)
+        raise APIConnectionError("the session store is unreachable; try again shortly") from exc
+
+
+def outages_as_502(
+    method: Callable[Concatenate[Any, P], Awaitable[R]],
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    """A store method whose ``self.outages`` (the driver's "cannot reach it" exceptions) become
+    :func:`unreachable_as_502`'s 502, as a key-store outage does."""
+
+    @functools.wraps(method)
+    async def wrapped(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with unreachable_as_502(self.outages):
+            return await method(self, *args, **kwargs)
+
+    return wrapped
 
 
 def utcnow() -> datetime:

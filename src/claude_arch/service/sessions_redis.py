@@ -26,6 +26,7 @@ from claude_arch.service.sessions import (
     Session,
     SessionLimits,
     new_session_id,
+    outages_as_502,
     session_not_found,
     utcnow,
 )
@@ -82,6 +83,15 @@ class RedisSessionStore:
         self._now = now
         self._client: redis_async.Redis | None = None
         self._append: AsyncScript | None = None
+        _import_redis()
+        from redis import exceptions
+
+        self.outages: tuple[type[BaseException], ...] = (
+            exceptions.ConnectionError,
+            exceptions.TimeoutError,
+            OSError,
+        )
+        """Redis cannot be reached: a 502 naming the session store (not a 500)."""
 
     @property
     def client(self) -> redis_async.Redis:
@@ -109,6 +119,7 @@ class RedisSessionStore:
         """Nothing to create; checks that Redis answers."""
         await self.ping()
 
+    @outages_as_502
     async def create(
         self, key_id: str, *, model: str | None = None, system: str | None = None
     ) -> Session:
@@ -130,6 +141,7 @@ class RedisSessionStore:
             await pipe.execute()
         return session
 
+    @outages_as_502
     async def get(self, session_id: str, key_id: str) -> Session:
         meta, turns = self._keys(session_id)
         async with self.client.pipeline(transaction=True) as pipe:
@@ -149,6 +161,7 @@ class RedisSessionStore:
             [json.loads(t) for t in raw_turns],
         )
 
+    @outages_as_502
     async def append(self, session_id: str, key_id: str, turn: list[dict[str, Any]]) -> None:
         encoded = json.dumps(turn, separators=(",", ":"), ensure_ascii=False)
         limits = self.limits
@@ -166,6 +179,7 @@ class RedisSessionStore:
         if not done:
             raise session_not_found(session_id)
 
+    @outages_as_502
     async def delete(self, session_id: str, key_id: str) -> None:
         meta, turns = self._keys(session_id)
         owner = await self.client.hget(meta, "key_id")

@@ -35,7 +35,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.errors import InvalidRequestError
@@ -44,6 +45,7 @@ from claude_arch.service.sessions import (
     Session,
     SessionLimits,
     new_session_id,
+    outages_as_502,
     session_not_found,
     utcnow,
 )
@@ -88,6 +90,14 @@ def _utc(value: datetime) -> datetime:
 class SqlSessionStore:
     """:class:`~claude_arch.service.sessions.SessionStore` on an async SQLAlchemy engine."""
 
+    outages: tuple[type[BaseException], ...] = (
+        OperationalError,
+        InterfaceError,
+        PoolTimeoutError,
+        OSError,
+    )
+    """A database that cannot be reached: a 502 naming the session store (not a 500)."""
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -125,6 +135,7 @@ class SqlSessionStore:
     def _cutoff(self) -> datetime:
         return self._now() - timedelta(seconds=self.limits.ttl_s)
 
+    @outages_as_502
     async def create(
         self, key_id: str, *, model: str | None = None, system: str | None = None
     ) -> Session:
@@ -152,6 +163,7 @@ class SqlSessionStore:
             )
         return session
 
+    @outages_as_502
     async def get(self, session_id: str, key_id: str) -> Session:
         await self.init()
         async with self.engine.connect() as conn:
@@ -181,6 +193,7 @@ class SqlSessionStore:
                 [json.loads(t) for t in turns],
             )
 
+    @outages_as_502
     async def append(self, session_id: str, key_id: str, turn: list[dict[str, Any]]) -> None:
         await self.init()
         encoded = json.dumps(turn, separators=(",", ":"), ensure_ascii=False)
@@ -224,6 +237,7 @@ class SqlSessionStore:
                 return int(turn_id)
         return None
 
+    @outages_as_502
     async def delete(self, session_id: str, key_id: str) -> None:
         await self.init()
         async with self.engine.begin() as conn:
@@ -235,6 +249,7 @@ class SqlSessionStore:
             await conn.execute(delete(turns_table).where(turns_table.c.session_id == session_id))
             await conn.execute(delete(sessions_table).where(sessions_table.c.id == session_id))
 
+    @outages_as_502
     async def purge_expired(self) -> int:
         """Delete sessions unused for ``ttl_s``; how many went."""
         await self.init()
