@@ -262,10 +262,15 @@ class Quotas:
         limiter = self._limiter
         if limiter.limits_for(SERVICE_KEY_FAMILY, scope=key.id) != limits:
             limiter.set_limits(SERVICE_KEY_FAMILY, limits, scope=key.id)
-        got = await limiter.atry_acquire(
-            SERVICE_KEY_FAMILY, input_tokens=tokens, output_tokens=0, scope=key.id
-        )
-        state = await limiter.asnapshot(SERVICE_KEY_FAMILY, scope=key.id)
+        try:
+            got = await limiter.atry_acquire(
+                SERVICE_KEY_FAMILY, input_tokens=tokens, output_tokens=0, scope=key.id
+            )
+            state = await limiter.asnapshot(SERVICE_KEY_FAMILY, scope=key.id)
+        except APIConnectionError as exc:
+            # the limiter's message names the Redis host: to the log, not to the caller
+            log.warning("the limits store is unreachable: %s", exc)
+            raise APIConnectionError("the limits store is unreachable") from exc
         if state is not None:
             if key.rpm is not None:
                 _kind_headers(headers, "requests", state.requests, now)
