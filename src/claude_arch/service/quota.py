@@ -184,9 +184,14 @@ class Quotas:
             await self._settle_budget(admission.hold, to_micro(cost_usd))
 
     async def spent(self, key: ApiKey) -> Decimal:
-        """USD charged to ``key`` in its current budget period (every key is counted)."""
+        """USD charged to ``key`` in its current budget period (every key is counted);
+        ``APIConnectionError`` when Redis cannot be reached."""
         slot, _ = self._slot(key, self._now())
-        state = await self._budgets.state(slot)
+        try:
+            state = await self._budgets.state(slot)
+        except self._outages as exc:
+            log.warning("the limits store is unreachable: %s", exc)
+            raise APIConnectionError("the limits store is unreachable") from exc
         return usd(state.spent)
 
     async def ping(self) -> None:
