@@ -10,15 +10,39 @@ body (a string there was a 500).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from error_shape import assert_anthropic_error, message_body
 
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+def hits() -> list[str]:
+    """The paths of the requests that reached the upstream."""
+    return []
+
+
+@pytest.fixture
+async def emulator(hits: list[str]) -> AsyncIterator[EmulatorServer]:
+    """conftest's emulator, counting the requests that reach it."""
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        hits.append(request.path)
+        return await handler(request)
+
+    emu = EmulatorServer(speed=0)
+    emu.app.middlewares.insert(0, count)
+    async with emu:
+        yield emu
 
 
 @pytest.fixture
@@ -51,7 +75,7 @@ def count_body(**extra: Any) -> dict[str, Any]:
 )
 async def test_a_body_field_named_like_a_client_option_is_a_400_and_never_sent(
     http: httpx.AsyncClient,
-    emulator: EmulatorServer,
+    hits: list[str],
     path: str,
     body: dict[str, Any],
     field: str,
@@ -61,7 +85,7 @@ async def test_a_body_field_named_like_a_client_option_is_a_400_and_never_sent(
     assert message.startswith(f"{field}: "), message
     r = await http.post(path, json=body)  # with no beta header to merge, too
     assert_anthropic_error(r, 400, "invalid_request_error")
-    assert emulator.stats()["totals"].get("requests", 0) == 0
+    assert hits == []
 
 
 async def test_the_same_requests_without_those_fields_still_pass(http: httpx.AsyncClient) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["router"]
 
 T = TypeVar("T")
+_FREE = Decimal(0)
 router = APIRouter()
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -162,7 +164,7 @@ async def forward(
 
 @router.post("/v1/messages/count_tokens", summary="Count the input tokens of a request")
 async def count_tokens(request: Request) -> Response:
-    gateway, _key = await caller(request)
+    gateway, key = await caller(request)
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
     refuse_client_options(params, ("extra_headers", "timeout", "deadline"))  # count_tokens(**)
     if params.get("model") == "auto":
@@ -170,9 +172,20 @@ async def count_tokens(request: Request) -> Response:
     beta = beta_headers(request)
     if beta:
         params["extra_headers"] = beta
-    async with gateway.gate.slot():
-        count = await gateway.client.count_tokens(**params)
-    return Response(encode_body({"input_tokens": count}), media_type="application/json")
+    # a request sent upstream like any other: one from the key's rpm (it is free: no tokens, no
+    # cost), so one key cannot spend the organisation's count_tokens limit for every tenant
+    quotas = gateway.quotas
+    admission = await quotas.admit(key, input_tokens=0, max_output_tokens=0, max_cost_usd=_FREE)
+    try:
+        async with gateway.gate.slot():
+            count = await gateway.client.count_tokens(**params)
+    finally:
+        await quotas.settle(admission, input_tokens=0, output_tokens=0, cost_usd=_FREE)
+    return Response(
+        encode_body({"input_tokens": count}),
+        media_type="application/json",
+        headers=admission.headers,
+    )
 
 
 @router.get("/v1/models", summary="List the models this gateway serves")

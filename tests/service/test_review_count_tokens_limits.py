@@ -1,0 +1,71 @@
+"""``count_tokens`` is a request sent upstream like any other: it takes one request from the
+key's rpm (so one tenant cannot spend the organisation's count_tokens limit for everyone), and
+its answer carries the key's rate-limit headers. Before, it was authenticated but never counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from aiohttp import web
+from error_shape import assert_anthropic_error, message_body
+
+from claude_arch.service.testing import ServiceServer
+from claude_arch.testing import EmulatorServer
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+def hits() -> list[str]:
+    """The paths of the requests that reached the upstream."""
+    return []
+
+
+@pytest.fixture
+async def emulator(hits: list[str]) -> AsyncIterator[EmulatorServer]:
+    """conftest's emulator, counting the requests that reach it."""
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        hits.append(request.path)
+        return await handler(request)
+
+    emu = EmulatorServer(speed=0)
+    emu.app.middlewares.insert(0, count)
+    async with emu:
+        yield emu
+
+
+def count_body() -> dict[str, object]:
+    body = message_body("Hello")
+    body.pop("max_tokens")
+    return body
+
+
+async def test_count_tokens_takes_from_the_keys_rpm(
+    service: ServiceServer, hits: list[str]
+) -> None:
+    key = await service.create_key("counter", rpm=2)
+    headers = {"x-api-key": key}
+    async with httpx.AsyncClient(base_url=service.url, headers=headers) as http:
+        for left in (1, 0):
+            r = await http.post("/v1/messages/count_tokens", json=count_body())
+            assert r.status_code == 200, r.text
+            assert r.headers["anthropic-ratelimit-requests-remaining"] == str(left)
+        r = await http.post("/v1/messages/count_tokens", json=count_body())
+        assert_anthropic_error(r, 429, "rate_limit_error")
+        r = await http.post("/v1/messages", json=message_body())  # the same minute's budget
+        assert_anthropic_error(r, 429, "rate_limit_error")
+    assert hits == ["/v1/messages/count_tokens"] * 2
+
+
+async def test_count_tokens_still_works_for_an_unlimited_key(service: ServiceServer) -> None:
+    key = await service.create_key("free")
+    async with httpx.AsyncClient(base_url=service.url, headers={"x-api-key": key}) as http:
+        for _ in range(5):
+            r = await http.post("/v1/messages/count_tokens", json=count_body())
+            assert r.status_code == 200, r.text
+            assert r.json()["input_tokens"] > 0
