@@ -74,10 +74,16 @@ def _run(operation: Callable[[KeyStore], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     try:
         return asyncio.run(run())
     except ClaudeArchError as exc:
         typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except (OperationalError, InterfaceError, OSError) as exc:
+        # an operator's tool: the cause (host, driver message) is theirs to see
+        typer.echo(f"error: the database cannot be reached: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
