@@ -58,4 +58,25 @@ def parse_json_object(body: bytes | str) -> dict[str, Any]:
         raise InvalidRequestError(
             f"body: expected a JSON object, got {type(data).__name__}", field="body"
         )
+    # json.loads accepts an escaped lone surrogate, which no UTF-8 encoder (ours, the upstream
+    # call's) can write: a 400 here, not a 500 later. Only a body with a \uD8xx-\uDFxx escape
+    # at all (a fast byte search) is re-encoded to check.
+    if isinstance(body, bytes):
+        escaped = b"\\ud" in body or b"\\uD" in body
+    else:
+        escaped = "\\ud" in body or "\\uD" in body
+    if escaped and not _encodable(data):
+        raise InvalidRequestError(
+            "body: a lone UTF-16 surrogate escape (\\ud800 to \\udfff without its pair) "
+            "is not valid Unicode",
+            field="body",
+        )
     return data
+
+
+def _encodable(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
