@@ -80,6 +80,7 @@ def create_app(
     app = GatewayApp(
         max_body_bytes=settings.max_body_bytes,
         error_response=proxy.error_response,
+        loopback_only=not settings.requires_keys,  # no keys: no other site's pages either
         title="claude-arch service",
         summary="An Anthropic-compatible Claude gateway with chat, keys, limits and budgets.",
         version="1",

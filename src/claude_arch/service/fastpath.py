@@ -36,12 +36,15 @@ class GatewayApp(FastAPI):
         *,
         max_body_bytes: int,
         error_response: Callable[[ClaudeArchError, Request], Response],
+        loopback_only: bool = False,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self._fast: dict[str, Handler] = {}
         self._error_response = error_response
-        self._outer: ASGIApp = RequestContext(self._dispatch, max_body_bytes=max_body_bytes)
+        self._outer: ASGIApp = RequestContext(
+            self._dispatch, max_body_bytes=max_body_bytes, loopback_only=loopback_only
+        )
 
     def fast_post(self, path: str, handler: Handler) -> None:
         """Serve ``POST path`` with ``handler`` directly (register it as a route too, for the

@@ -2,6 +2,10 @@
 ``BaseHTTPMiddleware``) that gives each HTTP request an id, answers an over-long
 ``content-length`` with a 413 before any body is read, stamps ``request-id`` on the response and
 writes one JSON access-log line (method, path, status, duration, the key's public id).
+
+``loopback_only`` (dev mode, no keys): a request whose ``Host`` or ``Origin`` names anything but a
+loopback host is refused with a 403, so that a web page on another site, open in this machine's
+browser, cannot use the keyless service (a WebSocket has no CORS; a rebound DNS name looks local).
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from claude_arch.constants import HEADER_REQUEST_ID_IN
 from claude_arch.core.wire import encode_body
+from claude_arch.errors import PermissionDeniedError, RequestTooLargeError
 from claude_arch.service.bodies import too_large
+from claude_arch.service.config import is_loopback
 from claude_arch.service.logs import request_context
 from claude_arch.service.problems import problem
 from claude_arch.service.upstream import CALL_LOG_FIELDS
@@ -50,10 +57,25 @@ def request_id_for(scope: Scope) -> str:
     return new_request_id()
 
 
+def foreign_header(scope: Scope) -> str | None:
+    """``host`` or ``origin`` when that header names a host that is not loopback, else None."""
+    for name, value in scope["headers"]:
+        if name in (b"host", b"origin"):
+            text = value.decode("latin-1")
+            try:
+                host = urlsplit(text if name == b"origin" else "//" + text).hostname
+            except ValueError:
+                host = None
+            if not host or not is_loopback(host):
+                return "origin" if name == b"origin" else "host"
+    return None
+
+
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, loopback_only: bool = False) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.loopback_only = loopback_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -78,7 +100,10 @@ class RequestContext:
 
         with request_context(request_id):
             try:
-                if scope["type"] == "http" and self._too_long(scope):
+                foreign = foreign_header(scope) if self.loopback_only else None
+                if foreign is not None:
+                    await self._reject_foreign(scope, receive, send_with_id, request_id, foreign)
+                elif scope["type"] == "http" and self._too_long(scope):
                     await self._reject_too_large(request_id, send_with_id)
                 else:
                     await self.app(scope, receive, send_with_id)
@@ -102,8 +127,26 @@ class RequestContext:
                 return value.isdigit() and int(value) > self.max_body_bytes
         return False
 
+    async def _reject_foreign(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, header: str
+    ) -> None:
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect; a close before accept is a 403 handshake
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        refusal = PermissionDeniedError(
+            f"{header}: this service runs without keys (dev mode) and serves only pages and "
+            "clients on this machine's loopback addresses"
+        )
+        await self._send_error(refusal, request_id, send)
+
     async def _reject_too_large(self, request_id: str, send: Send) -> None:
-        status, body, headers = problem(too_large(self.max_body_bytes), request_id)
+        await self._send_error(too_large(self.max_body_bytes), request_id, send)
+
+    async def _send_error(
+        self, exc: PermissionDeniedError | RequestTooLargeError, request_id: str, send: Send
+    ) -> None:
+        status, body, headers = problem(exc, request_id)
         raw = encode_body(body)
         await send(
             {
