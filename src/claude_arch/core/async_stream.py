@@ -122,7 +122,7 @@ class MessageStream:
         await attempt.response.aclose()
         if not self._finished:
             self._finished = True
-            usage = attempt.state.message().usage
+            usage = attempt.state.partial_usage()
             self._client.core.record_cancelled(self._call, usage)
             # Shielded: a close() that runs because the caller was cancelled (a client gone
             # away under anyio, whose cancellation hits every await) still gives the limiter
@@ -265,7 +265,7 @@ class MessageStream:
         self._finished = True
         self._attempt = None
         await attempt.response.aclose()
-        usage = attempt.state.message().usage
+        usage = attempt.state.partial_usage()
         await self._client.settle(attempt.reservation, usage)
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")

@@ -14,9 +14,10 @@ a failure before any content can be retried without the caller ever seeing the f
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
-from claude_arch.core.types import Message
+from claude_arch.core.types import Message, Usage
 from claude_arch.core.wire import (
     ContentBlockDelta,
     MessageAccumulator,
@@ -45,6 +46,7 @@ class StreamState:
         "_pending",
         "_started",
         "accumulator",
+        "deltas",
         "has_content",
         "ttft_s",
     )
@@ -66,6 +68,8 @@ class StreamState:
         self.accumulator = MessageAccumulator()
         self.has_content = False
         self.ttft_s: float | None = None
+        self.deltas = 0
+        """Content deltas received: a floor for the output tokens of a stream cut short."""
 
     @property
     def held(self) -> int:
@@ -88,6 +92,7 @@ class StreamState:
             and chunk.count(b"\n\n") == 1
             and self._decoder.idle
         ):
+            self.deltas += 1
             return []
         out: list[StreamEvent] = []
         for sse in self._decoder.feed(chunk):
@@ -102,6 +107,8 @@ class StreamState:
                 self.accumulator.feed(event)
             except (ValueError, IndexError, KeyError) as exc:
                 raise StreamInterruptedError(f"malformed stream: {exc}", model=self._model) from exc
+            if isinstance(event, ContentBlockDelta):
+                self.deltas += 1
             if not self.has_content:
                 if not isinstance(event, _CONTENT):
                     self._held.append(event)
@@ -133,3 +140,13 @@ class StreamState:
 
     def message(self) -> Message:
         return self.accumulator.message()
+
+    def partial_usage(self) -> Usage:
+        """The usage of a stream that ended early (closed, or failed after content). The API
+        reports output tokens only at the end, yet bills what it generated: at least one token
+        per content delta received is counted, so a caller that hangs up before the end still
+        pays for what it read."""
+        usage = self.accumulator.message().usage
+        if usage.output_tokens >= self.deltas:
+            return usage
+        return dataclasses.replace(usage, output_tokens=self.deltas)
