@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["ServiceServer"]
 
 
-
 class ServiceServer(BackgroundServer):
     """The service on a free port; ``gateway`` is its live state once started."""
 
