@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -148,15 +148,17 @@ class Gateway:
         return restore
 
     async def aclose(self) -> None:
-        for name, extra in self.extras.items():
-            closer = getattr(extra, "aclose", None)
-            if closer is not None:
-                try:
-                    await closer()
-                except Exception:
-                    _log.exception("closing %s failed", name)
-        await self.quotas.aclose()
-        await self.keys.aclose()
+        """Close every component; one that fails to close (logged) does not keep the others
+        open."""
+        closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+            (name, extra.aclose) for name, extra in self.extras.items() if hasattr(extra, "aclose")
+        ]
+        closers += [("limits", self.quotas.aclose), ("keys", self.keys.aclose)]
         if self.owns_client:
-            await self.client.close()
-        await self.engine.dispose()
+            closers.append(("upstream client", self.client.close))
+        closers.append(("database", self.engine.dispose))
+        for name, closer in closers:
+            try:
+                await closer()
+            except Exception:
+                _log.exception("closing %s failed", name)

@@ -6,6 +6,8 @@ plus the gateway's own gauges).
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +24,8 @@ __all__ = ["GatewayGauges", "router"]
 
 router = APIRouter(include_in_schema=False)
 READY_TIMEOUT_S = 2.0
+UPSTREAM_CHECK_TTL_S = 5.0
+_UPSTREAM_OK_UNTIL = "readyz_upstream_ok_until"
 
 
 class GatewayGauges:
@@ -54,27 +58,39 @@ async def readyz(request: Request) -> Response:
     checks: dict[str, Any] = {}
     if gateway.draining:
         checks["draining"] = "shutting down"
-    for name, probe in (
-        ("database", gateway.keys.ping),
-        ("limits", gateway.quotas.ping),
-        ("sessions", sessions_of(gateway).ping),
-        ("upstream", lambda: _upstream(gateway)),
-    ):
-        try:
-            async with asyncio.timeout(READY_TIMEOUT_S):
-                await probe()
-            checks[name] = "ok"
-        except Exception as exc:  # report which store failed, never why in detail (no URLs)
-            checks[name] = f"failed: {type(exc).__name__}"
+    probes = {
+        "database": gateway.keys.ping,
+        "limits": gateway.quotas.ping,
+        "sessions": sessions_of(gateway).ping,
+        "upstream": lambda: _upstream(gateway),
+    }
+    # at once, so a slow store costs READY_TIMEOUT_S in all, not per check
+    results = await asyncio.gather(*(_probe(p) for p in probes.values()))
+    checks.update(zip(probes, results, strict=True))
     ready = all(v == "ok" for k, v in checks.items() if k != "draining") and not gateway.draining
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
+async def _probe(probe: Callable[[], Awaitable[None]]) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await probe()
+    except Exception as exc:  # report which store failed, never why in detail (no URLs)
+        return f"failed: {type(exc).__name__}"
+    return "ok"
+
+
 async def _upstream(gateway: Gateway) -> None:
-    """A cheap authenticated GET upstream: reachable, and our key accepted."""
+    """A cheap authenticated GET upstream: reachable, and our key accepted. ``/readyz`` needs no
+    key, so a success is remembered for UPSTREAM_CHECK_TTL_S: probing it in a loop cannot make
+    the gateway call the API (with its key) more often than that."""
+    now = time.monotonic()
+    if now < gateway.extras.get(_UPSTREAM_OK_UNTIL, 0.0):
+        return
     await gateway.client.send_json(
         gateway.client.core.request("GET", MODELS_PATH + "?limit=1", None, None, 0)
     )
+    gateway.extras[_UPSTREAM_OK_UNTIL] = time.monotonic() + UPSTREAM_CHECK_TTL_S
 
 
 @router.get("/metrics")
