@@ -11,50 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from aiohttp import web
 from error_shape import assert_anthropic_error, message_body
+from upstream_watch import UpstreamWatch, until
 
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
 CANCEL_WITHIN_S = 0.100
 LONG_TEXT = " ".join(["word"] * 3000)  # ~20 s of output at speed 1
-POLL_S = 0.005
-
-
-@dataclass
-class UpstreamWatch:
-    """When each upstream request arrived and when its handler was cancelled (disconnect)."""
-
-    started: list[float] = field(default_factory=list)
-    stopped: list[float] = field(default_factory=list)
-
-    @web.middleware
-    async def record(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if request.path != "/v1/messages":
-            return await handler(request)
-        self.started.append(time.monotonic())
-        try:
-            return await handler(request)
-        except (asyncio.CancelledError, ConnectionResetError):
-            self.stopped.append(time.monotonic())
-            raise
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> float:
-    """Poll ``condition`` until true; the monotonic time it was first seen true."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 (the state lives in other servers: poll it)
-            await asyncio.sleep(POLL_S)
-    return time.monotonic()
 
 
 @pytest.fixture

@@ -8,56 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from error_shape import message_body
+from upstream_watch import UpstreamWatch, until
 
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
-POLL_S = 0.005
 STOP_WITHIN_S = 1.0  # the upstream waits 30 s before its first byte: anything near 1 s is "at once"
 
 
-@dataclass
-class Watch:
-    started: list[float] = field(default_factory=list)
-    stopped: list[float] = field(default_factory=list)
-
-    @web.middleware
-    async def record(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if request.path != "/v1/messages":
-            return await handler(request)
-        self.started.append(time.monotonic())
-        try:
-            return await handler(request)
-        except (asyncio.CancelledError, ConnectionResetError):
-            self.stopped.append(time.monotonic())
-            raise
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> float:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 (the state lives in other servers: poll it)
-            await asyncio.sleep(POLL_S)
-    return time.monotonic()
+@pytest.fixture
+def watch() -> UpstreamWatch:
+    return UpstreamWatch()
 
 
 @pytest.fixture
-def watch() -> Watch:
-    return Watch()
-
-
-@pytest.fixture
-async def late_upstream(watch: Watch) -> AsyncIterator[EmulatorServer]:
+async def late_upstream(watch: UpstreamWatch) -> AsyncIterator[EmulatorServer]:
     """An upstream whose first byte comes 30 s after the request."""
     emu = EmulatorServer(speed=0)
     emu.app.middlewares.insert(0, watch.record)
@@ -67,7 +39,7 @@ async def late_upstream(watch: Watch) -> AsyncIterator[EmulatorServer]:
 
 
 async def hang_up_while_opening(
-    svc: ServiceServer, watch: Watch, path: str, body: dict[str, Any]
+    svc: ServiceServer, watch: UpstreamWatch, path: str, body: dict[str, Any]
 ) -> float:
     """Send ``body`` to ``path``, hang up once the upstream has it; when the client hung up."""
     async with httpx.AsyncClient(base_url=svc.url, timeout=60) as http:
@@ -80,7 +52,7 @@ async def hang_up_while_opening(
 
 
 async def test_a_stream_whose_client_hangs_up_before_the_first_token_stops_upstream(
-    late_upstream: EmulatorServer, watch: Watch, tmp_path: Path
+    late_upstream: EmulatorServer, watch: UpstreamWatch, tmp_path: Path
 ) -> None:
     async with ServiceServer.for_emulator(late_upstream, tmp_path, dev=True) as svc:
         body = message_body("late", stream=True)
@@ -91,7 +63,7 @@ async def test_a_stream_whose_client_hangs_up_before_the_first_token_stops_upstr
 
 
 async def test_a_chat_whose_client_hangs_up_before_the_first_token_stops_upstream(
-    late_upstream: EmulatorServer, watch: Watch, tmp_path: Path
+    late_upstream: EmulatorServer, watch: UpstreamWatch, tmp_path: Path
 ) -> None:
     async with ServiceServer.for_emulator(late_upstream, tmp_path, dev=True) as svc:
         hung_up = await hang_up_while_opening(svc, watch, "/v1/chat", {"text": "late"})
