@@ -15,13 +15,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from claude_arch.core.schema import CountTokensParams, CreateParams
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import (
     ClaudeArchError,
@@ -94,8 +95,37 @@ def create_app(
     app.include_router(ops.router)
     for path, handler in proxy.HOT_ROUTES.items():
         app.fast_post(path, handler)
+    _document_request_bodies(app)
     _install_error_handlers(app)
     return app
+
+
+def _document_request_bodies(app: FastAPI) -> None:
+    """The Anthropic routes read their bodies themselves (validated by core, not FastAPI), so the
+    OpenAPI document gets core's request models as their bodies, for ``/docs`` and API tools."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for path, model in (
+            ("/v1/messages", CreateParams),
+            ("/v1/messages/count_tokens", CountTokensParams),
+        ):
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(body.pop("$defs", {}))
+            schemas[model.__name__] = body
+            ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+            spec["paths"][path]["post"]["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref}},
+            }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:
