@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[EmulatorServer]:
-    async with EmulatorServer(speed=0) as server:
+def hits() -> list[str]:
+    """The paths of the requests that reached the ``emulator`` fixture's server."""
+    return []
+
+
+@pytest.fixture
+async def emulator(hits: list[str]) -> AsyncIterator[EmulatorServer]:
+    """An unpaced emulator that counts, in ``hits``, every request that reaches it (the
+    emulator's own stats count answered messages only, not count_tokens or models)."""
+
+    @web.middleware
+    async def count(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        hits.append(request.path)
+        return await handler(request)
+
+    server = EmulatorServer(speed=0)
+    server.app.middlewares.insert(0, count)
+    async with server:
         yield server
 
 

@@ -5,38 +5,10 @@ its answer carries the key's rate-limit headers. Before, it was authenticated bu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-
 import httpx
-import pytest
-from aiohttp import web
 from error_shape import assert_anthropic_error, message_body
 
 from claude_arch.service.testing import ServiceServer
-from claude_arch.testing import EmulatorServer
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@pytest.fixture
-def hits() -> list[str]:
-    """The paths of the requests that reached the upstream."""
-    return []
-
-
-@pytest.fixture
-async def emulator(hits: list[str]) -> AsyncIterator[EmulatorServer]:
-    """conftest's emulator, counting the requests that reach it."""
-
-    @web.middleware
-    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-        hits.append(request.path)
-        return await handler(request)
-
-    emu = EmulatorServer(speed=0)
-    emu.app.middlewares.insert(0, count)
-    async with emu:
-        yield emu
 
 
 def count_body() -> dict[str, object]:
