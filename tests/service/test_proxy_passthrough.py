@@ -129,3 +129,16 @@ async def test_a_stream_is_forwarded_as_the_upstream_sent_it(
         emulator.received()[-1]["body"]["a_field_from_the_future"]
         == BODY["a_field_from_the_future"]
     )
+
+
+async def test_count_tokens_resolves_auto_like_messages(
+    seen_service: tuple[ServiceServer, EmulatorServer, str],
+) -> None:
+    service, emulator, key = seen_service
+    body = {"model": "auto", "messages": BODY["messages"]}
+    async with httpx.AsyncClient(base_url=service.url) as http:
+        r = await http.post("/v1/messages/count_tokens", json=body, headers={"x-api-key": key})
+    assert r.status_code == 200, r.text
+    assert r.json()["input_tokens"] > 0
+    assert emulator.received()[-1]["path"] == "/v1/messages/count_tokens"
+    assert emulator.received()[-1]["body"]["model"] == DEFAULT_MODEL

@@ -11,7 +11,6 @@ A stream is forwarded chunk by chunk as it arrives; a failure before its first c
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -156,7 +155,7 @@ async def forward(
         admitted.answer = (await stream.final_message()).text
     except ClaudeArchError as exc:
         _, body, _ = problem(exc, request_id, upstream=True)
-        yield b"event: error\ndata: " + json.dumps(body).encode() + b"\n\n"
+        yield b"event: error\ndata: " + encode_body(body) + b"\n\n"
     finally:
         with anyio.CancelScope(shield=True):  # a client gone away still has its usage settled
             await admitted.__aexit__(None, None, None)
@@ -167,8 +166,6 @@ async def count_tokens(request: Request) -> Response:
     gateway, key = await caller(request)
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
     refuse_client_options(params, ("extra_headers", "timeout", "deadline"))  # count_tokens(**)
-    if params.get("model") == "auto":
-        params["model"] = gateway.client.core.resolve("auto").id
     beta = beta_headers(request)
     if beta:
         params["extra_headers"] = beta
@@ -193,10 +190,11 @@ async def list_models(request: Request, limit: int = 20) -> dict[str, Any]:
     gateway, _key = await caller(request)
     if not 1 <= limit <= 1000:
         raise InvalidRequestError("limit: must be between 1 and 1000", field="limit")
-    models = [model_object(m) for m in gateway.client.core.catalog][:limit]
+    every = list(gateway.client.core.catalog)
+    models = [model_object(m) for m in every[:limit]]
     return {
         "data": models,
-        "has_more": limit < len(list(gateway.client.core.catalog)),
+        "has_more": limit < len(every),
         "first_id": models[0]["id"] if models else None,
         "last_id": models[-1]["id"] if models else None,
     }
