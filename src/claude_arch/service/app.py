@@ -26,7 +26,6 @@ from claude_arch.core.schema import CountTokensParams, CreateParams
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import (
     ClaudeArchError,
-    InternalServerError,
     InvalidRequestError,
     error_type_for_status,
 )
@@ -36,7 +35,7 @@ from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.fastpath import GatewayApp
 from claude_arch.service.gateway import Gateway
 from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
-from claude_arch.service.problems import problem
+from claude_arch.service.problems import crash
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
@@ -159,15 +158,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     async def on_crash(request: Request, exc: Exception) -> Response:
-        # the traceback goes to the log with the request id; the caller gets the id, not the trace
-        _log.error("unhandled error", exc_info=exc)
-        status, body, headers = problem(
-            InternalServerError("internal error in the gateway; quote the request id"),
-            request.state.request_id,
-        )
-        return Response(
-            encode_body(body), status_code=status, media_type="application/json", headers=headers
-        )
+        return proxy.error_response(crash(exc), request)
 
     app.add_exception_handler(ClaudeArchError, on_ours)
     app.add_exception_handler(RequestValidationError, on_validation)

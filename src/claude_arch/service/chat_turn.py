@@ -22,7 +22,6 @@ answer if any text was delivered, and nothing if none was (the client can simply
 from __future__ import annotations
 
 import asyncio
-import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.errors import (
     ClaudeArchError,
-    InternalServerError,
     InvalidRequestError,
 )
 from claude_arch.service.context import trim_for_model
-from claude_arch.service.problems import from_upstream, problem
+from claude_arch.service.problems import crash, from_upstream, problem
 from claude_arch.service.sessions import sessions_of
 from claude_arch.service.upstream import Admitted
 
@@ -54,7 +52,6 @@ MAX_TEXT_CHARS = 100_000
 MAX_SYSTEM_CHARS = 100_000
 DEFAULT_MAX_TOKENS = 1024
 
-_log = logging.getLogger("claude_arch.service.chat")
 _cleanups: set[asyncio.Task[None]] = (
     set()
 )  # stop() tasks, held until done (asyncio keeps weak refs)
@@ -94,8 +91,7 @@ def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
 def error_body(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The Anthropic error body for a failure after a chat turn started."""
     if not isinstance(exc, ClaudeArchError):
-        _log.error("chat turn failed", exc_info=exc)
-        exc = InternalServerError("internal error in the gateway; quote the request id")
+        exc = crash(exc, "chat turn failed")
     upstream = from_upstream(exc)
     return problem(exc, request_id, upstream=upstream)[1]
 

@@ -10,7 +10,6 @@ mapping the app's exception handlers give. Everything else goes through FastAPI 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,13 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from claude_arch.errors import ClaudeArchError, InternalServerError
+from claude_arch.errors import ClaudeArchError
 from claude_arch.service.middleware import RequestContext
+from claude_arch.service.problems import crash
 
 __all__ = ["GatewayApp", "Handler"]
 
 Handler = Callable[[Request], Awaitable[Response]]
-_log = logging.getLogger("claude_arch.service")
 
 
 class GatewayApp(FastAPI):
@@ -71,9 +70,5 @@ class GatewayApp(FastAPI):
         except ClaudeArchError as exc:
             response = self._error_response(exc, request)
         except Exception as exc:  # the same answer the app's catch-all handler gives
-            _log.error("unhandled error", exc_info=exc)
-            response = self._error_response(
-                InternalServerError("internal error in the gateway; quote the request id"),
-                request,
-            )
+            response = self._error_response(crash(exc), request)
         await response(scope, receive, send)

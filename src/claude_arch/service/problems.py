@@ -14,6 +14,7 @@ gateway's key reaches the caller. An upstream error the gateway already retried 
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -27,7 +28,9 @@ from claude_arch.errors import (
     SpendLimitError,
 )
 
-__all__ = ["from_upstream", "problem", "upstream_credentials_error"]
+_log = logging.getLogger("claude_arch.service")
+
+__all__ = ["crash", "from_upstream", "problem", "upstream_credentials_error"]
 
 
 def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
@@ -39,6 +42,13 @@ def upstream_credentials_error(exc: APIStatusError) -> InternalServerError:
     )
     err.model = exc.model
     return err
+
+
+def crash(exc: BaseException, what: str = "unhandled error") -> InternalServerError:
+    """The error a caller gets for a bug: the traceback goes to the log (with the request id),
+    the caller gets the id, never the trace."""
+    _log.error(what, exc_info=exc)
+    return InternalServerError("internal error in the gateway; quote the request id")
 
 
 def from_upstream(exc: BaseException) -> bool:
