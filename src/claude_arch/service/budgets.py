@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import redis.asyncio as redis_async
 
 __all__ = [
+    "CHARGE_ONLY",
     "BudgetHold",
     "BudgetState",
     "LocalBudgets",
@@ -40,6 +41,8 @@ __all__ = [
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOLD_TTL_S = 900
 """A hold whose call never settles (its replica died) is released after this many seconds."""
+CHARGE_ONLY = ""
+"""The id of a hold that holds nothing (an unbudgeted key's): settling it only charges."""
 KEEP_AFTER_PERIOD = timedelta(days=7)
 """Redis keeps a finished period's counter this long after the period ends, then forgets it."""
 
@@ -124,6 +127,10 @@ class LocalBudgets:
 
     async def settle(self, hold: BudgetHold, *, charge: int) -> None:
         """Release the hold and charge ``charge`` (the real cost; it may exceed the hold)."""
+        if hold.id == CHARGE_ONLY:  # nothing reserved it: this may be the period's first call
+            current = self._current.get(_key_of(hold.slot))
+            if current is None or current < hold.slot:  # slots of one key sort by date
+                self._forget_old(hold.slot)
         counter = self._counters.setdefault(hold.slot, [0, 0])
         if self._holds.pop(hold.id, None) is not None:
             counter[1] -= hold.amount

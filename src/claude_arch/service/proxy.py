@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from claude_arch.constants import HEADER_BETA
 from claude_arch.core.catalog import model_object
@@ -30,6 +31,7 @@ from claude_arch.errors import (
 )
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
+from claude_arch.service.hangup import watch_hangup
 from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.upstream import Admitted
 
@@ -105,33 +107,51 @@ async def create_message(request: Request) -> Response:
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **admitted.headers},
         )
-    async with admitted:
+    await admitted.__aenter__()
+    try:
         message = await until_disconnected(request, admitted.create())
-        admitted.answer = message.text
+    except BaseException as exc:
+        await admitted.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    admitted.answer = message.text
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
-    return Response(body, media_type="application/json", headers=admitted.headers)
+    return SettledAfter(body, admitted)
+
+
+class SettledAfter(Response):
+    """A JSON answer whose call is settled (quota, log fields) once the answer is on its way,
+    so the caller does not wait for the bookkeeping; settled however the sending ends."""
+
+    def __init__(self, body: bytes, admitted: Admitted) -> None:
+        super().__init__(body, media_type="application/json", headers=admitted.headers)
+        self.admitted = admitted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.admitted.__aexit__(None, None, None)
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """``work``'s result, unless the client hangs up first: then ``work`` is cancelled at once
     (closing its upstream connection, so the model stops generating) and 499 is raised.
 
-    One watcher task per request (the work runs in this task): it cancels this task when the
-    disconnect arrives."""
+    The work runs in this task; the server's hangup notice (or, under another server, a watcher
+    task) cancels it: :func:`~claude_arch.service.hangup.watch_hangup`."""
     handler = asyncio.current_task()
     hung_up = False
 
-    async def watch() -> None:
+    def on_hangup() -> None:
         nonlocal hung_up
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
         hung_up = True
         if handler is not None:
             handler.cancel()
 
-    watcher = asyncio.create_task(watch())
     try:
-        return await work
+        with watch_hangup(request.scope, request.receive, on_hangup):
+            return await work
     except asyncio.CancelledError:
         if not hung_up:
             raise  # cancelled for another reason (shutdown): not ours to swallow
@@ -140,8 +160,6 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
         raise CallCancelledError(
             "the client closed the connection; the call was cancelled"
         ) from None
-    finally:
-        watcher.cancel()
 
 
 async def forward(

@@ -43,6 +43,7 @@ from claude_arch.errors import (
     SpendLimitError,
 )
 from claude_arch.service.budgets import (
+    CHARGE_ONLY,
     HOLD_TTL_S,
     BudgetHold,
     BudgetState,
@@ -225,10 +226,14 @@ class Quotas:
         self, key: ApiKey, max_cost_usd: Decimal, now: datetime, headers: dict[str, str]
     ) -> BudgetHold | None:
         # every key's spend is counted (for `keys list`); only a budgeted key can be refused
-        budget = UNLIMITED if key.budget_usd is None else to_micro(key.budget_usd)
-        amount = to_micro(max_cost_usd, rounding=ROUND_CEILING)
         slot, end = self._slot(key, now)
         keep_until = None if end is None else end + timedelta(days=7)
+        if key.budget_usd is None:
+            # nothing to refuse, so nothing to hold: settling charges the cost (one store
+            # call per request instead of two, which with Redis is a round trip saved)
+            return BudgetHold(slot, CHARGE_ONLY, 0, BudgetState(0, 0), keep_until)
+        budget = to_micro(key.budget_usd)
+        amount = to_micro(max_cost_usd, rounding=ROUND_CEILING)
         try:
             got = await self._budgets.reserve(slot, amount, budget=budget, expires_at=keep_until)
         except self._outages as exc:

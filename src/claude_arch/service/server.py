@@ -19,6 +19,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from claude_arch.service.app import create_app
+from claude_arch.service.hangup import http_protocol
 from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def uvicorn_config(
         "server_header": False,
         "proxy_headers": False,
         "ws_ping_interval": None,  # the chat socket sends its own JSON pings
+        "http": http_protocol(),  # tells a request its client hung up, with no task per request
         **overrides,
     }
     return uvicorn.Config(app, **options)  # type: ignore[arg-type]

@@ -1,0 +1,100 @@
+"""Knowing at once that a client hung up, without a watcher task per request.
+
+A request waiting on the upstream must be cancelled the moment its client goes away (the model
+would otherwise keep generating, and the request keep its slot at the gate). The portable way is
+a task per request that waits on ASGI ``receive()`` for ``http.disconnect``; on one core that task
+(created, woken, cancelled) cost about a tenth of a small request's CPU (bench/README.md §
+bench_service.py). The server already learns of the hangup in ``connection_lost``, so
+:class:`HangupProtocol` (uvicorn's httptools protocol, which ``claude-arch serve`` and the test
+server run) puts a :class:`Hangup` in each request's ``scope["extensions"]`` and calls it from
+there. Under any other server the extension is absent and :func:`watch_hangup` falls back to the
+watcher task, so the app works the same under ``uvicorn --http h11`` or another ASGI server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.types import Receive, Scope
+
+__all__ = ["HANGUP", "Hangup", "HangupProtocol", "http_protocol", "watch_hangup"]
+
+HANGUP = "claude_arch.hangup"
+"""The key of a request's :class:`Hangup` in ``scope["extensions"]``."""
+
+
+class Hangup:
+    """What the server tells a request about its client: ``happened`` once the connection closed
+    before the response was complete; ``callback`` (set by the app) is called at that moment."""
+
+    __slots__ = ("callback", "happened")
+
+    def __init__(self) -> None:
+        self.happened = False
+        self.callback: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        self.happened = True
+        if self.callback is not None:
+            self.callback()
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # no httptools: uvicorn's h11, and the watcher task
+    HangupProtocol: type[asyncio.Protocol] | None = None
+else:
+
+    class HangupProtocol(HttpToolsProtocol):  # type: ignore[no-redef]
+        """uvicorn's httptools protocol, telling each request's :class:`Hangup` when its
+        client goes before the response is complete (module level: ``--workers`` pickles it)."""
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.scope["extensions"] = {HANGUP: Hangup()}  # type: ignore[dict-item]
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            cycle = self.cycle
+            pending = cycle is not None and not cycle.response_complete
+            super().connection_lost(exc)
+            if pending and cycle is not None:
+                hangup = cycle.scope.get("extensions", {}).get(HANGUP)
+                if isinstance(hangup, Hangup):
+                    hangup()
+
+
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """What to pass uvicorn as ``http=``: :class:`HangupProtocol`, or ``"auto"`` without
+    httptools."""
+    return HangupProtocol if HangupProtocol is not None else "auto"
+
+
+@contextmanager
+def watch_hangup(scope: Scope, receive: Receive, on_hangup: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``on_hangup()`` is called (once) if the client goes away; at once when
+    it already has. The request's body must have been read (the fallback watcher reads on)."""
+    extensions: dict[str, Any] = scope.get("extensions") or {}
+    hangup = extensions.get(HANGUP)
+    if isinstance(hangup, Hangup):
+        if hangup.happened:
+            on_hangup()
+        hangup.callback = on_hangup
+        try:
+            yield
+        finally:
+            hangup.callback = None
+        return
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        on_hangup()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
