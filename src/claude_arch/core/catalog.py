@@ -193,13 +193,16 @@ class Catalog:
         w5m = _field(cache_creation, "ephemeral_5m_input_tokens") if cache_creation else 0
         if w1h + w5m != written:
             w5m = written - w1h
-        total = (
-            _field(usage, "input_tokens") * p.input
-            + _field(usage, "output_tokens") * p.output
-            + _field(usage, "cache_read_input_tokens") * p.cache_read
-            + w5m * p.cache_write_5m
-            + w1h * p.cache_write_1h
-        ) / _MTOK
+        total = _field(usage, "input_tokens") * p.input + _field(usage, "output_tokens") * p.output
+        read = _field(usage, "cache_read_input_tokens")
+        # Decimal arithmetic is dear on a gateway's per-request path: cache terms only if any
+        if read:
+            total += read * p.cache_read
+        if w5m:
+            total += w5m * p.cache_write_5m
+        if w1h:
+            total += w1h * p.cache_write_1h
+        total /= _MTOK
         if batch is None:
             tier = (
                 usage.get("service_tier")

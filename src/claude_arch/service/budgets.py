@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-HOLD_TTL_S = 900
-"""A hold whose call never settles (its replica died) is released after this many seconds."""
+HOLD_TTL_S = 3600
+"""A hold whose call never settles (its replica died) is released after this many seconds: an
+hour outlasts the longest answer (128k output tokens streams for 20-40 minutes), so a live call's
+hold never lapses and lets concurrent calls overspend the budget."""
 CHARGE_ONLY = ""
 """The id of a hold that holds nothing (an unbudgeted key's): settling it only charges."""
 KEEP_AFTER_PERIOD = timedelta(days=7)

@@ -39,9 +39,9 @@ class InflightGate:
         """What a refused client is told: the time one wait would have taken, at least 1 s."""
         return max(1, math.ceil(self.queue_timeout_s))
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the block; raise :class:`OverloadedError` after the queue timeout."""
+    async def acquire(self) -> None:
+        """Take one slot (:meth:`release` it); raise :class:`OverloadedError` after the queue
+        timeout."""
         if self._slots.locked():
             self.waiting += 1
             try:
@@ -59,8 +59,16 @@ class InflightGate:
         else:
             await self._slots.acquire()
         self.inflight += 1
+
+    def release(self) -> None:
+        self.inflight -= 1
+        self._slots.release()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot for the block."""
+        await self.acquire()
         try:
             yield
         finally:
-            self.inflight -= 1
-            self._slots.release()
+            self.release()

@@ -14,8 +14,7 @@ watcher task, so the app works the same under ``uvicorn --http h11`` or another 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import Receive, Scope
@@ -72,29 +71,37 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     return HangupProtocol if HangupProtocol is not None else "auto"
 
 
-@contextmanager
-def watch_hangup(scope: Scope, receive: Receive, on_hangup: Callable[[], None]) -> Iterator[None]:
+class watch_hangup:  # lower case: used like the context-manager function it replaced
     """Within the block, ``on_hangup()`` is called (once) if the client goes away; at once when
-    it already has. The request's body must have been read (the fallback watcher reads on)."""
-    extensions: dict[str, Any] = scope.get("extensions") or {}
-    hangup = extensions.get(HANGUP)
-    if isinstance(hangup, Hangup):
+    it already has. The request's body must have been read (the fallback watcher reads on).
+    A class, not a generator: it runs on every request."""
+
+    __slots__ = ("_hangup", "_on_hangup", "_receive", "_watcher")
+
+    def __init__(self, scope: Scope, receive: Receive, on_hangup: Callable[[], None]) -> None:
+        extensions: dict[str, Any] | None = scope.get("extensions")
+        hangup = extensions.get(HANGUP) if extensions else None
+        self._hangup = hangup if isinstance(hangup, Hangup) else None
+        self._on_hangup = on_hangup
+        self._receive = receive
+        self._watcher: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> None:
+        hangup = self._hangup
+        if hangup is None:
+            self._watcher = asyncio.create_task(self._watch())
+            return
         if hangup.happened:
-            on_hangup()
-        hangup.callback = on_hangup
-        try:
-            yield
-        finally:
-            hangup.callback = None
-        return
+            self._on_hangup()
+        hangup.callback = self._on_hangup
 
-    async def watch() -> None:
-        while (await receive())["type"] != "http.disconnect":
+    def __exit__(self, *exc_info: object) -> None:
+        if self._hangup is not None:
+            self._hangup.callback = None
+        elif self._watcher is not None:
+            self._watcher.cancel()
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
             pass
-        on_hangup()
-
-    watcher = asyncio.create_task(watch())
-    try:
-        yield
-    finally:
-        watcher.cancel()
+        self._on_hangup()

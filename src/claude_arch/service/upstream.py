@@ -15,7 +15,6 @@ failures before the first content) and the block stays open while the caller rea
 from __future__ import annotations
 
 import logging
-from contextlib import AsyncExitStack
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -73,7 +72,8 @@ class Admitted:
         self.answer: str | None = None
         """The answer's text, for the call's log line when ``log_prompts`` is on."""
         self._admission: Admission | None = None
-        self._stack = AsyncExitStack()
+        self._holding = False  # a slot at the gate
+        self._stream: MessageStream | None = None
 
     async def __aenter__(self) -> Admitted:
         gateway = self.gateway
@@ -92,11 +92,12 @@ class Admitted:
         )
         self.headers = dict(self._admission.headers)
         try:
-            await self._stack.enter_async_context(gateway.gate.slot())
-            self.records = gateway.scoped.begin()
+            await gateway.gate.acquire()
         except BaseException:
             await self._settle()
             raise
+        self._holding = True
+        self.records = gateway.scoped.begin()
         return self
 
     async def create(self) -> Message:
@@ -110,7 +111,8 @@ class Admitted:
         logged), so text deltas are not parsed."""
         keep = not raw or self.gateway.settings.log_prompts
         stream = self.gateway.client.stream_call(self.call, keep_content=keep)
-        await self._stack.enter_async_context(stream)
+        await stream.__aenter__()
+        self._stream = stream
         return stream
 
     async def __aexit__(
@@ -119,9 +121,14 @@ class Admitted:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        stream, self._stream = self._stream, None
         try:
-            await self._stack.aclose()
+            if stream is not None:
+                await stream.__aexit__(None, None, None)
         finally:
+            if self._holding:
+                self._holding = False
+                self.gateway.gate.release()
             await self._settle()
 
     async def _settle(self) -> None:
