@@ -136,3 +136,43 @@ async def test_readyz_is_503_while_draining(service: ServiceServer) -> None:
         assert r.json()["checks"]["draining"] == "shutting down"
         assert (await http.get("/healthz")).status_code == 200
         service.gateway.draining = False
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_drain_delay_keeps_serving_while_not_ready_then_drains(
+    upstream: EmulatorServer, tmp_path: Path
+) -> None:
+    """With ``drain_delay_s`` the replica answers /readyz 503 at once but keeps accepting and
+    serving for the delay (the load balancer has not noticed yet), then closes its listener."""
+    delay = 3.0
+    env = {"CLAUDE_ARCH_DEV": "true", "CLAUDE_ARCH_DRAIN_DELAY_S": str(delay)}
+    with ServiceProcess(tmp_path, upstream=upstream, env=env) as proc:
+        proc.wait_ready()
+        signalled = time.monotonic()
+        proc.terminate()
+        with httpx.Client(base_url=proc.url, timeout=5) as fresh:
+            assert poll(lambda: fresh.get("/readyz").status_code == 503, 2.0)
+        # new connections, opened after the signal, are still served
+        with httpx.Client(base_url=proc.url, timeout=5) as late:
+            answer = late.post("/v1/messages", json=message_body("short answer please"))
+            assert answer.status_code == 200, answer.text
+        assert time.monotonic() - signalled < delay, "too slow to check within the delay"
+        assert not refused(proc.url)
+        assert poll(lambda: refused(proc.url), delay + 3.0), "the listener never closed"
+        assert time.monotonic() - signalled >= delay * 0.9
+        assert proc.wait(EXIT_MARGIN_S + 5) == 0, proc.logs()
+        assert "serving 3.0 s more before draining" in proc.log_path.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_second_signal_skips_the_drain_delay(upstream: EmulatorServer, tmp_path: Path) -> None:
+    env = {"CLAUDE_ARCH_DEV": "true", "CLAUDE_ARCH_DRAIN_DELAY_S": "60"}
+    with ServiceProcess(tmp_path, upstream=upstream, env=env) as proc:
+        proc.wait_ready()
+        proc.terminate()
+        with httpx.Client(base_url=proc.url, timeout=5) as fresh:
+            assert poll(lambda: fresh.get("/readyz").status_code == 503, 2.0)
+        proc.terminate()
+        assert proc.wait(EXIT_MARGIN_S + 5) == 0, proc.logs()

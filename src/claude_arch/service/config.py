@@ -59,6 +59,14 @@ class ServiceSettings(Settings):
         ge=0,
         description="CLAUDE_ARCH_SHUTDOWN_GRACE_S: on SIGTERM, open streams get this long to end.",
     )
+    drain_delay_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=3600,
+        description="CLAUDE_ARCH_DRAIN_DELAY_S: on SIGTERM, keep serving (with /readyz 503) this "
+        "long before closing the listener, so a load balancer notices first; a second signal "
+        "skips the wait.",
+    )
     log_prompts: bool = Field(
         default=False,
         description="CLAUDE_ARCH_LOG_PROMPTS: log prompt and answer text (never on by default).",

@@ -10,6 +10,7 @@ emulator with faults, say).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import threading
@@ -119,7 +120,8 @@ class Gateway:
 
     def drain_on_signals(self) -> Callable[[], None]:
         """From the first SIGTERM/SIGINT on, report not-ready (``/readyz`` 503) so the load
-        balancer stops sending new requests while uvicorn drains the open ones.
+        balancer stops sending new requests while uvicorn drains the open ones. With
+        ``drain_delay_s``, uvicorn's shutdown starts that much later (a second signal: at once).
 
         Chains to the handlers in place (uvicorn's, which start the graceful shutdown); works the
         same in one process and under ``--workers``. Returns the function that restores them.
@@ -127,14 +129,29 @@ class Gateway:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
         previous: dict[int, Any] = {}
+        loop = asyncio.get_running_loop()
+        delay = self.settings.drain_delay_s
 
-        def on_signal(sig: int, frame: FrameType | None) -> None:
-            if not self.draining:
-                self.draining = True
-                _log.info("stop signal: draining", extra={"signal": sig})
+        def chain(sig: int, frame: FrameType | None) -> None:
             before = previous.get(sig)
             if callable(before):
                 before(sig, frame)
+
+        def on_signal(sig: int, frame: FrameType | None) -> None:
+            if self.draining or not delay:
+                if not self.draining:
+                    self.draining = True
+                    _log.info("stop signal: draining", extra={"signal": sig})
+                chain(sig, frame)  # a second signal does not wait out the delay
+                return
+            self.draining = True
+            _log.info(
+                "stop signal: not ready; serving %.1f s more before draining",
+                delay,
+                extra={"signal": sig, "drain_delay_s": delay},
+            )
+            # requests keep being served while the load balancer sees /readyz fail
+            loop.call_soon_threadsafe(loop.call_later, delay, chain, sig, frame)
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.getsignal(sig)
