@@ -137,15 +137,27 @@ async def test_redis_keeps_no_hold_for_an_unbudgeted_key(redis_url: str) -> None
         await quotas.aclose()
 
 
-async def test_an_unbudgeted_key_is_refused_like_any_other_while_redis_is_down() -> None:
-    """``fail_open=False`` (the default) refuses calls with a 502 while Redis is unreachable
-    (Quotas' docstring; docs/service-keys.md: "Redis down: by default, calls are refused with a
-    502"). A key with no rpm, tpm or budget has its spend counted in Redis too (``keys list``);
-    admitted, its charge is lost at settlement."""
+async def test_a_key_without_limits_or_budget_is_served_while_redis_is_down(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``fail_open=False`` refuses calls that Redis would limit while it is unreachable; a key
+    with no rpm, tpm or budget has nothing there to be refused by, so it keeps being served and
+    the spend Redis could not count is logged (docs/service-keys.md, "Redis down")."""
     quotas = Quotas(redis_url="redis://127.0.0.1:1/0")
     try:
+        got = await admit(quotas, make_key())
+        assert got.hold is not None
+        assert got.hold.id == CHARGE_ONLY
+        with caplog.at_level("WARNING", logger="claude_arch.service"):
+            await quotas.settle(got, input_tokens=1, output_tokens=1, cost_usd=COST)
+        assert any(
+            "charging 0.000123 USD" in r.getMessage() and "failed" in r.getMessage()
+            for r in caplog.records
+        ), [r.getMessage() for r in caplog.records]
         with pytest.raises(APIConnectionError, match="unreachable"):
-            await admit(quotas, make_key())
+            await admit(quotas, make_key(rpm=5))  # a key with a limit is refused
+        with pytest.raises(APIConnectionError, match="unreachable"):
+            await admit(quotas, make_key(budget="1"))  # and one with a budget
     finally:
         await quotas.aclose()
 

@@ -169,7 +169,8 @@ async def stall_an_answer(svc: ServiceServer, secret: str) -> socket.socket:
         raise AssertionError(
             "the second answer never had to wait: were ~6 MB not more than the socket buffers?"
         ) from None
-    assert svc.gateway.gate.inflight == 1  # the stuck one has not been settled yet
+    # the upstream call is over: its gate slot is back though the answer waits to be written
+    assert svc.gateway.gate.inflight == 0
     return sock
 
 

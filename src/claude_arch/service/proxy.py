@@ -114,6 +114,7 @@ async def create_message(request: Request) -> Response:
         await admitted.__aexit__(type(exc), exc, exc.__traceback__)
         raise
     admitted.answer = message.text
+    admitted.release_slot()
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
     return SettledAfter(body, admitted)
 

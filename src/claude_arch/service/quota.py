@@ -158,7 +158,7 @@ class Quotas:
         try:
             reservation = await self._take(key, tokens, now, headers)
         except BaseException:
-            if hold is not None:
+            if hold is not None and hold.id != CHARGE_ONLY:
                 await self._settle_budget(hold, 0)
             raise
         return Admission(key, reservation, hold, headers)
@@ -181,8 +181,9 @@ class Quotas:
                 )
             except APIConnectionError as exc:
                 log.warning("settling the limits of key %s failed: %s", admission.key.id, exc)
-        if admission.hold is not None:
-            await self._settle_budget(admission.hold, to_micro(cost_usd))
+        hold = admission.hold
+        if hold is not None and (cost_usd or hold.id != CHARGE_ONLY):  # nothing to settle
+            await self._settle_budget(hold, to_micro(cost_usd))
 
     async def spent(self, key: ApiKey) -> Decimal:
         """USD charged to ``key`` in its current budget period (every key is counted);

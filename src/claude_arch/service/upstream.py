@@ -115,6 +115,13 @@ class Admitted:
         self._stream = stream
         return stream
 
+    def release_slot(self) -> None:
+        """Give the gate slot back now (the upstream call is over) though settling comes later:
+        an answer waiting to be written to a slow client must not hold a slot."""
+        if self._holding:
+            self._holding = False
+            self.gateway.gate.release()
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -126,9 +133,7 @@ class Admitted:
             if stream is not None:
                 await stream.__aexit__(None, None, None)
         finally:
-            if self._holding:
-                self._holding = False
-                self.gateway.gate.release()
+            self.release_slot()
             await self._settle()
 
     async def _settle(self) -> None:
