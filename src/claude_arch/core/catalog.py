@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from claude_arch.core.types import Usage
 from claude_arch.errors import ConfigError, UnknownModelError
 
 __all__ = [
@@ -183,18 +184,32 @@ class Catalog:
         writes. ``batch`` defaults to ``usage.service_tier == "batch"``.
         """
         p = self.resolve(model).prices
-        cache_creation = (
-            usage.get("cache_creation")
-            if isinstance(usage, Mapping)
-            else getattr(usage, "cache_creation", None)
-        )
-        written = _field(usage, "cache_creation_input_tokens")
-        w1h = _field(cache_creation, "ephemeral_1h_input_tokens") if cache_creation else 0
-        w5m = _field(cache_creation, "ephemeral_5m_input_tokens") if cache_creation else 0
+        if isinstance(usage, Usage):  # the clients' own records: every call, read directly
+            written = usage.cache_creation_input_tokens
+            w1h, w5m = usage.cache_creation_1h, usage.cache_creation_5m
+            inputs, outputs = usage.input_tokens, usage.output_tokens
+            read = usage.cache_read_input_tokens
+            tier = usage.service_tier
+        else:
+            cache_creation = (
+                usage.get("cache_creation")
+                if isinstance(usage, Mapping)
+                else getattr(usage, "cache_creation", None)
+            )
+            written = _field(usage, "cache_creation_input_tokens")
+            w1h = _field(cache_creation, "ephemeral_1h_input_tokens") if cache_creation else 0
+            w5m = _field(cache_creation, "ephemeral_5m_input_tokens") if cache_creation else 0
+            inputs = _field(usage, "input_tokens")
+            outputs = _field(usage, "output_tokens")
+            read = _field(usage, "cache_read_input_tokens")
+            tier = (
+                usage.get("service_tier")
+                if isinstance(usage, Mapping)
+                else getattr(usage, "service_tier", None)
+            )
         if w1h + w5m != written:
             w5m = written - w1h
-        total = _field(usage, "input_tokens") * p.input + _field(usage, "output_tokens") * p.output
-        read = _field(usage, "cache_read_input_tokens")
+        total = inputs * p.input + outputs * p.output
         # Decimal arithmetic is dear on a gateway's per-request path: cache terms only if any
         if read:
             total += read * p.cache_read
@@ -204,11 +219,6 @@ class Catalog:
             total += w1h * p.cache_write_1h
         total /= _MTOK
         if batch is None:
-            tier = (
-                usage.get("service_tier")
-                if isinstance(usage, Mapping)
-                else getattr(usage, "service_tier", None)
-            )
             batch = tier == "batch"
         if batch:
             total *= self.batch_discount

@@ -25,7 +25,7 @@ from claude_arch.core.wire import encode_body
 from claude_arch.errors import PermissionDeniedError, RequestTooLargeError
 from claude_arch.service.bodies import too_large
 from claude_arch.service.config import is_loopback
-from claude_arch.service.logs import request_context
+from claude_arch.service.logs import log_fields, request_context
 from claude_arch.service.problems import problem
 from claude_arch.service.upstream import CALL_LOG_FIELDS
 
@@ -119,7 +119,7 @@ class RequestContext:
                     call = state.get(CALL_LOG_FIELDS)  # the upstream call's model, tokens, cost
                     if call:
                         extra.update(call)
-                    _access.info("%s %s %s", scope["method"], scope["path"], status, extra=extra)
+                    log_fields(_access, f"{scope['method']} {scope['path']} {status}", extra)
 
     def _too_long(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["CALL_LOG_FIELDS", "Admitted"]
 
 _log = logging.getLogger("claude_arch.service.calls")
+_FREE = Decimal(0)
 CALL_LOG_FIELDS = "call_log_fields"
 """Where :class:`Admitted` leaves its fields in a request's state for the access-log line."""
 
@@ -81,8 +82,13 @@ class Admitted:
         model = call.requested
         input_tokens = call.input_estimate
         max_output = min(call.max_tokens, model.max_output)
-        worst = gateway.client.core.catalog.cost(
-            model.id, Usage(input_tokens=input_tokens, output_tokens=max_output)
+        # what the call may cost at most: only a budget needs it reserved
+        worst = (
+            _FREE
+            if self.key.budget_usd is None
+            else gateway.client.core.catalog.cost(
+                model.id, Usage(input_tokens=input_tokens, output_tokens=max_output)
+            )
         )
         self._admission = await gateway.quotas.admit(
             self.key,

@@ -109,12 +109,12 @@ class OTelTracer:
         if tracer is None:
             return
         from opentelemetry import trace
-        from opentelemetry.trace import SpanKind, Status, StatusCode
 
         if self._provider is None and isinstance(
             trace.get_tracer_provider(), trace.ProxyTracerProvider
         ):
             return  # no provider set (yet): the span would be a no-op, and costs a gateway ~2%
+        from opentelemetry.trace import SpanKind, Status, StatusCode
 
         end = time.time_ns()
         name = genai_operation(record.operation)

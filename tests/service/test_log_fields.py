@@ -1,0 +1,119 @@
+"""``log_fields``: the access line written straight to the service's JSON handler is the line the
+logging machinery would have written; anything else on the way (another handler, a filter, a
+level) sends it through the machinery instead, so nothing configured is bypassed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claude_arch.service.logs import (
+    JsonFormatter,
+    JsonHandler,
+    configure_logging,
+    log_fields,
+    request_context,
+)
+
+FIELDS = {"method": "POST", "status": 200, "key_id": "key_1", "cost_usd": "0.000123", "x": None}
+
+
+@pytest.fixture
+def logger() -> Iterator[logging.Logger]:
+    """A logger under a root configured as ``claude-arch serve`` configures it, restored after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    logger = logging.getLogger("claude_arch.test.fields")
+    yield logger
+    logger.handlers[:] = []
+    logger.filters[:] = []
+    logger.propagate = True
+    root.handlers[:], root.level = saved
+    root.setLevel(saved[1])
+
+
+def configured(level: str = "INFO") -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging(level, stream)
+    return stream
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def without_ts(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items() if k != "ts"}
+
+
+def test_the_direct_line_is_the_line_logging_writes(logger: logging.Logger) -> None:
+    stream = configured()
+    with request_context("req_fields_1"):
+        log_fields(logger, "POST /v1/messages 200", FIELDS)
+        logger.info("%s", "POST /v1/messages 200", extra=FIELDS)
+    direct, machinery = lines(stream)
+    assert without_ts(direct) == without_ts(machinery)
+    assert direct["request_id"] == "req_fields_1"
+    assert direct["pid"] == os.getpid()
+    assert direct["level"] == "info"
+    assert direct["ts"].endswith("Z")
+
+
+@given(
+    st.dictionaries(
+        st.text(st.characters(categories=["Ll"]), min_size=1, max_size=8).filter(
+            lambda k: k not in {"ts", "level", "logger", "msg", "pid", "request_id", "exc"}
+        ),
+        st.none() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=False),
+        max_size=6,
+    )
+)
+def test_any_fields_come_out_as_the_formatter_writes_them(fields: dict[str, Any]) -> None:
+    line = JsonFormatter.line(0.5, "INFO", "claude_arch.x", "m", pid=7, fields=fields)
+    decoded = json.loads(line)
+    assert {k: decoded[k] for k in fields} == fields
+    assert decoded["ts"] == "1970-01-01T00:00:00.500Z"
+
+
+def test_another_handler_gets_the_line_through_logging(logger: logging.Logger) -> None:
+    stream = configured()
+    other = io.StringIO()
+    extra_handler = logging.StreamHandler(other)
+    logging.getLogger().addHandler(extra_handler)  # caplog, a file, a shipper…
+    log_fields(logger, "GET /healthz 200", FIELDS)
+    assert lines(stream)[0]["msg"] == "GET /healthz 200"
+    assert other.getvalue() == "GET /healthz 200\n"
+
+
+def test_a_filter_on_the_way_is_honoured(logger: logging.Logger) -> None:
+    stream = configured()
+    logger.addFilter(lambda record: False)
+    log_fields(logger, "GET /healthz 200", FIELDS)
+    assert stream.getvalue() == ""
+
+
+def test_a_level_above_info_writes_nothing(logger: logging.Logger) -> None:
+    stream = configured("WARNING")
+    log_fields(logger, "GET /healthz 200", FIELDS)
+    assert stream.getvalue() == ""
+
+
+def test_a_logger_of_its_own_is_used_through_logging(logger: logging.Logger) -> None:
+    stream = configured()
+    own = io.StringIO()
+    handler = JsonHandler(own)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    log_fields(logger, "GET /healthz 200", FIELDS)
+    assert stream.getvalue() == ""
+    assert json.loads(own.getvalue())["key_id"] == "key_1"
