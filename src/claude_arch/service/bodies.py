@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from claude_arch.errors import InvalidRequestError, RequestTooLargeError
+from claude_arch.errors import CallCancelledError, InvalidRequestError, RequestTooLargeError
 
 __all__ = ["parse_json_object", "read_json"]
 
@@ -19,12 +19,21 @@ async def read_json(request: Request, *, limit: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:  # a chunked body announces no length: count as it comes
-            raise too_large(limit)
-    return parse_json_object(bytes(body))
+    # ASGI messages read directly (Starlette's ``request.stream()`` is an async generator,
+    # dear on a gateway's per-request path); a body nearly always comes in one message
+    receive = request.receive
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect: the client left mid-body
+            raise CallCancelledError("the client closed the connection before its body was read")
+        chunk = message.get("body", b"")
+        if chunk:
+            body = chunk if not body else body + chunk
+            if len(body) > limit:  # a chunked body announces no length: count as it comes
+                raise too_large(limit)
+        if not message.get("more_body", False):
+            return parse_json_object(body)
 
 
 def too_large(limit: int) -> RequestTooLargeError:

@@ -46,6 +46,20 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+_second: list[tuple[int, str]] = [(-1, "")]
+"""The last second a line was stamped with, and its text (one tuple: threads swap it whole)."""
+
+
+def _timestamp(created: float) -> str:
+    """``2026-11-26T05:57:11.123Z``; the seconds are formatted once a second, not once a line."""
+    second = int(created)
+    last = _second[0]
+    if last[0] != second:
+        last = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _second[0] = last
+    return f"{last[1]}.{int(created * 1000) % 1000:03d}Z"
+
+
 def current_request_id() -> str | None:
     return _request_id.get()
 
@@ -97,8 +111,7 @@ class JsonFormatter(logging.Formatter):
         exc: str | None = None,
     ) -> str:
         out: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-            + f".{int(created * 1000) % 1000:03d}Z",
+            "ts": _timestamp(created),
             "level": level.lower(),
             "logger": logger,
             "msg": msg,
