@@ -24,6 +24,8 @@ per request, to a file). Scenarios (each prints a Markdown table):
                   the service and direct: done, stalls (a content gap > 0.5 s), gaps, CPU.
 ``--rss``         VmRSS of a fresh service after 10k and 100k requests (c=32).
 ``--scaling``     ``uvicorn --workers 1`` against ``--workers 2`` at c=128, nothing pinned.
+``--floor``       adds ``asgi-floor`` to the latency and throughput tables: uvicorn running a raw
+                  ASGI app that forwards through aiohttp, the service's stack without the gateway.
 
 Targets are interleaved (A, B, C, A, B, C, …) over ``--rounds`` rounds; tables give medians.
 Every table is followed by the CPU other processes used meanwhile: compare figures within a run.
@@ -64,6 +66,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--held", type=int, help="paced streams held (2000; quick 200)")
     parser.add_argument("--rss-at", help="request counts for RSS (10000,100000; quick 500,2000)")
     parser.add_argument("--no-litellm", dest="litellm", action="store_false")
+    parser.add_argument(
+        "--floor", action="store_true", help="add the uvicorn + raw ASGI forwarder (wrk scenarios)"
+    )
     parser.add_argument("--dev", action="store_true", help="service in dev mode (no key check)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory (logs)")
     args = parser.parse_args()
@@ -107,6 +112,8 @@ def proxies(procs: Processes, emulator: Server, args: argparse.Namespace) -> lis
         procs.bare_proxy(emulator, core=0),
         procs.service(emulator, core=0, dev=args.dev),
     ]
+    if args.floor:
+        targets.append(procs.asgi_forwarder(emulator, core=0))
     if args.litellm:
         targets.append(procs.litellm(emulator, core=0))
     emulator.name = "direct"
@@ -141,7 +148,9 @@ def run_wrk_scenarios(args: argparse.Namespace, run_dir: Path) -> None:
 def run_ttft(args: argparse.Namespace, run_dir: Path) -> None:
     with Processes(run_dir) as procs:
         emulator = procs.emulator(core=1, **streams.TTFT_EMULATOR)
-        targets = proxies(procs, emulator, argparse.Namespace(**{**vars(args), "litellm": False}))
+        # streams: neither LiteLLM (its own figures) nor the floor (it forwards JSON only)
+        only = argparse.Namespace(**{**vars(args), "litellm": False, "floor": False})
+        targets = proxies(procs, emulator, only)
         section(
             "Streaming: time to first token, concurrency 32",
             procs,

@@ -208,6 +208,14 @@ class Processes:
         argv += ["--upstream", upstream.url, "--api-key", EMULATOR_KEY]
         return self._start("bare-proxy", argv, ("x-api-key", "any"), port)
 
+    def asgi_forwarder(self, upstream: Server, core: int | None) -> Server:
+        """The service's stack with no gateway in it: uvicorn + a raw ASGI forwarder."""
+        port = free_port()
+        script = ROOT / "bench" / "service_baselines" / "asgi_forwarder.py"
+        argv = [*pinned(core), sys.executable, str(script), "--port", str(port)]
+        argv += ["--upstream", upstream.url, "--api-key", EMULATOR_KEY]
+        return self._start("asgi-floor", argv, ("x-api-key", "any"), port)
+
     def service_env(self, upstream: Server, data_dir: Path, **settings: str) -> dict[str, str]:
         env = {
             "ANTHROPIC_BASE_URL": upstream.url,

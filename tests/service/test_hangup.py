@@ -262,3 +262,35 @@ async def test_the_watcher_task_ends_with_the_block() -> None:
     queue.put_nowait({"type": "http.disconnect"})  # after the block: nobody reads it
     assert queue.qsize() == 1
     assert calls == []
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_client_that_hangs_up_mid_stream_stops_the_upstream_within_100_ms(
+    watch: UpstreamWatch, tmp_path: Path, protocol: str
+) -> None:
+    """After the first chunks were forwarded: the request's own task is cancelled by the hangup
+    (the server's notice, or under h11 the watcher task), the stream is closed and settled."""
+    emu = EmulatorServer(speed=1)
+    emu.app.middlewares.insert(0, watch.record)
+    emu.script(user="^long", text=" ".join(["word"] * 2000))
+    async with (
+        emu,
+        service_on(emu, tmp_path, protocol) as svc,
+        httpx.AsyncClient(base_url=svc.url, timeout=60) as http,
+    ):
+        with json_logs() as logs:
+            body = message_body("long answer please", stream=True, max_tokens=8000)
+            async with http.stream("POST", "/v1/messages", json=body) as reply:
+                assert reply.status_code == 200
+                chunks = reply.aiter_raw()
+                first = await chunks.__anext__()
+                assert b"message_start" in first
+                hung_up = time.monotonic()
+            # leaving the block closed the connection mid-stream
+            await until(lambda: bool(watch.stopped), timeout_s=5)
+            assert watch.stopped[0] - hung_up <= CANCEL_WITHIN_S, watch.stopped[0] - hung_up
+            await until(lambda: svc.gateway.gate.inflight == 0, timeout_s=2)
+            await until(lambda: bool(access_lines(logs)), timeout_s=2)
+        (line,) = access_lines(logs)
+        assert line["status"] == 200  # the status line went out before the hangup
+        assert line["output_tokens"] > 0  # billed for what was sent (one token per delta at least)

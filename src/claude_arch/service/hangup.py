@@ -19,7 +19,14 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
-__all__ = ["HANGUP", "Hangup", "HangupProtocol", "http_protocol", "watch_hangup"]
+__all__ = [
+    "HANGUP",
+    "Hangup",
+    "HangupProtocol",
+    "cancelled_by_hangup",
+    "http_protocol",
+    "watch_hangup",
+]
 
 HANGUP = "claude_arch.hangup"
 """The key of a request's :class:`Hangup` in ``scope["extensions"]``."""
@@ -105,3 +112,39 @@ class watch_hangup:  # lower case: used like the context-manager function it rep
         while (await self._receive())["type"] != "http.disconnect":
             pass
         self._on_hangup()
+
+
+class cancelled_by_hangup:  # lower case: used like a context-manager function
+    """Within the block, the client hanging up cancels the current task, and the block ends
+    there: that ``CancelledError`` is absorbed (``hung_up`` is then True); any other
+    cancellation (a shutdown) goes on as usual.
+
+        with cancelled_by_hangup(scope, receive) as watch:
+            answer = await upstream_call()
+        if watch.hung_up: ...
+    """
+
+    __slots__ = ("_task", "_watch", "hung_up")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self._task = asyncio.current_task()
+        self.hung_up = False
+        self._watch = watch_hangup(scope, receive, self._cancel)
+
+    def _cancel(self) -> None:
+        if not self.hung_up:
+            self.hung_up = True
+            if self._task is not None:
+                self._task.cancel()
+
+    def __enter__(self) -> cancelled_by_hangup:
+        self._watch.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> bool:
+        self._watch.__exit__()
+        if self.hung_up and exc_type is not None and issubclass(exc_type, asyncio.CancelledError):
+            if self._task is not None:
+                self._task.uncancel()
+            return True
+        return False

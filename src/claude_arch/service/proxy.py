@@ -10,8 +10,7 @@ A stream is forwarded chunk by chunk as it arrives; a failure before its first c
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,7 +30,7 @@ from claude_arch.errors import (
 )
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
-from claude_arch.service.hangup import watch_hangup
+from claude_arch.service.hangup import cancelled_by_hangup
 from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.upstream import Admitted
 
@@ -102,10 +101,8 @@ async def create_message(request: Request) -> Response:
         except BaseException as exc:
             await admitted.__aexit__(type(exc), exc, exc.__traceback__)
             raise
-        return StreamingResponse(
-            forward(admitted, stream, request_id),
-            media_type="text/event-stream",
-            headers={**SSE_HEADERS, **admitted.headers},
+        return ForwardedStream(
+            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}
         )
     await admitted.__aenter__()
     try:
@@ -138,34 +135,37 @@ class SettledAfter(Response):
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """``work``'s result, unless the client hangs up first: then ``work`` is cancelled at once
     (closing its upstream connection, so the model stops generating) and 499 is raised.
+    The work runs in this task: :class:`~claude_arch.service.hangup.cancelled_by_hangup`."""
+    with cancelled_by_hangup(request.scope, request.receive):
+        return await work
+    raise CallCancelledError("the client closed the connection; the call was cancelled")
 
-    The work runs in this task; the server's hangup notice (or, under another server, a watcher
-    task) cancels it: :func:`~claude_arch.service.hangup.watch_hangup`."""
-    handler = asyncio.current_task()
-    hung_up = False
 
-    def on_hangup() -> None:
-        nonlocal hung_up
-        hung_up = True
-        if handler is not None:
-            handler.cancel()
+class ForwardedStream(StreamingResponse):
+    """An SSE answer sent chunk by chunk from the request's own task, which the client hanging
+    up cancels (Starlette's ``StreamingResponse`` starts two more tasks per stream to notice);
+    the chunks' generator is closed however the sending ends, so the call is settled."""
 
-    try:
-        with watch_hangup(request.scope, request.receive, on_hangup):
-            return await work
-    except asyncio.CancelledError:
-        if not hung_up:
-            raise  # cancelled for another reason (shutdown): not ours to swallow
-        if handler is not None:
-            handler.uncancel()
-        raise CallCancelledError(
-            "the client closed the connection; the call was cancelled"
-        ) from None
+    def __init__(self, chunks: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+        super().__init__(chunks, media_type="text/event-stream", headers=headers)
+        self.chunks = chunks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            with cancelled_by_hangup(scope, receive):
+                await send(
+                    {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                )
+                async for chunk in self.chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self.chunks.aclose()
 
 
 async def forward(
     admitted: Admitted, stream: MessageStream, request_id: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The upstream bytes as they come; a failure after content is sent as an ``error`` event
     (the status line went out long ago). The quota is settled however the stream ends."""
     try:
