@@ -303,7 +303,11 @@ async def test_stream_error_after_first_event_surfaces_typed(
                 await consume(claude)
         assert len(seen) == 2, kind
         assert info.value.attempts == 1
-        assert meter.records[-1].error_type is not None
+        failed = meter.records[-1]
+        assert failed.error_type is not None
+        # what was delivered is billed: at least a token per content delta received
+        assert failed.usage.output_tokens >= 2, kind
+        assert failed.cost_usd > 0, kind
 
 
 async def test_leaving_a_stream_early_stops_the_server(settings: Settings, wait_for: Any) -> None:

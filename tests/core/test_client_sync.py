@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from claude_arch.core.sync_client import SyncClaudeClient
+from claude_arch.core.types import UsageRecord
 from claude_arch.core.wire import ContentBlockDelta, MessageStart
 from claude_arch.errors import (
     APITimeoutError,
+    ClaudeArchError,
     InvalidRequestError,
     OverloadedError,
     StreamInterruptedError,
@@ -200,3 +202,50 @@ def test_async_client_survives_one_loop_per_task(
     assert asyncio.run(task())
     assert asyncio.run(task())
     assert emulator_thread.stats()["totals"]["requests"] == 2
+
+
+class ListMeter:
+    def __init__(self) -> None:
+        self.records: list[UsageRecord] = []
+
+    def record(self, record: UsageRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize("kind", ["mid_stream_error", "stream_cut"])
+def test_a_stream_that_fails_after_content_is_billed_for_it(
+    emulator_thread: EmulatorServer, settings: Settings, kind: str
+) -> None:
+    """As the async stream: the failed call's record counts a token per delta received."""
+    meter = ListMeter()
+    emulator_thread.set_faults({"kind": kind, "model": HAIKU, "next_n": 1, "after_deltas": 3})
+    with client_for(emulator_thread, settings, meters=[meter]) as claude:
+        seen: list[str] = []
+        with (
+            pytest.raises(ClaudeArchError),
+            claude.stream(model=HAIKU, max_tokens=256, messages=HELLO) as failing,
+        ):
+            seen.extend(failing.text_stream)
+    assert len(seen) == 3
+    (failed,) = meter.records
+    assert failed.error_type is not None
+    assert failed.usage.output_tokens >= 3
+    assert failed.cost_usd > 0
+
+
+def test_a_stream_closed_early_is_billed_for_what_it_read(
+    emulator_thread: EmulatorServer, settings: Settings
+) -> None:
+    meter = ListMeter()
+    emulator_thread.script(user="^long", text=" ".join(["word"] * 200))
+    long = [{"role": "user", "content": "long answer please"}]
+    with (
+        client_for(emulator_thread, settings, meters=[meter]) as claude,
+        claude.stream(model=HAIKU, max_tokens=4000, messages=long) as stream,
+    ):
+        for n, _ in enumerate(stream.text_stream, start=1):
+            if n == 5:
+                break
+    (closed,) = meter.records
+    assert closed.status == 499
+    assert closed.usage.output_tokens >= 5

@@ -269,4 +269,4 @@ class MessageStream:
         await self._client.settle(attempt.reservation, usage)
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
-        self._client.core.fail(self._call, exc)
+        self._client.core.fail(self._call, exc, usage)  # billed for what it delivered

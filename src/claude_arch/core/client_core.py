@@ -346,11 +346,12 @@ class ClientCore:
         stopped = CallCancelledError("call stopped by the caller", model=call.current.id)
         self.record(call, usage=usage, error=stopped)
 
-    def fail(self, call: Call, exc: ClaudeArchError) -> ClaudeArchError:
-        """Stamp the error with the call's context and account for it; returns it to raise."""
+    def fail(self, call: Call, exc: ClaudeArchError, usage: Usage | None = None) -> ClaudeArchError:
+        """Stamp the error with the call's context and account for it (``usage``: what a stream
+        that failed after content had used); returns it to raise."""
         exc.attempts = call.attempts
         exc.model = exc.model or call.current.id
-        self.record(call, error=exc)
+        self.record(call, usage=usage, error=exc)
         return exc
 
 

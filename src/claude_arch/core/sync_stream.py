@@ -111,7 +111,7 @@ class SyncMessageStream:
         attempt.response.close()
         if not self._finished:
             self._finished = True
-            usage = attempt.state.message().usage
+            usage = attempt.state.partial_usage()
             self._client.settle(attempt.reservation, usage)
             self._client.core.record_cancelled(self._call, usage)
         # Last: a closed stream yields nothing more, and dropping the iterator may finalize it
@@ -224,8 +224,8 @@ class SyncMessageStream:
         self._finished = True
         self._attempt = None
         attempt.response.close()
-        usage = attempt.state.message().usage
+        usage = attempt.state.partial_usage()
         self._client.settle(attempt.reservation, usage)
         exc.model = exc.model or attempt.model.id
         exc.request_id = exc.request_id or attempt.response.headers.get("request-id")
-        self._client.core.fail(self._call, exc)
+        self._client.core.fail(self._call, exc, usage)  # billed for what it delivered
