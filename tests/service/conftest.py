@@ -7,9 +7,27 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from upstream_watch import UpstreamWatch
 
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
+
+
+@pytest.fixture
+def watch() -> UpstreamWatch:
+    """When each upstream request started and stopped (add ``watch.record`` to an emulator)."""
+    return UpstreamWatch()
+
+
+@pytest.fixture
+async def late_upstream(watch: UpstreamWatch) -> AsyncIterator[EmulatorServer]:
+    """An upstream whose first byte (JSON answer or stream) comes 30 s after a request whose
+    last user turn starts with "late"; ``watch`` sees its requests."""
+    emu = EmulatorServer(speed=0)
+    emu.app.middlewares.insert(0, watch.record)
+    emu.script(user="^late", text="finally", delay_s=30)
+    async with emu:
+        yield emu
 
 
 @pytest.fixture

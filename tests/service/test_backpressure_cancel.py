@@ -27,11 +27,6 @@ LONG_TEXT = " ".join(["word"] * 3000)  # ~20 s of output at speed 1
 
 
 @pytest.fixture
-def watch() -> UpstreamWatch:
-    return UpstreamWatch()
-
-
-@pytest.fixture
 async def slow_upstream(watch: UpstreamWatch) -> AsyncIterator[EmulatorServer]:
     """A realistic-speed emulator whose answers are long (streams) or late (JSON)."""
     emu = EmulatorServer(speed=1)

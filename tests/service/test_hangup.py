@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import pickle
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +33,6 @@ from claude_arch.testing import EmulatorServer
 CANCEL_WITHIN_S = 0.100  # the upstream would answer after 30 s
 PROTOCOLS = ["default", "h11"]
 KINDS = {"json": {}, "stream": {"stream": True}}
-
-
-@pytest.fixture
-def watch() -> UpstreamWatch:
-    return UpstreamWatch()
-
-
-@pytest.fixture
-async def late_upstream(watch: UpstreamWatch) -> AsyncIterator[EmulatorServer]:
-    """An upstream whose first byte (JSON answer or stream) comes 30 s after the request."""
-    emu = EmulatorServer(speed=0)
-    emu.app.middlewares.insert(0, watch.record)
-    emu.script(user="^late", text="finally", delay_s=30)
-    async with emu:
-        yield emu
 
 
 def service_on(

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from error_shape import message_body
 from upstream_watch import UpstreamWatch, until
 
@@ -21,21 +19,6 @@ from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
 STOP_WITHIN_S = 1.0  # the upstream waits 30 s before its first byte: anything near 1 s is "at once"
-
-
-@pytest.fixture
-def watch() -> UpstreamWatch:
-    return UpstreamWatch()
-
-
-@pytest.fixture
-async def late_upstream(watch: UpstreamWatch) -> AsyncIterator[EmulatorServer]:
-    """An upstream whose first byte comes 30 s after the request."""
-    emu = EmulatorServer(speed=0)
-    emu.app.middlewares.insert(0, watch.record)
-    emu.script(user="^late", text="finally", delay_s=30)
-    async with emu:
-        yield emu
 
 
 async def hang_up_while_opening(
