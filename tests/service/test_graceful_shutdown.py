@@ -117,6 +117,12 @@ def test_a_stream_longer_than_the_grace_is_cut_and_the_process_exits_promptly(
                 received += b"".join(chunks)
         cut_after = time.monotonic() - signalled
         assert b"event: message_stop" not in received
+        # the stream ends with a typed, retryable error, not a bare dropped connection
+        events = sse_events(received.decode())
+        name, data = events[-1]
+        assert name == "error", events[-3:]
+        assert data["error"]["type"] == "overloaded_error"
+        assert "shutting down" in data["error"]["message"]
         assert cut_after < grace + EXIT_MARGIN_S
         returncode = proc.wait(EXIT_MARGIN_S)
         assert returncode == 0, proc.logs()

@@ -10,6 +10,8 @@ A stream is forwarded chunk by chunk as it arrives; a failure before its first c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +29,7 @@ from claude_arch.errors import (
     ClaudeArchError,
     InvalidRequestError,
     NotFoundError,
+    OverloadedError,
 )
 from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
@@ -102,7 +105,7 @@ async def create_message(request: Request) -> Response:
             await admitted.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         return ForwardedStream(
-            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}
+            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}, request_id
         )
     await admitted.__aenter__()
     try:
@@ -146,21 +149,46 @@ class ForwardedStream(StreamingResponse):
     up cancels (Starlette's ``StreamingResponse`` starts two more tasks per stream to notice);
     the chunks' generator is closed however the sending ends, so the call is settled."""
 
-    def __init__(self, chunks: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+    def __init__(
+        self, chunks: AsyncGenerator[bytes, None], headers: dict[str, str], request_id: str
+    ) -> None:
         super().__init__(chunks, media_type="text/event-stream", headers=headers)
         self.chunks = chunks
+        self.request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
         try:
             with cancelled_by_hangup(scope, receive):
                 await send(
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
+                started = True
                 async for chunk in self.chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except asyncio.CancelledError:
+            # not the client's hangup (absorbed above): the server stopping, its grace over
+            if started:
+                await self._stopping(send)
+            raise
         finally:
             await self.chunks.aclose()
+
+    async def _stopping(self, send: Send) -> None:
+        """End the stream with an ``overloaded_error`` event, so a caller's SDK raises a typed,
+        retryable error instead of a dropped connection."""
+        _, body, _ = problem(
+            OverloadedError(
+                "this replica is shutting down and the stream outlived its grace period; "
+                "retry the request"
+            ),
+            self.request_id,
+        )
+        event = b"event: error\ndata: " + encode_body(body) + b"\n\n"
+        with contextlib.suppress(Exception):  # the client may be gone too
+            async with asyncio.timeout(1):  # a client not reading cannot hold the shutdown
+                await send({"type": "http.response.body", "body": event, "more_body": False})
 
 
 async def forward(
