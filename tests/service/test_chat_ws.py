@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from chat_server import chat_service, key_id_of, seconds_until, sessions, slow_emulator
+from log_capture import CapturedLogs, json_logs
+from upstream_watch import until
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -245,3 +247,40 @@ async def test_heartbeat_pings_arrive(emulator: EmulatorServer, tmp_path: Path) 
             assert json.loads(await ws.recv()) == {"type": "ping"}
             assert json.loads(await ws.recv()) == {"type": "ping"}
             assert time.monotonic() - started < 2
+
+
+async def test_error_frames_name_the_sockets_request_id_and_the_socket_gets_an_access_line(
+    svc: ServiceServer, emulator: EmulatorServer
+) -> None:
+    """The id in an error frame is the one in the socket's log lines (its turns' and its access
+    line), so a frame a user reports leads to what the service logged."""
+    key = await svc.create_key("ws-ids")
+    emulator.set_faults({"kind": "500", "model": "*", "next_n": 1})
+    with json_logs() as logs:
+        async with connect(
+            ws_url(svc), additional_headers={"x-api-key": key, "x-request-id": "req-test-ws-ids"}
+        ) as ws:
+            await ws.send("{not json")
+            bad = await receive(ws)
+            _, failed = await turn(ws, "this one fails upstream")
+            _, done = await turn(ws, "and this one works")
+        await until(lambda: any(a["method"] == "WEBSOCKET" for a in access(logs)), timeout_s=5)
+    assert bad["type"] == "error"
+    assert failed["type"] == "error"
+    assert done["type"] == "done"
+    assert bad["request_id"] == failed["request_id"] == "req-test-ws-ids"
+    calls = [c for c in logs.lines() if c["logger"] == "claude_arch.service.calls"]
+    assert [c["request_id"] for c in calls] == ["req-test-ws-ids"] * 2
+    assert calls[0]["error_type"] is not None
+    (line,) = [a for a in access(logs) if a["method"] == "WEBSOCKET"]
+    assert (line["path"], line["status"], line["request_id"]) == (
+        "/v1/chat/ws",
+        101,
+        "req-test-ws-ids",
+    )
+    assert line["key_id"] == (await svc.gateway.keys.authenticate(key)).id
+    assert line["duration_ms"] > 0
+
+
+def access(logs: CapturedLogs) -> list[dict[str, Any]]:
+    return [line for line in logs.lines() if line["logger"] == "claude_arch.service.access"]

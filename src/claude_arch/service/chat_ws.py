@@ -61,6 +61,13 @@ MAX_FRAME_CHARS = 4 * MAX_TEXT_CHARS
 _log = logging.getLogger("claude_arch.service.chat")
 
 
+def socket_request_id(websocket: WebSocket) -> str:
+    """The socket's request id (its log lines carry it): error frames name it, so a frame a
+    user reports leads to the lines of its turn."""
+    request_id = websocket.scope.get("state", {}).get("request_id")
+    return str(request_id) if request_id else new_request_id()
+
+
 class _Gone(Exception):
     """The client closed the socket while we were sending."""
 
@@ -79,7 +86,7 @@ async def serve(websocket: WebSocket) -> None:
         key = await gateway.authenticate(secret)
     except ClaudeArchError as exc:
         code = WS_CLOSE_UNAUTHORIZED if isinstance(exc, AuthenticationError) else 1011
-        frame = json.dumps(error_body(exc, new_request_id()))
+        frame = json.dumps(error_body(exc, socket_request_id(websocket)))
         with suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.send_text(frame)
             await websocket.close(code=code, reason=exc.error_type)
@@ -109,7 +116,7 @@ class ChatSocket:
             raise _Gone from exc
 
     async def send_error(self, exc: Exception, **extra: Any) -> None:
-        await self.send({**error_body(exc, new_request_id()), **extra})
+        await self.send({**error_body(exc, socket_request_id(self.websocket)), **extra})
 
     async def run(self) -> None:
         heartbeat = asyncio.create_task(self._heartbeat())

@@ -90,7 +90,13 @@ class RequestContext:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "websocket.accept":
+                status = 101
+            elif kind == "websocket.close":
+                state["close_code"] = message.get("code", 1000)
+                status = status or 403  # closed before it was accepted: the handshake's 403
+            if kind == "http.response.start":
                 status = message["status"]
                 # one request-id only: error responses already carry it (an SDK reading a
                 # doubled header would get "req_a, req_a" as the id)
@@ -108,18 +114,20 @@ class RequestContext:
                 else:
                     await self.app(scope, receive, send_with_id)
             finally:
-                if scope["type"] == "http":
-                    extra = {
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                        "key_id": state.get("key_id"),
-                    }
-                    call = state.get(CALL_LOG_FIELDS)  # the upstream call's model, tokens, cost
-                    if call:
-                        extra.update(call)
-                    log_fields(_access, f"{scope['method']} {scope['path']} {status}", extra)
+                method = scope["method"] if scope["type"] == "http" else "WEBSOCKET"
+                extra = {
+                    "method": method,
+                    "path": scope["path"],
+                    "status": status,  # a socket: 101 once accepted, else the refusal's 403
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "key_id": state.get("key_id"),
+                }
+                if scope["type"] == "websocket":
+                    extra["close_code"] = state.get("close_code")  # None: the client closed
+                call = state.get(CALL_LOG_FIELDS)  # the upstream call's model, tokens, cost
+                if call:
+                    extra.update(call)
+                log_fields(_access, f"{method} {scope['path']} {status}", extra)
 
     def _too_long(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:
