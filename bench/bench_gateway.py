@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 sys.path.insert(0, str(Path(__file__).parent))  # the service_harness package beside this file
 
 from claude_arch.core.transports.base import WireRequest
+from claude_arch.core.wire import fastjson
 from claude_arch.service.app import create_app
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.hangup import HANGUP, Hangup
@@ -176,9 +177,15 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=("tottime", "cumulative"), help="one run under cProfile, sorted so"
     )
+    parser.add_argument(
+        "--stdlib-json", action="store_true", help="the standard library's json, not orjson"
+    )
     args = parser.parse_args()
+    if args.stdlib_json:
+        fastjson.orjson = None  # what core/wire/fastjson.py does when orjson is missing
     print(f"# bench_gateway.py, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"{platform.processor() or platform.machine()}; Python {platform.python_version()}")
+    print("json: " + ("standard library" if fastjson.orjson is None else "orjson"))
     asyncio.run(run(args.requests, args.repeat, args.profile))
 
 

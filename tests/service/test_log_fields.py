@@ -73,7 +73,10 @@ def test_the_direct_line_is_the_line_logging_writes(logger: logging.Logger) -> N
         st.text(st.characters(categories=["Ll"]), min_size=1, max_size=8).filter(
             lambda k: k not in {"ts", "level", "logger", "msg", "pid", "request_id", "exc"}
         ),
-        st.none() | st.integers() | st.text(max_size=20) | st.floats(allow_nan=False),
+        st.none()
+        | st.integers()
+        | st.text(max_size=20)
+        | st.floats(allow_nan=False, allow_infinity=False),
         max_size=6,
     )
 )
@@ -117,3 +120,9 @@ def test_a_logger_of_its_own_is_used_through_logging(logger: logging.Logger) -> 
     log_fields(logger, "GET /healthz 200", FIELDS)
     assert stream.getvalue() == ""
     assert json.loads(own.getvalue())["key_id"] == "key_1"
+
+
+def test_a_float_json_cannot_carry_is_logged_as_null() -> None:
+    """The line stays valid JSON for a log shipper (the standard library wrote ``Infinity``)."""
+    line = JsonFormatter.line(0.0, "INFO", "x", "m", pid=1, fields={"a": float("inf"), "b": 1.5})
+    assert json.loads(line, parse_constant=pytest.fail)["a"] is None

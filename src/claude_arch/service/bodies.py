@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from claude_arch.core.wire import fastjson
 from claude_arch.errors import CallCancelledError, InvalidRequestError, RequestTooLargeError
 
 __all__ = ["parse_json_object", "read_json"]
@@ -55,13 +56,14 @@ def parse_json_object(body: bytes | str) -> dict[str, Any]:
     if not body:
         raise InvalidRequestError("body: expected a JSON object, got an empty body", field="body")
     try:
-        data = json.loads(body)
+        data = fastjson.loads(body)
     except (ValueError, RecursionError) as exc:
-        where = (
-            f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        elif isinstance(exc, ValueError) and str(exc).endswith("is not a JSON number"):
+            where = f" ({exc})"  # NaN, Infinity
+        else:
+            where = ""
         raise InvalidRequestError(f"body: malformed JSON{where}", field="body") from None
     if not isinstance(data, dict):
         raise InvalidRequestError(

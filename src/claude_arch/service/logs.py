@@ -13,12 +13,13 @@ service logs a key's public id, not its secret, and the core client never logs h
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import sys
 import time
 from typing import Any
+
+from claude_arch.core.wire import fastjson
 
 __all__ = [
     "LOG_LEVEL_ENV",
@@ -123,7 +124,7 @@ class JsonFormatter(logging.Formatter):
         out.update(fields)
         if exc is not None:
             out["exc"] = exc
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return fastjson.dumps(out, default=str).decode()
 
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -15,7 +15,6 @@ transport share them.
 from __future__ import annotations
 
 import email.utils
-import json
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -34,6 +33,7 @@ from claude_arch.constants import (
     HEADER_VERSION,
     RATELIMIT_HEADER_PREFIX,
 )
+from claude_arch.core.wire import fastjson
 from claude_arch.errors import APIStatusError, error_for_status
 
 __all__ = [
@@ -95,7 +95,7 @@ def request_headers(
 
 def encode_body(params: Mapping[str, Any]) -> bytes:
     """A request body: compact JSON, UTF-8 (non-ASCII kept as is, as the SDK sends it)."""
-    return json.dumps(params, separators=(",", ":"), ensure_ascii=False).encode()
+    return fastjson.dumps(params)
 
 
 def decode_json(body: bytes) -> Any:
@@ -103,7 +103,7 @@ def decode_json(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return json.loads(body)
+        return fastjson.loads(body)
     except ValueError:
         return None
 

@@ -1,0 +1,80 @@
+"""``core.wire.fastjson``: orjson's speed with the standard library's results. Every JSON value
+round-trips the same either way, with or without orjson; what orjson refuses falls back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claude_arch.core.wire import fastjson
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()  # beyond 64 bits too: orjson refuses those, json takes them
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),  # any code point, lone surrogates excepted below
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate: no UTF-8 writer can
+        return False
+    return True
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: with orjson, and as the module runs without it."""
+    if request.param == "stdlib":
+        monkeypatch.setattr(fastjson, "orjson", None)
+    return str(request.param)
+
+
+@given(JSON_VALUES)
+def test_dumps_reads_back_as_the_standard_library_reads_it(value: Any) -> None:
+    if not encodable(value):
+        return
+    written = fastjson.dumps(value)
+    assert json.loads(written) == value
+    assert fastjson.loads(written) == value
+    assert fastjson.loads(json.dumps(value)) == value
+
+
+def test_both_ways_give_the_same_answers(mode: str) -> None:
+    doc = {"é": [1, 2**70, 1.5, None, True, "\u2603"], "nested": {"k": ""}}
+    assert fastjson.loads(fastjson.dumps(doc)) == doc
+    assert fastjson.dumps({"a": "é"}) == '{"a":"é"}'.encode()
+    assert fastjson.dumps({1: 2}) == b'{"1":2}'  # a non-string key: json's answer
+    assert fastjson.loads(b'{"a": "\\ud800"}') == {"a": "\ud800"}  # json's: the caller checks
+
+
+@pytest.mark.parametrize("text", ["[NaN]", '{"a": Infinity}', "[-Infinity]"])
+def test_numbers_json_has_not_are_refused(mode: str, text: str) -> None:
+    with pytest.raises(ValueError, match="is not a JSON number"):
+        fastjson.loads(text)
+
+
+def test_malformed_json_gets_the_standard_librarys_error(mode: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as info:
+        fastjson.loads(b'{"a": 1,,}')
+    assert (info.value.lineno, info.value.colno) == (1, 9)
+
+
+def test_default_handles_what_json_cannot_write() -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    when = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    out = json.loads(fastjson.dumps({"d": Decimal("0.10"), "t": when}, default=str))
+    assert out == {"d": "0.10", "t": str(when)}  # as json.dumps(default=str) wrote them
