@@ -9,9 +9,9 @@ import time
 from typing import Any
 
 import pytest
+from test_client import ListMeter
 
 from claude_arch.core.sync_client import SyncClaudeClient
-from claude_arch.core.types import UsageRecord
 from claude_arch.core.wire import ContentBlockDelta, MessageStart
 from claude_arch.errors import (
     APITimeoutError,
@@ -202,14 +202,6 @@ def test_async_client_survives_one_loop_per_task(
     assert asyncio.run(task())
     assert asyncio.run(task())
     assert emulator_thread.stats()["totals"]["requests"] == 2
-
-
-class ListMeter:
-    def __init__(self) -> None:
-        self.records: list[UsageRecord] = []
-
-    def record(self, record: UsageRecord) -> None:
-        self.records.append(record)
 
 
 @pytest.mark.parametrize("kind", ["mid_stream_error", "stream_cut"])
