@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claude_arch.core.wire import fastjson
+from claude_arch.errors import InvalidRequestError
+from claude_arch.service.bodies import parse_json_object
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -61,8 +63,11 @@ def test_both_ways_give_the_same_answers(mode: str) -> None:
 
 @pytest.mark.parametrize("text", ["[NaN]", '{"a": Infinity}', "[-Infinity]"])
 def test_numbers_json_has_not_are_refused(mode: str, text: str) -> None:
-    with pytest.raises(ValueError, match="is not a JSON number"):
+    with pytest.raises(fastjson.NotANumberError, match="is not a JSON number"):
         fastjson.loads(text)
+    named = r"body: malformed JSON \((NaN|-?Infinity) is not a JSON number\)"
+    with pytest.raises(InvalidRequestError, match=named):
+        parse_json_object(text)  # the service's 400 names the number
 
 
 def test_malformed_json_gets_the_standard_librarys_error(mode: str) -> None:

@@ -60,8 +60,8 @@ def parse_json_object(body: bytes | str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, json.JSONDecodeError):
             where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        elif isinstance(exc, ValueError) and str(exc).endswith("is not a JSON number"):
-            where = f" ({exc})"  # NaN, Infinity
+        elif isinstance(exc, fastjson.NotANumberError):
+            where = f" ({exc})"
         else:
             where = ""
         raise InvalidRequestError(f"body: malformed JSON{where}", field="body") from None

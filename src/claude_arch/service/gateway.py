@@ -138,20 +138,19 @@ class Gateway:
                 before(sig, frame)
 
         def on_signal(sig: int, frame: FrameType | None) -> None:
-            if self.draining or not delay:
-                if not self.draining:
-                    self.draining = True
-                    _log.info("stop signal: draining", extra={"signal": sig})
-                chain(sig, frame)  # a second signal does not wait out the delay
+            first, self.draining = not self.draining, True
+            if first and delay:
+                _log.info(
+                    "stop signal: not ready; serving %.1f s more before draining",
+                    delay,
+                    extra={"signal": sig, "drain_delay_s": delay},
+                )
+                # requests keep being served while the load balancer sees /readyz fail
+                loop.call_soon_threadsafe(loop.call_later, delay, chain, sig, frame)
                 return
-            self.draining = True
-            _log.info(
-                "stop signal: not ready; serving %.1f s more before draining",
-                delay,
-                extra={"signal": sig, "drain_delay_s": delay},
-            )
-            # requests keep being served while the load balancer sees /readyz fail
-            loop.call_soon_threadsafe(loop.call_later, delay, chain, sig, frame)
+            if first:
+                _log.info("stop signal: draining", extra={"signal": sig})
+            chain(sig, frame)  # a second signal does not wait out the delay
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.getsignal(sig)

@@ -96,7 +96,7 @@ class RequestContext:
             elif kind == "websocket.close":
                 state["close_code"] = message.get("code", 1000)
                 status = status or 403  # closed before it was accepted: the handshake's 403
-            if kind == "http.response.start":
+            elif kind == "http.response.start":
                 status = message["status"]
                 # one request-id only: error responses already carry it (an SDK reading a
                 # doubled header would get "req_a, req_a" as the id)

@@ -95,24 +95,21 @@ async def create_message(request: Request) -> Response:
         log_into=request.scope["state"],
     )
     request_id = request_id_of(request)
-    if streaming:
-        await admitted.__aenter__()
-        try:
-            # watched: a client gone before the first token (a long prompt, a retry waiting out
-            # a 429) must not keep the upstream generating, nor its slot at the gate
-            stream = await until_disconnected(request, admitted.stream(raw=True))
-        except BaseException as exc:
-            await admitted.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        return ForwardedStream(
-            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}, request_id
-        )
     await admitted.__aenter__()
     try:
-        message = await until_disconnected(request, admitted.create())
+        # watched: a client gone before the answer (a long prompt, a retry waiting out a 429,
+        # a stream's first token) must not keep the upstream generating, nor its gate slot
+        if streaming:
+            stream = await until_disconnected(request, admitted.stream(raw=True))
+        else:
+            message = await until_disconnected(request, admitted.create())
     except BaseException as exc:
         await admitted.__aexit__(type(exc), exc, exc.__traceback__)
         raise
+    if streaming:
+        return ForwardedStream(
+            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}, request_id
+        )
     admitted.answer = message.text
     admitted.release_slot()
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
@@ -178,17 +175,23 @@ class ForwardedStream(StreamingResponse):
     async def _stopping(self, send: Send) -> None:
         """End the stream with an ``overloaded_error`` event, so a caller's SDK raises a typed,
         retryable error instead of a dropped connection."""
-        _, body, _ = problem(
+        event = error_event(
             OverloadedError(
                 "this replica is shutting down and the stream outlived its grace period; "
                 "retry the request"
             ),
             self.request_id,
         )
-        event = b"event: error\ndata: " + encode_body(body) + b"\n\n"
         with contextlib.suppress(Exception):  # the client may be gone too
             async with asyncio.timeout(1):  # a client not reading cannot hold the shutdown
                 await send({"type": "http.response.body", "body": event, "more_body": False})
+
+
+def error_event(exc: ClaudeArchError, request_id: str, *, upstream: bool = False) -> bytes:
+    """An SSE ``error`` event with the Anthropic error body: how a stream whose status line has
+    gone out reports a failure."""
+    _, body, _ = problem(exc, request_id, upstream=upstream)
+    return b"event: error\ndata: " + encode_body(body) + b"\n\n"
 
 
 async def forward(
@@ -201,8 +204,7 @@ async def forward(
             yield chunk
         admitted.answer = (await stream.final_message()).text
     except ClaudeArchError as exc:
-        _, body, _ = problem(exc, request_id, upstream=True)
-        yield b"event: error\ndata: " + encode_body(body) + b"\n\n"
+        yield error_event(exc, request_id, upstream=True)
     finally:
         with anyio.CancelScope(shield=True):  # a client gone away still has its usage settled
             await admitted.__aexit__(None, None, None)

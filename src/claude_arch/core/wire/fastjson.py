@@ -24,12 +24,26 @@ try:
 except ImportError:  # a declared dependency; kept optional so a missing wheel only slows us
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["dumps", "loads"]
+__all__ = ["NotANumberError", "dumps", "loads"]
 
 _PASSTHROUGH = (
     0 if orjson is None else orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 )
 """Datetimes and dataclasses go to ``default`` as the standard library would send them."""
+
+
+class NotANumberError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a document: JSON has no such numbers."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NotANumberError(f"{name} is not a JSON number")
+
+
+_LONG_DIGITS: tuple[Any, Any] = (re.compile(rb"\d{19}"), re.compile(r"\d{19}"))
+"""19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float (losing
+digits) where json keeps it exact; such a document (or one with a long digit string) goes to
+json."""
 
 
 def dumps(obj: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -45,21 +59,12 @@ def dumps(obj: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
 
 def loads(data: bytes | str) -> Any:
     """A JSON document; ``ValueError`` (``json.JSONDecodeError``, with its line and column) for
-    one that is not, ``NaN`` and ``Infinity`` included (RFC 8259 has no such numbers, the API
-    refuses them, and :func:`dumps` could not write them back: orjson writes them as null)."""
+    one that is not, :class:`NotANumberError` for ``NaN`` and ``Infinity`` (RFC 8259 has no
+    such numbers, the API refuses them, and :func:`dumps` could not write them back: orjson
+    writes them as null)."""
     if orjson is not None and not _LONG_DIGITS[isinstance(data, str)].search(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass  # the standard library decides, and words the error
     return json.loads(data, parse_constant=_no_constant)
-
-
-_LONG_DIGITS: tuple[Any, Any] = (re.compile(rb"\d{19}"), re.compile(r"\d{19}"))
-"""19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float (losing
-digits) where json keeps it exact; such a document (or one with a long digit string) goes to
-json."""
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
