@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from keys_databases import SQL_BACKENDS, database_for
-from typer.testing import CliRunner
+from test_keys_cli import keys
 
 from claude_arch.errors import InvalidRequestError
 from claude_arch.service.db import make_engine
 from claude_arch.service.keys import KeyStore
-from claude_arch.service.keys_cli import keys_app
 
 
 @pytest.fixture(params=SQL_BACKENDS)
@@ -72,17 +70,6 @@ def test_the_cli_refuses_a_limit_beyond_its_column_with_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env file
-    app = typer.Typer()
-    app.add_typer(keys_app, name="keys")
-
-    @app.callback()
-    def _root() -> None:
-        """claude-arch (test root)."""
-
-    env = {
-        "CLAUDE_ARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
-        "CLAUDE_ARCH_REDIS_URL": "",
-    }
-    result = CliRunner().invoke(app, ["keys", "create", "huge", option, value], env=env)
+    result = keys(f"sqlite:///{tmp_path / 'k.db'}", "create", "huge", option, value)
     assert result.exit_code == 2, result.output
     assert option in result.output

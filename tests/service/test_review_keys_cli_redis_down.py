@@ -6,31 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
-
-from claude_arch.service.keys_cli import keys_app
+from test_keys_cli import keys
 
 
 def test_keys_list_with_redis_down_exits_1_with_a_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env file
-    app = typer.Typer()
-    app.add_typer(keys_app, name="keys")
-
-    @app.callback()
-    def _root() -> None:
-        """claude-arch (test root)."""
-
-    env = {
-        "CLAUDE_ARCH_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
-        "CLAUDE_ARCH_REDIS_URL": "",
-    }
-    created = CliRunner().invoke(app, ["keys", "create", "a"], env=env)
+    database_url = f"sqlite:///{tmp_path / 'k.db'}"
+    created = keys(database_url, "create", "a")
     assert created.exit_code == 0, created.output
-    env["CLAUDE_ARCH_REDIS_URL"] = "redis://127.0.0.1:1/0"
-    result = CliRunner().invoke(app, ["keys", "list"], env=env)
+    result = keys(database_url, "list", redis_url="redis://127.0.0.1:1/0")
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "limits store is unreachable" in result.stderr
@@ -42,15 +28,7 @@ def test_keys_with_the_database_down_exit_1_with_a_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    app = typer.Typer()
-    app.add_typer(keys_app, name="keys")
-
-    @app.callback()
-    def _root() -> None:
-        """claude-arch (test root)."""
-
-    env = {"CLAUDE_ARCH_DATABASE_URL": "postgresql://claude@127.0.0.1:1/gone"}
-    result = CliRunner().invoke(app, ["keys", *command], env=env)
+    result = keys("postgresql://claude@127.0.0.1:1/gone", *command)
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "database cannot be reached" in result.stderr
