@@ -83,3 +83,13 @@ def test_default_handles_what_json_cannot_write() -> None:
     when = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     out = json.loads(fastjson.dumps({"d": Decimal("0.10"), "t": when}, default=str))
     assert out == {"d": "0.10", "t": str(when)}  # as json.dumps(default=str) wrote them
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**19, 12345678901234567890123])
+def test_integers_beyond_64_bits_are_read_exactly_from_bytes_and_text(
+    mode: str, number: int
+) -> None:
+    text = f'{{"n": {number}, "s": "x"}}'
+    assert fastjson.loads(text) == {"n": number, "s": "x"}
+    assert fastjson.loads(text.encode()) == {"n": number, "s": "x"}
+    assert fastjson.loads(f"[{number}]".encode()) == [number]

@@ -116,13 +116,17 @@ def test_prometheus_counts_are_exact() -> None:
 
 def test_label_cardinality_is_bounded() -> None:
     meter = PrometheusMeter()
-    for i in range(50):
+    made_up = 1500  # more than the meter keeps of raw label sets: its cache starts over
+    for i in range(made_up):
         meter.record(
             UsageRecord(model=f"junk-{i}", operation=f"op-{i}", error_type=f"e-{i}", status=400)
         )
     got = samples(meter)
     for label in ("model", "operation", "error_type"):
         assert {dict(k[1]).get(label) for k in got} - {None} == {"other"}
+    requests = {k: v for k, v in got.items() if k[0] == "claude_arch_requests_total"}
+    assert list(requests.values()) == [made_up]  # one series, every record counted in it
+    assert len(meter._series) <= 1024  # what the meter remembers stays bounded too
 
 
 def test_registries_do_not_collide() -> None:

@@ -21,6 +21,7 @@ __all__ = ["PrometheusMeter"]
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 THROTTLED_STATUSES = frozenset({429, 529})
+_SERIES_CACHE_SIZE = 1024
 
 
 class PrometheusMeter:
@@ -43,7 +44,7 @@ class PrometheusMeter:
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self._labels = BoundedLabels(catalog)
-        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+        self._series: dict[tuple[str, str, int, str | None], _Series] = {}
         reg = self.registry
         mo = ("model", "operation")
         self.requests = Counter(
@@ -90,36 +91,72 @@ class PrometheusMeter:
         return bytes(generate_latest(self.registry))
 
     def record(self, record: UsageRecord) -> None:
-        labels = self._labels
-        model = labels.model(record.model)
-        operation = labels.operation(record.operation)
-        status = labels.status(record.status)
-        child = self._child
-        child(self.requests, model, operation, status, labels.error_type(record.error_type)).inc()
+        key = (record.model, record.operation, record.status, record.error_type)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series_of(*key)
         usage = record.usage
-        for kind, count in (
-            ("input", usage.input_tokens),
-            ("output", usage.output_tokens),
-            ("cache_read", usage.cache_read_input_tokens),
-            ("cache_write", usage.cache_creation_input_tokens),
-        ):
-            if count:
-                child(self.tokens, model, operation, kind).inc(count)
+        series.child("requests").inc()
+        if usage.input_tokens:
+            series.child("input").inc(usage.input_tokens)
+        if usage.output_tokens:
+            series.child("output").inc(usage.output_tokens)
+        if usage.cache_read_input_tokens:
+            series.child("cache_read").inc(usage.cache_read_input_tokens)
+        if usage.cache_creation_input_tokens:
+            series.child("cache_write").inc(usage.cache_creation_input_tokens)
         if record.cost_usd:
-            child(self.cost, model, operation).inc(float(record.cost_usd))
-        child(self.latency, model, operation).observe(record.latency_s)
+            series.child("cost").inc(float(record.cost_usd))
+        series.child("latency").observe(record.latency_s)
         if record.ttft_s is not None:
-            child(self.ttft, model, operation).observe(record.ttft_s)
+            series.child("ttft").observe(record.ttft_s)
         if record.attempts > 1:
-            child(self.retries, model, operation).inc(record.attempts - 1)
+            series.child("retries").inc(record.attempts - 1)
         if record.status in THROTTLED_STATUSES:
-            child(self.throttled, model, operation, status).inc()
+            series.child("throttled").inc()
 
-    def _child(self, metric: Any, *values: str) -> Any:
-        """``metric.labels(*values)``, looked up once per label set: ``labels()`` takes a lock
-        and validates on every call, which showed in the gateway's per-request profile."""
-        key = (metric, values)
-        found = self._children.get(key)
+    def _series_of(
+        self, model: str, operation: str, status: int, error_type: str | None
+    ) -> _Series:
+        """What one (model, operation, status, error type) updates, kept: ``labels()`` takes
+        a lock and validates on every call, and label lookups per call showed in the gateway's
+        per-request profile. Label values are bounded; so is this cache, by clearing it."""
+        labels = self._labels
+        mo = (labels.model(model), labels.operation(operation))
+        status_label = labels.status(status)
+        series = _Series(
+            {
+                "requests": (self.requests, (*mo, status_label, labels.error_type(error_type))),
+                "input": (self.tokens, (*mo, "input")),
+                "output": (self.tokens, (*mo, "output")),
+                "cache_read": (self.tokens, (*mo, "cache_read")),
+                "cache_write": (self.tokens, (*mo, "cache_write")),
+                "cost": (self.cost, mo),
+                "latency": (self.latency, mo),
+                "ttft": (self.ttft, mo),
+                "retries": (self.retries, mo),
+                "throttled": (self.throttled, (*mo, status_label)),
+            }
+        )
+        if len(self._series) >= _SERIES_CACHE_SIZE:
+            self._series.clear()  # model names callers made up, all labelled "other"
+        self._series[(model, operation, status, error_type)] = series
+        return series
+
+
+class _Series:
+    """The label children of one (model, operation, status, error type), each made when first
+    used: a series shows in /metrics once something was counted in it."""
+
+    __slots__ = ("_children", "_labels")
+
+    def __init__(self, labels: dict[str, tuple[Any, tuple[str, ...]]]) -> None:
+        self._labels = labels
+        self._children: dict[str, Any] = {}
+
+    def child(self, name: str) -> Any:
+        found = self._children.get(name)
         if found is None:
-            found = self._children[key] = metric.labels(*values)
+            metric, values = self._labels[name]
+            found = self._children[name] = metric.labels(*values)
         return found

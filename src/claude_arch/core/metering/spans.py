@@ -86,6 +86,7 @@ class OTelTracer:
         self._provider = tracer_provider
         self._tracer: Any = None
         self._available: bool | None = None
+        self._trace: Any = None  # the opentelemetry.trace module, once imported
 
     def _get_tracer(self) -> Any:
         if self._available is None:
@@ -95,6 +96,7 @@ class OTelTracer:
                 self._available = False
                 return None
             self._available = True
+            self._trace = trace
             self._tracer = trace.get_tracer("claude_arch", tracer_provider=self._provider)
         return self._tracer
 
@@ -108,8 +110,7 @@ class OTelTracer:
         tracer = self._get_tracer()
         if tracer is None:
             return
-        from opentelemetry import trace
-
+        trace = self._trace
         if self._provider is None and isinstance(
             trace.get_tracer_provider(), trace.ProxyTracerProvider
         ):

