@@ -5,6 +5,7 @@ level) sends it through the machinery instead, so nothing configured is bypassed
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -126,3 +127,68 @@ def test_a_float_json_cannot_carry_is_logged_as_null() -> None:
     """The line stays valid JSON for a log shipper (the standard library wrote ``Infinity``)."""
     line = JsonFormatter.line(0.0, "INFO", "x", "m", pid=1, fields={"a": float("inf"), "b": 1.5})
     assert json.loads(line, parse_constant=pytest.fail)["a"] is None
+
+
+class CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_of_one_loop_turn_go_out_in_one_write_in_order(logger: logging.Logger) -> None:
+    stream = CountedWrites()
+    configure_logging("INFO", stream)
+
+    async def one_turn() -> str:
+        log_fields(logger, "first", FIELDS)
+        logger.info("second")  # through logging: the same queue, in order
+        log_fields(logger, "third", FIELDS)
+        seen = stream.getvalue()
+        await asyncio.sleep(0)  # the turn ends
+        await asyncio.sleep(0)
+        return seen
+
+    assert asyncio.run(one_turn()) == ""  # held while the turn ran
+    assert [line["msg"] for line in lines(stream)] == ["first", "second", "third"]
+    assert stream.writes == 1
+
+
+def test_with_no_loop_a_line_is_written_at_once(logger: logging.Logger) -> None:
+    stream = configured()
+    log_fields(logger, "now", FIELDS)
+    assert lines(stream)[0]["msg"] == "now"
+
+
+def test_lines_held_by_a_loop_that_ended_are_written_before_the_next(
+    logger: logging.Logger,
+) -> None:
+    stream = configured()
+    loop = asyncio.new_event_loop()
+
+    async def log_and_stop() -> None:
+        log_fields(logger, "held", FIELDS)
+        loop.stop()  # the turn's callback never runs
+
+    task = loop.create_task(log_and_stop())
+    loop.run_forever()
+    assert task.done()
+    loop.close()
+    assert stream.getvalue() == ""
+    log_fields(logger, "after", FIELDS)  # no loop: written at once, after the held line
+    assert [line["msg"] for line in lines(stream)] == ["held", "after"]
+
+
+def test_flush_writes_what_is_held(logger: logging.Logger) -> None:
+    stream = configured()
+
+    async def log_and_flush() -> str:
+        log_fields(logger, "held", FIELDS)
+        for handler in logging.getLogger().handlers:
+            handler.flush()  # what logging.shutdown() does at exit
+        return stream.getvalue()
+
+    assert json.loads(asyncio.run(log_and_flush()))["msg"] == "held"

@@ -9,6 +9,9 @@ bench_service.py). The server already learns of the hangup in ``connection_lost`
 server run) puts a :class:`Hangup` in each request's ``scope["extensions"]`` and calls it from
 there. Under any other server the extension is absent and :func:`watch_hangup` falls back to the
 watcher task, so the app works the same under ``uvicorn --http h11`` or another ASGI server.
+
+The same protocol writes each response's status line and body in one system call
+(:class:`~claude_arch.service.coalesced.CoalescedWrites`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.types import Receive, Scope
+
+from claude_arch.service.coalesced import CoalescedWrites
 
 __all__ = [
     "HANGUP",
@@ -56,7 +61,20 @@ else:
 
     class HangupProtocol(HttpToolsProtocol):  # type: ignore[no-redef]
         """uvicorn's httptools protocol, telling each request's :class:`Hangup` when its
-        client goes before the response is complete (module level: ``--workers`` pickles it)."""
+        client goes before the response is complete (module level: ``--workers`` pickles it),
+        and writing a response's status line and body in one system call
+        (:class:`CoalescedWrites`)."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(CoalescedWrites(transport))  # type: ignore[arg-type]
+
+        def on_response_complete(self) -> None:
+            self.transport.flush()  # type: ignore[attr-defined]
+            super().on_response_complete()
+
+        def shutdown(self) -> None:
+            self.transport.flush()  # type: ignore[attr-defined]
+            super().shutdown()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()

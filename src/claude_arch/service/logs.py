@@ -12,6 +12,7 @@ service logs a key's public id, not its secret, and the core client never logs h
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import os
@@ -46,6 +47,10 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "color_message",
 }
 
+
+_pid = [os.getpid()]
+"""This process's id, for every access line (``os.getpid()`` is a system call each time)."""
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 _second: list[tuple[int, str]] = [(-1, "")]
 """The last second a line was stamped with, and its text (one tuple: threads swap it whole)."""
@@ -129,7 +134,68 @@ class JsonFormatter(logging.Formatter):
 
 class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The stream handler :func:`configure_logging` installs; :func:`log_fields` writes to it
-    directly."""
+    directly.
+
+    Lines logged in one turn of a running event loop are written together at its end, in one
+    write (a busy replica wrote one access line per request, a system call each). They are
+    held for that turn only: a process killed outright loses at most that turn's lines; an
+    exit, :meth:`flush` and :meth:`close` write them. Lines logged with no loop running, or
+    from another thread while nothing is held, are written at once."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._held: list[str] = []
+        self._held_on: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.write_line(self.format(record))
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        """Write ``line`` (with the terminator) at the end of this loop turn; hold the lock."""
+        held = self._held
+        if held:
+            if self._held_on is not None and not self._held_on.is_closed():
+                held.append(line + self.terminator)
+                return
+            self._write_held()  # its loop went away before writing them
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: nothing would write it later
+            self.stream.write(line + self.terminator)
+            self.flush()
+            return
+        held.append(line + self.terminator)
+        self._held_on = loop
+        loop.call_soon(self._end_of_turn)
+
+    def _end_of_turn(self) -> None:
+        self.acquire()
+        try:
+            self._write_held()
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": "writing held log lines"}))
+        finally:
+            self.release()
+
+    def _write_held(self) -> None:
+        held, self._held = self._held, []
+        self._held_on = None
+        if held:
+            self.stream.write("".join(held))
+            super().flush()
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write_held()
+            super().flush()
+        finally:
+            self.release()
 
 
 def _sole_json_handler(logger: logging.Logger) -> JsonHandler | None:
@@ -162,11 +228,10 @@ def log_fields(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None
     if handler is None:
         logger.info("%s", msg, extra=fields)
         return
-    line = JsonFormatter.line(time.time(), "INFO", logger.name, msg, pid=os.getpid(), fields=fields)
+    line = JsonFormatter.line(time.time(), "INFO", logger.name, msg, pid=_pid[0], fields=fields)
     handler.acquire()
     try:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        handler.write_line(line)
     except Exception:
         handler.handleError(logging.makeLogRecord({"msg": msg}))
     finally:

@@ -16,7 +16,6 @@ from collections.abc import AsyncGenerator, Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -128,8 +127,7 @@ class SettledAfter(Response):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self.admitted.__aexit__(None, None, None)
+            await self.admitted.close()
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
@@ -206,8 +204,7 @@ async def forward(
     except ClaudeArchError as exc:
         yield error_event(exc, request_id, upstream=True)
     finally:
-        with anyio.CancelScope(shield=True):  # a client gone away still has its usage settled
-            await admitted.__aexit__(None, None, None)
+        await admitted.close()  # a client gone away still has its usage settled
 
 
 @router.post("/v1/messages/count_tokens", summary="Count the input tokens of a request")

@@ -115,6 +115,9 @@ class Quotas:
     ) -> None:
         self._now = now
         self.fail_open = fail_open
+        self.shared = bool(redis_url)
+        """True: the counts live in Redis (settling waits for it); False: in this process
+        (settling never waits)."""
         self._limiter: LocalRateLimiter | RedisRateLimiter
         self._budgets: LocalBudgets | RedisBudgets
         if redis_url:
