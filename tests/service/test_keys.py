@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from keys_databases import SQL_BACKENDS, database_for
 from sqlalchemy import event, select
+from sqlalchemy import util as sqlalchemy_util
 
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from claude_arch.service import keys as keys_module
@@ -247,3 +248,69 @@ def test_anonymous_key_has_no_limits() -> None:
         None,
         None,
     )
+
+
+async def test_a_key_in_use_is_read_again_before_its_entry_expires(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    """In the last fifth of the TTL a request is answered from memory at once and the key is
+    read again in the background: no request waits for that query, and the new row is used
+    from then on (here: its rpm changed in the database meanwhile)."""
+    key, secret = await store.create("busy", rpm=10)
+    await store.authenticate(secret)  # cached now, for 5 s
+    async with engine.begin() as conn:
+        await conn.execute(keys_table.update().where(keys_table.c.id == key.id).values(rpm=99))
+    queries = count_queries(engine)
+    clock.now += 3.9  # not yet in the last fifth
+    assert (await store.authenticate(secret)).rpm == 10
+    assert queries == []
+    clock.now += 0.2  # 4.1 s of 5: in it
+    assert (await store.authenticate(secret)).rpm == 10  # answered before any query ran
+    assert (await store.authenticate(secret)).rpm == 10  # one refresh at a time
+    await asyncio.gather(*store._pending.values())
+    assert len(queries) == 1
+    clock.now += 4.0  # past the old entry's end, within the refreshed one's
+    assert (await store.authenticate(secret)).rpm == 99
+    assert len(queries) == 1
+
+
+async def test_a_refresh_that_fails_leaves_the_entry_to_expire(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    _, secret = await store.create("busy")
+    await store.authenticate(secret)
+    clock.now += 4.5
+    async with engine.begin() as conn:  # the table goes: the refresh's query fails
+        await conn.run_sync(keys_table.drop)
+    assert (await store.authenticate(secret)).name == "busy"  # still within its TTL
+    await asyncio.gather(*store._pending.values(), return_exceptions=True)
+    assert (await store.authenticate(secret)).name == "busy"
+    clock.now += 1.0  # expired, and nothing to read it from
+    with pytest.raises(Exception, match="service_keys"):
+        await store.authenticate(secret)
+
+
+async def test_a_key_revoked_while_a_refresh_reads_it_is_refused_at_once(
+    store: KeyStore, engine: Any, clock: Clock
+) -> None:
+    """The revoking replica refuses the key at once even when the revocation lands while a
+    background read of the key is under way: that read saw the key unrevoked, and must not
+    be cached. The revocation is run from inside the read (an engine event, after the SELECT
+    executed), so the two overlap on every backend."""
+    key, secret = await store.create("team-a")
+    await store.authenticate(secret)
+    overlapped: list[ApiKey] = []
+
+    def revoke_mid_read(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "secret_hash =" in statement and not overlapped:
+            overlapped.append(sqlalchemy_util.await_(store.revoke(key.id)))
+
+    event.listen(engine.sync_engine, "after_cursor_execute", revoke_mid_read)
+    clock.now += 4.5  # in the refresh window: a background read starts
+    assert (await store.authenticate(secret)).revoked_at is None  # from memory
+    (read,) = await asyncio.gather(*store._pending.values())
+    assert overlapped  # the revocation did happen mid-read
+    assert read is not None
+    assert read.revoked_at is None  # what the read saw: stale
+    with pytest.raises(AuthenticationError, match="revoked"):
+        await store.authenticate(secret)

@@ -96,6 +96,10 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     return HangupProtocol if HangupProtocol is not None else "auto"
 
 
+def _nothing() -> None:
+    pass
+
+
 class watch_hangup:  # lower case: used like the context-manager function it replaced
     """Within the block, ``on_hangup()`` is called (once) if the client goes away; at once when
     it already has. The request's body must have been read (the fallback watcher reads on).
@@ -125,6 +129,10 @@ class watch_hangup:  # lower case: used like the context-manager function it rep
             self._hangup.callback = None
         elif self._watcher is not None:
             self._watcher.cancel()
+        # ``on_hangup`` is often a bound method of the owner that holds this watch: a reference
+        # cycle, which kept the request (its scope, body, the server's cycle) alive until the
+        # garbage collector's next full pass; cut it, so reference counting frees them now
+        self._on_hangup = _nothing
 
     async def _watch(self) -> None:
         while (await self._receive())["type"] != "http.disconnect":

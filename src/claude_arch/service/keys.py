@@ -44,6 +44,8 @@ BUDGET_PERIODS: tuple[str, ...] = get_args(BudgetPeriod)
 MICRO = Decimal("0.000001")
 CACHE_SIZE = 10_000
 """Positive and negative cache entries kept each; a flood of bad keys cannot evict good ones."""
+REFRESH_AHEAD = 0.2
+"""A key used in the last fifth of its cache entry's life is read again in the background."""
 
 _SECRET_BODY_CHARS = 43  # token_urlsafe(32): 32 bytes in unpadded base64url
 _SECRET_RE = re.compile(
@@ -164,6 +166,8 @@ class KeyStore:
         self._known: OrderedDict[str, tuple[float, ApiKey]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
         self._pending: dict[str, asyncio.Future[ApiKey | None]] = {}
+        self._revocations = 0
+        """Counts :meth:`revoke`'s starts and ends: a read that overlapped one is not cached."""
 
     async def init(self) -> None:
         """Create the table when it is missing (replicas starting together may race: fine)."""
@@ -232,6 +236,13 @@ class KeyStore:
         several (use the id)."""
         wanted = key_id_or_prefix.strip()
         match = (keys_table.c.id == wanted) | (keys_table.c.prefix == wanted)
+        self._revocations += 1
+        try:
+            return await self._revoke(match, wanted)
+        finally:
+            self._revocations += 1
+
+    async def _revoke(self, match: Any, wanted: str) -> ApiKey:
         async with self.engine.begin() as conn:
             rows = (await conn.execute(select(keys_table).where(match))).all()
             if not rows:
@@ -273,6 +284,11 @@ class KeyStore:
         now = self._clock()
         known = self._known.get(digest)
         if known is not None and known[0] > now:
+            if known[0] - now < self.cache_ttl_s * REFRESH_AHEAD and digest not in self._pending:
+                # a key in use is read again before its entry expires, in the background: no
+                # request waits for the query (on a busy replica, every request arriving while
+                # it ran did, a stall every cache_ttl_s); the entry is never used past its TTL
+                self._query_once(digest)
             return known[1]
         unknown_until = self._unknown.get(digest)
         if unknown_until is not None and unknown_until > now:
@@ -280,12 +296,14 @@ class KeyStore:
         # One query per key at a time: when a busy key's entry expires, every request in flight
         # would otherwise query the database at once (seen as p99 spikes every cache_ttl_s).
         # The query is a task of its own, so a caller that gives up does not fail the others.
-        pending = self._pending.get(digest)
-        if pending is None:
-            pending = asyncio.ensure_future(self._query(digest))
-            self._pending[digest] = pending
-            pending.add_done_callback(lambda done: self._settled(digest, done))
+        pending = self._pending.get(digest) or self._query_once(digest)
         return await asyncio.shield(pending)
+
+    def _query_once(self, digest: str) -> asyncio.Future[ApiKey | None]:
+        pending = asyncio.ensure_future(self._query(digest))
+        self._pending[digest] = pending
+        pending.add_done_callback(lambda done: self._settled(digest, done))
+        return pending
 
     def _settled(self, digest: str, done: asyncio.Future[ApiKey | None]) -> None:
         self._pending.pop(digest, None)
@@ -293,10 +311,13 @@ class KeyStore:
             done.exception()  # retrieved, even when every waiter gave up
 
     async def _query(self, digest: str) -> ApiKey | None:
+        revocations = self._revocations
         async with self.engine.connect() as conn:
             query = select(keys_table).where(keys_table.c.secret_hash == digest)
             row = (await conn.execute(query)).first()
         key = None if row is None else _from_row(row)
+        if revocations != self._revocations:
+            return key  # a revocation here overlapped the read: what it read may be stale
         until = self._clock() + self.cache_ttl_s
         if key is None:
             _remember(self._unknown, digest, until)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from claude_arch.service.app import create_app
+from claude_arch.service.app import create_app, tune_gc
 from claude_arch.service.hangup import http_protocol
 from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
 
@@ -69,6 +69,7 @@ def serve(settings: ServiceSettings, *, log_level: str = "INFO", workers: int = 
     configure_logging(log_level)
     if workers <= 1:
         app = create_app(settings)
+        tune_gc()
         DrainingServer(uvicorn_config(app, settings)).run()
         return
     os.environ[LOG_LEVEL_ENV] = log_level
