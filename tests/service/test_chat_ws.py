@@ -249,6 +249,33 @@ async def test_heartbeat_pings_arrive(emulator: EmulatorServer, tmp_path: Path) 
             assert time.monotonic() - started < 2
 
 
+async def test_a_peer_that_stops_answering_pings_is_dropped_and_its_turn_stopped(
+    tmp_path: Path,
+) -> None:
+    """A client gone without closing (a dropped network) answers no protocol-level ping: the
+    server drops it within two heartbeats and stops the turn's upstream call, where TCP alone
+    could take many minutes to notice."""
+    async with (
+        slow_emulator() as emulator,
+        chat_service(emulator, tmp_path, heartbeat_s=0.2) as svc,
+    ):
+        key = await svc.create_key("ws")
+        with json_logs() as logs:
+            async with connect(
+                ws_url(svc), additional_headers={"x-api-key": key}, ping_interval=None
+            ) as ws:
+                await ws.send(json.dumps({"type": "user", "text": "long answer please"}))
+                assert (await receive(ws))["type"] == "delta"
+                ws.transport.pause_reading()  # from now on this peer reads nothing, answers nothing
+                await seconds_until(lambda: emulator.stats()["stream_stop_ms"], limit_s=10)
+                await until(
+                    lambda: any(a["method"] == "WEBSOCKET" for a in access(logs)), timeout_s=5
+                )
+                ws.transport.resume_reading()
+        (line,) = [a for a in access(logs) if a["method"] == "WEBSOCKET"]
+        assert line["status"] == 101
+
+
 async def test_error_frames_name_the_sockets_request_id_and_the_socket_gets_an_access_line(
     svc: ServiceServer, emulator: EmulatorServer
 ) -> None:

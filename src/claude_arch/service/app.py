@@ -141,18 +141,18 @@ GC_YOUNG_THRESHOLD = 7000
 
 
 def tune_gc() -> None:
-    """Garbage-collector settings for a process that serves (``claude-arch serve`` and each of
-    its workers; an app embedded elsewhere leaves the host process's settings alone).
+    """The garbage collector's young-generation threshold for a process that serves
+    (``claude-arch serve`` and each of its workers; an app embedded elsewhere leaves the host
+    process's settings alone, and the lifespan's ``gc.freeze()`` applies either way).
 
     A request's objects are freed by reference counting when it ends (no cycles:
     tests/service/test_reference_cycles.py), but with CPython's default threshold, 128 requests
     in flight passed 700 net allocations every ~10 ms, so nearly every one was scanned and
     promoted before it ended: ~95 young and ~9 middle collections a second, ~5% of the CPU. At
-    7,000 they mostly die first (3 collections in 10 s, measured). What exists at startup (the
-    app, modules, the catalog) is frozen out of every later full collection."""
+    7,000 they mostly die first (3 collections in 10 s, measured). A higher threshold already
+    set is kept."""
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
-    gc.freeze()
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -105,7 +105,10 @@ class ServiceSettings(Settings):
         "the dashboard (every tenant's models, costs and errors); in dev mode anyone may.",
     )
     heartbeat_s: float = Field(
-        default=15.0, gt=0, description="CLAUDE_ARCH_HEARTBEAT_S: WebSocket ping interval."
+        default=15.0,
+        gt=0,
+        description="CLAUDE_ARCH_HEARTBEAT_S: WebSocket ping interval (JSON and protocol pings); "
+        "a peer that answers no protocol ping for this long is dropped.",
     )
 
     @property

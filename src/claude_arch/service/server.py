@@ -56,7 +56,12 @@ def uvicorn_config(
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
-        "ws_ping_interval": None,  # the chat socket sends its own JSON pings
+        # WebSocket pings at the protocol level, which browsers and client libraries answer by
+        # themselves: a peer gone without closing (a dropped network) is found within two
+        # heartbeats and its turn stopped, where TCP could take many minutes. The chat socket's
+        # JSON pings are for the page to see.
+        "ws_ping_interval": settings.heartbeat_s,
+        "ws_ping_timeout": settings.heartbeat_s,
         "http": http_protocol(),  # tells a request its client hung up, with no task per request
         **overrides,
     }
