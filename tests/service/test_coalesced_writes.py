@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,18 @@ def dev_service(emulator: EmulatorServer, tmp_path: Path) -> ServiceServer:
     return ServiceServer.for_emulator(emulator, tmp_path, dev=True)
 
 
-async def raw_connection(svc: ServiceServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    assert svc.server is not None
-    host, port = svc.url.removeprefix("http://").split(":")
-    return await asyncio.open_connection(host, int(port))
+@asynccontextmanager
+async def connected(
+    emulator: EmulatorServer, tmp_path: Path
+) -> AsyncIterator[tuple[ServiceServer, asyncio.StreamReader, asyncio.StreamWriter]]:
+    """The dev service, and one raw HTTP/1.1 connection to it."""
+    async with dev_service(emulator, tmp_path) as svc:
+        host, port = svc.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            yield svc, reader, writer
+        finally:
+            writer.close()
 
 
 async def recorded_connection(svc: ServiceServer) -> Recorded:
@@ -84,8 +93,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def test_a_json_answer_leaves_in_one_write(emulator: EmulatorServer, tmp_path: Path) -> None:
-    async with dev_service(emulator, tmp_path) as svc:
-        reader, writer = await raw_connection(svc)
+    async with connected(emulator, tmp_path) as (svc, reader, writer):
         writer.write(request("GET", "/healthz"))
         assert (await read_response(reader))[0] == 200  # the connection is up and known
         recorded = await recorded_connection(svc)
@@ -96,14 +104,12 @@ async def test_a_json_answer_leaves_in_one_write(emulator: EmulatorServer, tmp_p
         (written,) = recorded.writes  # status line, headers and body together
         assert written.startswith(b"HTTP/1.1 200 OK\r\n")
         assert written.endswith(body)
-        writer.close()
 
 
 async def test_pipelined_requests_are_answered_in_order(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    async with dev_service(emulator, tmp_path) as svc:
-        reader, writer = await raw_connection(svc)
+    async with connected(emulator, tmp_path) as (_, reader, writer):
         writer.write(
             request("POST", "/v1/messages", message_body("first"))
             + request("GET", "/healthz")
@@ -113,20 +119,17 @@ async def test_pipelined_requests_are_answered_in_order(
         assert json.loads(first[1])["type"] == "message"
         assert second[0] == 200
         assert "input_tokens" in json.loads(third[1])
-        writer.close()
 
 
 async def test_connection_close_ends_after_the_whole_answer(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    async with dev_service(emulator, tmp_path) as svc:
-        reader, writer = await raw_connection(svc)
+    async with connected(emulator, tmp_path) as (_, reader, writer):
         writer.write(request("POST", "/v1/messages", message_body("bye"), connection="close"))
         status, body = await read_response(reader)
         assert status == 200
         assert json.loads(body)["type"] == "message"
         assert await reader.read() == b""  # then the server closed the connection
-        writer.close()
 
 
 async def test_a_stream_still_arrives_event_by_event(
