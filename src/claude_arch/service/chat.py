@@ -25,7 +25,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
 
@@ -65,8 +64,7 @@ async def chat(request: Request) -> Response:
     try:
         await until_disconnected(request, turn.start())  # a client gone before the first token
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await turn.stop()
+        await turn.stop()  # finished even if this task is cancelled again
         raise
     headers = {**SSE_HEADERS, **turn.headers, HEADER_SESSION_ID: str(turn.session_id)}
     return StreamingResponse(
@@ -80,13 +78,11 @@ async def _events(turn: ChatTurn, request_id: str) -> AsyncIterator[bytes]:
             yield sse("delta", {"type": "delta", "text": text})
         yield sse("done", await turn.finish())
     except Exception as exc:  # the status line went out long ago: report it in the stream
-        with anyio.CancelScope(shield=True):
-            await turn.stop()
+        await turn.stop()
         yield sse("error", error_body(exc, request_id))
     finally:
         # reached without stop() only when the client went away (cancelled) or stopped reading
-        with anyio.CancelScope(shield=True):
-            await turn.stop(cancelled=True)
+        await turn.stop(cancelled=True)
 
 
 @router.websocket("/v1/chat/ws")

@@ -21,7 +21,6 @@ answer if any text was delivered, and nothing if none was (the client can simply
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,7 @@ from claude_arch.errors import (
 from claude_arch.service.context import trim_for_model
 from claude_arch.service.problems import crash, from_upstream, problem
 from claude_arch.service.sessions import sessions_of
-from claude_arch.service.upstream import Admitted
+from claude_arch.service.upstream import Admitted, finish_anyway
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -51,10 +50,6 @@ MAX_TEXT_CHARS = 100_000
 """Longest user text per turn (about 25k tokens); longer is a 400 naming ``text``."""
 MAX_SYSTEM_CHARS = 100_000
 DEFAULT_MAX_TOKENS = 1024
-
-_cleanups: set[asyncio.Task[None]] = (
-    set()
-)  # stop() tasks, held until done (asyncio keeps weak refs)
 
 
 class ChatRequest(BaseModel):
@@ -183,10 +178,7 @@ class ChatTurn:
             return
         self._stopped = True
         self.cancelled = cancelled
-        task = asyncio.create_task(self._stop())
-        _cleanups.add(task)
-        task.add_done_callback(_cleanups.discard)
-        await asyncio.shield(task)
+        await finish_anyway(self._stop())
 
     async def _stop(self) -> None:
         admitted, self._admitted = self._admitted, None

@@ -29,6 +29,7 @@ from claude_arch.service.keys import ApiKey, KeyStore
 from claude_arch.service.quota import Quotas
 from claude_arch.service.sessions import EXTRAS_NAME as SESSIONS
 from claude_arch.service.sessions import SessionLimits, sessions_from_settings
+from claude_arch.service.upstream import finishing
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -166,6 +167,7 @@ class Gateway:
     async def aclose(self) -> None:
         """Close every component; one that fails to close (logged) does not keep the others
         open."""
+        await finishing(timeout_s=5.0)  # calls still being settled write to the stores below
         closers: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
             (name, extra.aclose) for name, extra in self.extras.items() if hasattr(extra, "aclose")
         ]

@@ -14,12 +14,12 @@ failures before the first content) and the block stays open while the caller rea
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-
-import anyio
 
 from claude_arch.core.ratelimit.protocol import itpm_tokens
 from claude_arch.core.types import Usage, UsageRecord
@@ -31,12 +31,34 @@ if TYPE_CHECKING:
     from claude_arch.service.keys import ApiKey
     from claude_arch.service.quota import Admission
 
-__all__ = ["CALL_LOG_FIELDS", "Admitted"]
+__all__ = ["CALL_LOG_FIELDS", "Admitted", "finish_anyway", "finishing"]
 
 _log = logging.getLogger("claude_arch.service.calls")
 _FREE = Decimal(0)
 CALL_LOG_FIELDS = "call_log_fields"
 """Where :class:`Admitted` leaves its fields in a request's state for the access-log line."""
+
+
+_finishing: set[asyncio.Task[Any]] = set()  # held until done: asyncio keeps weak references
+
+
+async def finish_anyway(work: Coroutine[Any, Any, None]) -> None:
+    """Await ``work`` in a task of its own, which cancelling the caller does not stop (the
+    caller gets its ``CancelledError`` at once; ``work`` runs on to its end): how a call is
+    settled and a turn stored however its request ends. anyio's ``CancelScope(shield=True)``
+    does not do this under asyncio: it guards against anyio's scopes, not ``Task.cancel()``,
+    which is what uvicorn sends (tests/service/test_finish_anyway.py)."""
+    task = asyncio.ensure_future(work)
+    _finishing.add(task)
+    task.add_done_callback(_finishing.discard)
+    await asyncio.shield(task)
+
+
+async def finishing(timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for the work :func:`finish_anyway` still runs (at shutdown,
+    before the stores it writes to are closed)."""
+    if _finishing:
+        await asyncio.wait(list(_finishing), timeout=timeout_s)
 
 
 class Admitted:
@@ -146,14 +168,13 @@ class Admitted:
 
     async def close(self) -> None:
         """``__aexit__`` that completes even if the caller's task is cancelled meanwhile (the
-        client gone, the server stopping): a call is always settled. With the counts in this
-        process and no stream to close, settling never waits, so nothing can cancel it and the
-        cancel-scope shield (~4 µs, 3% of the gateway's work per request) is skipped."""
+        client gone, the server stopping): a call is always settled (:func:`finish_anyway`).
+        With the counts in this process and no stream to close, settling never waits, so
+        nothing can cancel it, and it runs here without a task of its own."""
         if self._stream is None and not self.gateway.quotas.shared:
             await self.__aexit__(None, None, None)
-            return
-        with anyio.CancelScope(shield=True):
-            await self.__aexit__(None, None, None)
+        else:
+            await finish_anyway(self.__aexit__(None, None, None))
 
     async def _settle(self) -> None:
         admission, self._admission = self._admission, None
