@@ -182,6 +182,29 @@ def test_lines_held_by_a_loop_that_ended_are_written_before_the_next(
     assert [line["msg"] for line in lines(stream)] == ["held", "after"]
 
 
+def test_lines_held_by_a_loop_that_ended_go_before_the_next_loops(
+    logger: logging.Logger,
+) -> None:
+    stream = configured()
+    loop = asyncio.new_event_loop()
+
+    async def log_and_stop() -> None:
+        log_fields(logger, "held", FIELDS)
+        loop.stop()
+
+    task = loop.create_task(log_and_stop())
+    loop.run_forever()
+    loop.close()
+    assert task.done()
+
+    async def next_loop() -> None:
+        log_fields(logger, "in the next loop", FIELDS)
+        await asyncio.sleep(0)
+
+    asyncio.run(next_loop())
+    assert [line["msg"] for line in lines(stream)] == ["held", "in the next loop"]
+
+
 def test_flush_writes_what_is_held(logger: logging.Logger) -> None:
     stream = configured()
 

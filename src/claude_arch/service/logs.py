@@ -157,10 +157,9 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def write_line(self, line: str) -> None:
         """Write ``line`` (with the terminator) at the end of this loop turn; hold the lock."""
-        held = self._held
-        if held:
+        if self._held:
             if self._held_on is not None and not self._held_on.is_closed():
-                held.append(line + self.terminator)
+                self._held.append(line + self.terminator)
                 return
             self._write_held()  # its loop went away before writing them
         try:
@@ -169,25 +168,21 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.stream.write(line + self.terminator)
             self.flush()
             return
-        held.append(line + self.terminator)
+        self._held.append(line + self.terminator)
         self._held_on = loop
         loop.call_soon(self._end_of_turn)
 
     def _end_of_turn(self) -> None:
-        self.acquire()
         try:
-            self._write_held()
+            self.flush()
         except Exception:
             self.handleError(logging.makeLogRecord({"msg": "writing held log lines"}))
-        finally:
-            self.release()
 
     def _write_held(self) -> None:
         held, self._held = self._held, []
         self._held_on = None
         if held:
             self.stream.write("".join(held))
-            super().flush()
 
     def flush(self) -> None:
         self.acquire()
