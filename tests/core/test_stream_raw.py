@@ -1,5 +1,6 @@
 """``MessageStream.raw()``: the bytes as the server sent them, with the same accounting as reading
-events; ``keep_content=False`` skips parsing lone text deltas but still bills every token."""
+events; ``keep_content=False`` defers parsing lone deltas, bills every token and still gives the
+same final message when asked for it."""
 
 from __future__ import annotations
 
@@ -44,8 +45,7 @@ async def test_raw_bytes_are_the_servers_and_usage_is_counted(
     assert message.usage.output_tokens == reference.usage.output_tokens
     assert message.record is not None
     assert message.record.cost_usd == reference.record.cost_usd  # type: ignore[union-attr]
-    if keep_content:
-        assert message.text == reference.text
+    assert message.text == reference.text
 
 
 async def test_an_error_after_content_still_raises_in_light_mode(
@@ -132,9 +132,10 @@ def test_light_mode_agrees_with_full_parsing_however_the_bytes_are_cut(
     assert light.message().usage == full.message().usage
     assert light.message().stop_reason == full.message().stop_reason == "end_turn"
     assert full.message().text == "".join(texts)
+    assert light.message().to_dict() == full.message().to_dict()
 
 
-def test_lone_deltas_are_skipped_and_the_rest_is_parsed() -> None:
+def test_lone_deltas_are_deferred_and_the_rest_is_parsed() -> None:
     delta = _event(
         "content_block_delta",
         '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}',
@@ -143,11 +144,12 @@ def test_lone_deltas_are_skipped_and_the_rest_is_parsed() -> None:
     assert light.feed(START) == []  # held until content
     assert len(light.feed(delta)) == 3  # the first content is parsed: it releases the held ones
     for _ in range(5):
-        assert light.feed(delta) == []  # lone deltas after it: skipped
+        assert light.feed(delta) == []  # lone deltas after it: stored, not parsed
     light.feed(END)
     assert light.done
-    assert light.message().usage.output_tokens == 9
-    assert light.message().text == "Hi"  # only the first delta was read
+    assert light.head().usage.output_tokens == 9
+    assert light.head().text == ""  # nothing built yet
+    assert light.message().text == "Hi" * 6  # built on demand, every delta in order
 
 
 def test_the_decoder_is_idle_only_between_events() -> None:

@@ -65,7 +65,8 @@ class MessageStream:
         self._keep_content = keep_content
         self._attempt: _Attempt | None = None
         self._finished = False
-        self._message: Message | None = None
+        self._ended: StreamState | None = None
+        """The state of the stream read to its end: its message, built when asked for."""
         # One event iterator for every way of reading (events, text_stream, final_message): a
         # loop left with break leaves it where it was, and final_message() reads on from there.
         self._iterator: AsyncIterator[StreamEvent] | None = None
@@ -107,9 +108,9 @@ class MessageStream:
     async def final_message(self) -> Message:
         """The complete message (reads the rest of the stream first)."""
         await self.until_done()
-        if self._message is None:
+        if self._ended is None:
             raise StreamInterruptedError("the stream was closed before it finished")
-        return self._message
+        return self._ended.message()
 
     async def close(self) -> None:
         """Stop: close the response (the server stops generating) and account for the partial
@@ -200,8 +201,9 @@ class MessageStream:
 
         Accounting, retries and errors are those of iterating the events: a failed attempt
         before content is retried unseen, a failure after content raises its typed error. A
-        stream made with ``keep_content=False`` skips parsing lone text deltas: its final
-        message has the usage but not all the text."""
+        stream made with ``keep_content=False`` stores a chunk that is one content delta without
+        parsing it (nor yields it as an event): :meth:`final_message` builds the content from
+        them when called, the same message either way."""
         async for chunk, _ in self._read():
             if chunk:
                 yield chunk
@@ -242,13 +244,13 @@ class MessageStream:
         except BaseException:  # cancelled, or the caller dropped the iterator: stop upstream
             await self.close()
             raise
-        self._message = state.message()
+        self._ended = state
         await self._finish(attempt)
 
     async def _finish(self, attempt: _Attempt) -> None:
         self._finished = True
         self._attempt = None
-        message = attempt.state.message()
+        message = attempt.state.head()  # the content, when deferred, is built if asked for
         usage = message.usage
         await self._client.settle(attempt.reservation, usage)
         message.record = self._client.core.record(

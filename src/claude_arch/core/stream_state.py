@@ -55,9 +55,9 @@ class StreamState:
         self, *, started: float, model: str | None = None, keep_content: bool = True
     ) -> None:
         self._decoder = SSEDecoder()
-        # False: a proxy forwarding the raw bytes needs usage, errors and the end, not the
-        # text, so a chunk that is exactly one content delta is skipped unparsed (a third of
-        # the per-chunk cost of parsing it: measured in bench/README.md § Service)
+        # False: a proxy forwarding the raw bytes needs usage, errors and the end at once, and
+        # the content only if it asks: a chunk that is exactly one content delta is stored
+        # unparsed, and decoded (in order, with the others) only when the message is read
         self._keep_content = keep_content
         self._held: list[StreamEvent] = []
         self._started = started
@@ -65,7 +65,7 @@ class StreamState:
         # An error that arrived in the same chunk as content the caller has not seen yet: that
         # content is delivered first, the error on the next read.
         self._pending: ClaudeArchError | None = None
-        self.accumulator = MessageAccumulator()
+        self.accumulator = MessageAccumulator(defer_content=not keep_content)
         self.has_content = False
         self.ttft_s: float | None = None
         self.deltas = 0
@@ -93,6 +93,7 @@ class StreamState:
             and self._decoder.idle
         ):
             self.deltas += 1
+            self.accumulator.defer(chunk)
             return []
         out: list[StreamEvent] = []
         for sse in self._decoder.feed(chunk):
@@ -139,14 +140,24 @@ class StreamState:
             raise exc
 
     def message(self) -> Message:
-        return self.accumulator.message()
+        """The message so far, content included (built now if it was deferred);
+        :class:`StreamInterruptedError` when the content events do not fit together."""
+        try:
+            return self.accumulator.message()
+        except (ValueError, IndexError, KeyError) as exc:
+            raise StreamInterruptedError(f"malformed stream: {exc}", model=self._model) from exc
+
+    def head(self) -> Message:
+        """The message's id, model, stop reason and usage, without building deferred content
+        (the same object :meth:`message` completes)."""
+        return self.accumulator.head
 
     def partial_usage(self) -> Usage:
         """The usage of a stream that ended early (closed, or failed after content). The API
         reports output tokens only at the end, yet bills what it generated: at least one token
         per content delta received is counted, so a caller that hangs up before the end still
         pays for what it read."""
-        usage = self.accumulator.message().usage
+        usage = self.accumulator.head.usage
         if usage.output_tokens >= self.deltas:
             return usage
         return dataclasses.replace(usage, output_tokens=self.deltas)

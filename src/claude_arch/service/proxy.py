@@ -200,7 +200,8 @@ async def forward(
     try:
         async for chunk in stream.raw():
             yield chunk
-        admitted.answer = (await stream.final_message()).text
+        if admitted.logs_answer:  # else its content is never built
+            admitted.answer = (await stream.final_message()).text
     except ClaudeArchError as exc:
         yield error_event(exc, request_id, upstream=True)
     finally:

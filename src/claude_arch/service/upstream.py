@@ -137,13 +137,18 @@ class Admitted:
     async def stream(self, *, raw: bool = False) -> MessageStream:
         """Open the stream: its first content is ready (or its error raised) when this returns.
 
-        ``raw``: the caller forwards ``stream.raw()`` and needs no text (unless prompts are
-        logged), so text deltas are not parsed."""
-        keep = not raw or self.gateway.settings.log_prompts
+        ``raw``: the caller forwards ``stream.raw()`` and needs no content (unless prompts are
+        logged), so content deltas are parsed only if the final message is asked for."""
+        keep = not raw or self.logs_answer
         stream = self.gateway.client.stream_call(self.call, keep_content=keep)
         await stream.__aenter__()
         self._stream = stream
         return stream
+
+    @property
+    def logs_answer(self) -> bool:
+        """Whether the call's log line carries the answer's text (``log_prompts``)."""
+        return self.gateway.settings.log_prompts
 
     def release_slot(self) -> None:
         """Give the gate slot back now (the upstream call is over) though settling comes later:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.types import Message, Usage
-from claude_arch.core.wire.sse import ServerSentEvent
+from claude_arch.core.wire.sse import ServerSentEvent, SSEDecoder
 from claude_arch.errors import APIStatusError, ConfigError, error_for_status
 
 __all__ = [
@@ -182,20 +182,45 @@ def stream_error(data: dict[str, Any], *, model: str | None = None) -> APIStatus
 
 
 class MessageAccumulator:
-    """Builds the final message from stream events: text, thinking and tool input JSON."""
+    """Builds the final message from stream events: text, thinking, citations and tool input.
 
-    __slots__ = ("_json", "_message", "_parts", "done")
+    ``defer_content=True`` (a proxy that forwards the raw bytes and rarely reads the content):
+    the message's id, model, stop reason and usage are kept as events arrive, while content
+    events are only stored, in order, and built into the message the first time
+    :meth:`message` is called; :attr:`head` reads the rest without building it. Both modes give
+    the same message.
 
-    def __init__(self) -> None:
+        >>> acc = MessageAccumulator(defer_content=True)
+        >>> acc.feed(MessageStart({"id": "m", "content": [], "usage": {"input_tokens": 2}}))
+        >>> acc.feed(ContentBlockStart(0, {"type": "tool_use", "id": "t", "name": "f",
+        ...                                "input": {}}))
+        >>> acc.defer(b'event: content_block_delta\\ndata: {"type":"content_block_delta",'
+        ...           b'"index":0,"delta":{"type":"input_json_delta","partial_json":"{}"}}\\n\\n')
+        >>> acc.feed(ContentBlockStop(0))
+        >>> acc.head.content
+        []
+        >>> acc.message().content
+        [{'type': 'tool_use', 'id': 't', 'name': 'f', 'input': {}}]
+    """
+
+    __slots__ = ("_deferred", "_json", "_message", "_parts", "done")
+
+    def __init__(self, *, defer_content: bool = False) -> None:
         self._message: Message | None = None
         self._json: dict[int, list[str]] = {}
         # Text and thinking fragments, joined when read: adding each delta to the block's string
         # copied the whole text every time (quadratic: seconds of CPU for a 100k-delta answer).
         self._parts: dict[tuple[int, str], list[str]] = {}
+        # Content events not built yet, in arrival order: typed events, or the raw bytes of
+        # one content_block_delta event each (decoded when built).
+        self._deferred: list[StreamEvent | bytes] | None = [] if defer_content else None
         self.done = False
 
     def feed(self, event: StreamEvent) -> None:
-        if isinstance(event, ContentBlockDelta):
+        deferred = self._deferred
+        if deferred is not None and isinstance(event, _CONTENT_EVENTS):
+            deferred.append(event)
+        elif isinstance(event, ContentBlockDelta):
             self._delta(event)
         elif isinstance(event, MessageStart):
             self._message = Message.from_dict(event.message)
@@ -220,6 +245,28 @@ class MessageAccumulator:
             _merge_usage(msg.usage, event.usage)
         elif isinstance(event, MessageStop):
             self.done = True
+
+    def defer(self, sse_bytes: bytes) -> None:
+        """Store one complete ``content_block_delta`` SSE event, as received, to be decoded only
+        if the content is read (``defer_content`` mode; otherwise it is decoded now)."""
+        if self._deferred is not None:
+            self._deferred.append(sse_bytes)
+            return
+        for sse in SSEDecoder().feed(sse_bytes):
+            self.feed(decode_event(sse))
+
+    def _build(self) -> None:
+        """Feed the deferred content events in order; from then on content is built as it
+        comes."""
+        deferred, self._deferred = self._deferred, None
+        if not deferred:
+            return
+        for item in deferred:
+            if isinstance(item, bytes):
+                for sse in SSEDecoder().feed(item):
+                    self.feed(decode_event(sse))
+            else:
+                self.feed(item)
 
     def _delta(self, event: ContentBlockDelta) -> None:
         block = self._need().content[event.index]
@@ -260,10 +307,23 @@ class MessageAccumulator:
     def started(self) -> bool:
         return self._message is not None
 
+    @property
+    def head(self) -> Message:
+        """The message without building deferred content: id, model, stop reason and usage are
+        current; ``content`` is complete only after :meth:`message`. The same object
+        :meth:`message` returns."""
+        return self._need()
+
     def message(self) -> Message:
-        """The message as accumulated so far (complete once ``done``)."""
+        """The message as accumulated so far (complete once ``done``); builds deferred content.
+
+        ``ValueError``, ``IndexError`` or ``KeyError`` for a malformed event sequence."""
+        self._build()
         self._join()
         return self._need()
+
+
+_CONTENT_EVENTS = (ContentBlockStart, ContentBlockDelta, ContentBlockStop)
 
 
 def _merge_usage(usage: Usage, update: dict[str, Any]) -> None:
