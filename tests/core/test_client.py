@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from claude_arch.core.catalog import Limits, default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.types import UsageRecord
 from claude_arch.core.wire import ContentBlockDelta, MessageStart
@@ -52,6 +53,11 @@ async def wait_for_async(
             await asyncio.sleep(0.02)
 
 
+def settings_limits(settings: Settings) -> Limits:
+    """The haiku family's limits of the settings' tier preset."""
+    return default_catalog().limits(settings.rate_limit_tier)["haiku"]
+
+
 def client_for(emu: EmulatorServer, settings: Settings, **kw: Any) -> ClaudeClient:
     return ClaudeClient(settings, base_url=emu.url, api_key=emu.api_key, **kw)
 
@@ -61,10 +67,15 @@ async def test_create_returns_message_with_usage_record(
 ) -> None:
     meter = ListMeter()
     async with client_for(emulator, settings, meters=[meter]) as claude:
-        assert claude.rate_limits(HAIKU) == {}
+        # before any answer: the in-process limiter's state (the tier preset, nothing used)
+        preset = claude.rate_limits(HAIKU)
+        assert preset["anthropic-ratelimit-requests-remaining"] == str(
+            settings_limits(settings).rpm
+        )
         msg = await claude.create(model=HAIKU, max_tokens=64, messages=HELLO)
         limits = claude.rate_limits(HAIKU)
         assert limits == claude.rate_limits("haiku")
+        assert limits != preset  # now the upstream's own (its reset, its counts)
     assert int(limits["anthropic-ratelimit-requests-limit"]) > 0
     assert msg.text
     assert msg.id.startswith("msg_")

@@ -133,6 +133,8 @@ class ClientCore:
         self.tracer = _otel_tracer(tracer_provider)
         self._warned_retiring: set[str] = set()  # deprecated models already announced
         self._last_headers: dict[str, Mapping[str, str]] = {}
+        # per family: the headers object last learned, and its rate-limit headers
+        self._rate_limits: dict[str, tuple[Mapping[str, str], dict[str, str]]] = {}
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
@@ -288,9 +290,34 @@ class ClientCore:
             self.limiter.learn(model.family, headers)
 
     def rate_limits(self, name: str) -> dict[str, str]:
-        info = self.catalog.get(name)
-        headers = self._last_headers.get(info.family if info else name)
-        return ratelimit_headers(headers) if headers is not None else {}
+        """The organisation's ``anthropic-ratelimit-*`` headers for ``name``'s family (a model
+        or a family): those of the latest answer from upstream; without any (none yet, or an
+        upstream that sends none), the state of this client's in-process limiter; else ``{}``.
+        Read often (a gateway, per answer): no I/O, and one filtering per upstream answer."""
+        info = self.catalog.get(self.settings.default_model if name == AUTO_MODEL else name)
+        family = info.family if info else name
+        headers = self._last_headers.get(family)
+        if headers is not None:
+            cached = self._rate_limits.get(family)
+            if cached is not None and cached[0] is headers:
+                return dict(cached[1])
+            found = ratelimit_headers(headers)
+            if found:
+                self._rate_limits[family] = (headers, found)
+                return dict(found)
+        return self._limiter_headers(family)
+
+    def _limiter_headers(self, family: str) -> dict[str, str]:
+        from claude_arch.core.ratelimit.local import LocalRateLimiter
+
+        if not isinstance(self.limiter, LocalRateLimiter):  # a shared store: a round trip
+            return {}
+        state = self.limiter.snapshot(family)
+        if state is None:
+            return {}
+        from claude_arch.core.ratelimit.headers import bucket_headers
+
+        return bucket_headers(state, time.time())
 
     # --- accounting -----------------------------------------------------------------------
     def record(

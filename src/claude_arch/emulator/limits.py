@@ -17,39 +17,18 @@ a tier preset of the catalog (default ``tier4``) with per-family overrides, or n
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections.abc import Callable
 
-from claude_arch.constants import RATELIMIT_HEADER_PREFIX as P
 from claude_arch.core.catalog import Catalog, Limits, default_catalog
-from claude_arch.core.ratelimit import KindState, LocalRateLimiter, Reservation
+from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
+from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.emulator.config import EmulatorConfig
 
 __all__ = ["EmulatorLimits"]
 
 _UNLIMITED = Reservation("", "", 0, 0, 0, limited=False)
-
-
-_NAMES = {
-    kind: (f"{P}{kind}-limit", f"{P}{kind}-remaining", f"{P}{kind}-reset")
-    for kind in ("requests", "tokens", "input-tokens", "output-tokens")
-}
-
-
-@functools.lru_cache(maxsize=4096)
-def _rfc3339(epoch_second: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_second))
-
-
-def _kind_headers(
-    out: dict[str, str], name: str, state: KindState, now: float, *, rounded: bool
-) -> None:
-    limit, remaining, reset = _NAMES[name]
-    out[limit] = str(state.limit)
-    out[remaining] = str(state.remaining // 1000 * 1000 if rounded else state.remaining)
-    out[reset] = _rfc3339(math.ceil(now + state.reset))
 
 
 class EmulatorLimits:
@@ -93,18 +72,7 @@ class EmulatorLimits:
         state = self._limiter.snapshot(family, scope=scope)
         if state is None:
             return {}
-        out: dict[str, str] = {}
-        now = time.time()
-        _kind_headers(out, "requests", state.requests, now, rounded=False)
-        _kind_headers(out, "input-tokens", state.input_tokens, now, rounded=True)
-        _kind_headers(out, "output-tokens", state.output_tokens, now, rounded=True)
-        # "tokens" reports whichever token bucket is closer to empty, as the API does.
-        tightest = min(
-            (state.input_tokens, state.output_tokens),
-            key=lambda k: k.remaining / k.limit if k.limit else 1.0,
-        )
-        _kind_headers(out, "tokens", tightest, now, rounded=True)
-        return out
+        return bucket_headers(state, time.time())
 
     @staticmethod
     def retry_after(wait_s: float) -> str:

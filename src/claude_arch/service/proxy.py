@@ -34,7 +34,7 @@ from claude_arch.service.auth import key_from_headers
 from claude_arch.service.bodies import read_json
 from claude_arch.service.hangup import cancelled_by_hangup
 from claude_arch.service.problems import from_upstream, problem
-from claude_arch.service.upstream import Admitted
+from claude_arch.service.upstream import Admitted, limit_headers
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
@@ -105,6 +105,7 @@ async def create_message(request: Request) -> Response:
     except BaseException as exc:
         await admitted.__aexit__(type(exc), exc, exc.__traceback__)
         raise
+    admitted.headers = admitted.answer_headers()
     if streaming:
         return ForwardedStream(
             forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}, request_id
@@ -228,7 +229,7 @@ async def count_tokens(request: Request) -> Response:
     return Response(
         encode_body({"input_tokens": count}),
         media_type="application/json",
-        headers=admission.headers,
+        headers=limit_headers(gateway, admission.headers, str(params.get("model"))),
     )
 
 

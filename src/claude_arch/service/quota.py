@@ -19,7 +19,6 @@ both live in Redis and every replica enforces the same limit; without it, each p
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,11 +30,11 @@ from claude_arch.constants import (
     HEADER_BUDGET_LIMIT,
     HEADER_BUDGET_REMAINING,
     HEADER_BUDGET_RESET,
-    RATELIMIT_HEADER_PREFIX,
     SERVICE_KEY_FAMILY,
 )
 from claude_arch.core.catalog import Limits
-from claude_arch.core.ratelimit import KindState, LocalRateLimiter, Reservation
+from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
+from claude_arch.core.ratelimit.headers import kind_headers
 from claude_arch.errors import (
     APIConnectionError,
     InvalidRequestError,
@@ -286,10 +285,12 @@ class Quotas:
             log.warning("the limits store is unreachable: %s", exc)
             raise APIConnectionError("the limits store is unreachable") from exc
         if state is not None:
+            at = now.timestamp()
             if key.rpm is not None:
-                _kind_headers(headers, "requests", state.requests, now)
-            if key.tpm is not None:
-                _kind_headers(headers, "tokens", state.input_tokens, now)
+                kind_headers(headers, "requests", state.requests, at)
+            if key.tpm is not None:  # one bucket of input + output tokens binds all three kinds
+                for kind in ("tokens", "input-tokens", "output-tokens"):
+                    kind_headers(headers, kind, state.input_tokens, at)
         if isinstance(got, Reservation):
             return got
         short = []
@@ -324,10 +325,3 @@ def _spend_limit_error(
         headers=headers,
         should_retry=False,
     )
-
-
-def _kind_headers(out: dict[str, str], kind: str, state: KindState, now: datetime) -> None:
-    out[f"{RATELIMIT_HEADER_PREFIX}{kind}-limit"] = str(state.limit)
-    out[f"{RATELIMIT_HEADER_PREFIX}{kind}-remaining"] = str(state.remaining)
-    reset = now + timedelta(seconds=math.ceil(state.reset))
-    out[f"{RATELIMIT_HEADER_PREFIX}{kind}-reset"] = rfc3339(reset)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from claude_arch.core.ratelimit.headers import tighter
 from claude_arch.core.ratelimit.protocol import itpm_tokens
 from claude_arch.core.types import Usage, UsageRecord
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from claude_arch.service.keys import ApiKey
     from claude_arch.service.quota import Admission
 
-__all__ = ["CALL_LOG_FIELDS", "Admitted", "finish_anyway", "finishing"]
+__all__ = ["CALL_LOG_FIELDS", "Admitted", "finish_anyway", "finishing", "limit_headers"]
 
 _log = logging.getLogger("claude_arch.service.calls")
 _FREE = Decimal(0)
@@ -145,6 +146,11 @@ class Admitted:
         self._stream = stream
         return stream
 
+    def answer_headers(self) -> dict[str, str]:
+        """The headers of the call's answer: the key's budget, and what binds this caller now
+        (:func:`limit_headers` for the model that answered)."""
+        return limit_headers(self.gateway, self.headers, self.call.current.id)
+
     @property
     def logs_answer(self) -> bool:
         """Whether the call's log line carries the answer's text (``log_prompts``)."""
@@ -214,6 +220,16 @@ class Admitted:
             self._log_into[CALL_LOG_FIELDS] = extra
         else:
             _log.info("call finished", extra=extra)
+
+
+def limit_headers(gateway: Gateway, own: dict[str, str], model: str) -> dict[str, str]:
+    """``own`` (a key's admission headers) with its ``anthropic-ratelimit-*`` headers replaced,
+    kind by kind, by the tighter of the key's limits and the organisation's for ``model``'s
+    family (the upstream's latest headers, or the core limiter's state: no I/O)."""
+    org = gateway.client.rate_limits(model)
+    if not org:
+        return own
+    return {**own, **tighter(own, org)}
 
 
 def last_user_text(params: dict[str, Any]) -> str:
