@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -65,3 +67,30 @@ def postgres_url() -> str:
     if problem:
         service_missing("PostgreSQL", POSTGRES_URL, problem)
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def sdk0_python() -> Path:
+    """The interpreter of a cached venv holding the 0.x Python SDK (``tests/sdk/sdk_installs.py``
+    installs it on first use and reuses it afterwards)."""
+    from sdk_installs import SDK0_DIR, install_sdk0_venv
+
+    problem = install_sdk0_venv()
+    if problem:
+        service_missing("the 0.x Python SDK (anthropic<1)", str(SDK0_DIR), problem)
+    return SDK0_DIR / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def ts_sdk_dir() -> Path:
+    """A cached directory holding ``tests/sdk/ts``'s scripts and the pinned
+    ``@anthropic-ai/sdk`` (installed with npm on first use)."""
+    from sdk_installs import TS_DIR, install_ts_sdk
+
+    problem = install_ts_sdk()
+    if problem:
+        service_missing("the TypeScript SDK (npm install)", str(TS_DIR), problem)
+    return TS_DIR
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "sdk"))  # sdk_installs, for the above

@@ -54,9 +54,14 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the model catalog: IDs, aliases, limits and list prices (USD per million tokens)."""
-    from claude_arch.core.catalog import default_catalog
+    from claude_arch.core.catalog import Prices, default_catalog
 
     catalog = default_catalog()
+    names = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+    def listed(p: Prices) -> dict[str, str | None]:  # null: not published
+        return {k: None if getattr(p, k) is None else str(getattr(p, k)) for k in names}
+
     if as_json:
         rows = [
             {
@@ -66,7 +71,11 @@ def models(
                 "context_window": m.context_window,
                 "max_output": m.max_output,
                 "retires": m.retires.isoformat() if m.retires else None,
-                "prices": {k: str(getattr(m.prices, k)) for k in m.prices.__slots__},
+                "prices": listed(m.prices),
+                "price_tiers": [
+                    {"above_prompt_tokens": t.above_prompt_tokens, "prices": listed(t.prices)}
+                    for t in m.price_tiers
+                ],
             }
             for m in catalog
         ]
@@ -80,21 +89,30 @@ def models(
     table.add_column("model", no_wrap=True)
     for col in ("context", "max out", "input", "output", "w 5m", "w 1h", "read"):
         table.add_column(col, justify="right", no_wrap=True)
+
+    def tokens(n: int) -> str:
+        return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+    def cells(p: Prices) -> list[str]:
+        return [str(v) if (v := getattr(p, k)) is not None else "unknown" for k in names]
+
     for m in catalog:
-        p = m.prices
+        first_tier = m.price_tiers[0].above_prompt_tokens if m.price_tiers else None
         table.add_row(
-            m.id + (f" [yellow](retires {m.retires})[/yellow]" if m.retires else ""),
-            f"{m.context_window // 1000}k",
-            f"{m.max_output // 1000}k",
-            *(
-                str(v)
-                for v in (p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read)
-            ),
+            m.id
+            + (f" [yellow](retires {m.retires})[/yellow]" if m.retires else "")
+            + (f" prompt ≤ {tokens(first_tier)}" if first_tier else ""),
+            tokens(m.context_window),
+            tokens(m.max_output),
+            *cells(m.prices),
         )
+        for t in m.price_tiers:
+            table.add_row(f"  prompt > {tokens(t.above_prompt_tokens)}", "", "", *cells(t.prices))
     console.print(table)
     console.print(
-        f"Message Batches bill {catalog.batch_discount:.0%} of these prices. "
-        "Aliases and families: claude-arch models --json"
+        f"Message Batches bill {catalog.batch_discount:.0%} of these prices. An unknown cache "
+        "price is not published; cost estimates derive it from the input price "
+        "(docs/catalog.md). Aliases and families: claude-arch models --json"
     )
 
 
@@ -193,6 +211,7 @@ def _emulator_config(
     rules: Path | None,
     seed: int,
     api_keys: list[str],
+    lenient: bool = False,
 ) -> EmulatorConfig:
     from pydantic import ValidationError
 
@@ -214,6 +233,7 @@ def _emulator_config(
             rules_file=rules,
             seed=seed,
             api_keys=api_keys,
+            lenient=lenient,
         )
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -247,6 +267,12 @@ def emulator(
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only these keys; repeatable.")
     ] = [],  # noqa: B006
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient", help="Accept unknown top-level request fields (clients newer than it)."
+        ),
+    ] = False,
 ) -> None:
     """Run the offline Anthropic-compatible API (see docs/emulator.md)."""
     _setup_logging(False)
@@ -261,6 +287,7 @@ def emulator(
         rules=rules,
         seed=seed,
         api_keys=api_key,
+        lenient=lenient,
     )
     err_console.print(
         f"Emulator on [bold]http://{host}:{port}[/bold] · point an SDK at it with "

@@ -17,8 +17,9 @@ In async tests it runs in the current loop:
         emu.set_faults({"kind": "529", "model": "claude-opus-4-5", "next_n": 1})
 
 Defaults for tests: a free port on 127.0.0.1 and no pacing (``speed=0``); any ``EmulatorConfig``
-field can be overridden by keyword. :func:`start_embedded` is what the client and the CLI use to
-run an emulator in-process.
+field can be overridden by keyword (``EmulatorServer(lenient=True)`` accepts request fields the
+API does not know, for a client newer than the emulator). :func:`start_embedded` is what the
+client and the CLI use to run an emulator in-process.
 """
 
 from __future__ import annotations
@@ -122,12 +123,14 @@ class EmulatorServer(BackgroundServer):
         system: str | None = None,
         model: str | None = None,
         text: str | None = None,
-        tool_use: dict[str, Any] | None = None,
+        tool_use: dict[str, Any] | list[dict[str, Any]] | None = None,
         error: dict[str, Any] | None = None,
         delay_s: float = 0.0,
         stop_reason: str | None = None,
     ) -> None:
-        """Shorthand for :meth:`add_rule`: ``emu.script(user="(?i)refund", text="billing")``."""
+        """Shorthand for :meth:`add_rule`: ``emu.script(user="(?i)refund", text="billing")``.
+
+        ``tool_use``: one call ``{"name", "input"}``, or a list of them answered in parallel."""
         match = {"user": user, "system": system, "model": model}
         reply = {
             "text": text,

@@ -47,3 +47,15 @@ def assert_error_shape(response: httpx.Response, status: int, error_type: str) -
     assert data["request_id"] == response.headers["request-id"]
     assert response.headers["request-id"].startswith("req_01")
     return str(data["error"]["message"])
+
+
+def without_ids(message: Any) -> dict[str, Any]:
+    """An SDK message as data without the IDs that differ between two answers to one request
+    (the message's, and its tool calls' and their results' links); None fields left out, so a
+    streamed message and a JSON one compare field for field."""
+    data: dict[str, Any] = message.model_dump(exclude_none=True)
+    data.pop("id")
+    for block in data["content"]:
+        block.pop("id", None)
+        block.pop("tool_use_id", None)
+    return data

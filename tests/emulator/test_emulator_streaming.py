@@ -31,6 +31,8 @@ def rebuild(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 block["thinking"] += delta["thinking"]
             elif delta["type"] == "signature_delta":
                 block["signature"] = delta["signature"]
+            elif delta["type"] == "citations_delta":
+                block["citations"].append(delta["citation"])
             else:
                 partial[data["index"]] = partial.get(data["index"], "") + delta["partial_json"]
         elif name == "content_block_stop" and data["index"] in partial:

@@ -73,6 +73,18 @@ VALID: dict[str, Any] = {
 }
 
 
+# Fields of VALID that count_tokens does not take (the API refuses them there).
+MESSAGES_ONLY = ("max_tokens", "stop_sequences", "metadata", "temperature")
+
+
+def for_path(path: str, body: dict[str, Any], broken: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """``body`` as sent to ``path``: for count_tokens without the Messages-only fields, except
+    the broken one (which count_tokens must then refuse by name)."""
+    if not path.endswith("count_tokens"):
+        return body
+    return {k: v for k, v in body.items() if k not in MESSAGES_ONLY or broken[:1] == (k,)}
+
+
 def _leaves(doc: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
     """Every path into ``doc`` (dict keys and list indices), parents before children."""
     items = (
@@ -145,7 +157,10 @@ def one_field_broken(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[str | int, 
         holder["type"] = draw(odd_text)
         path = (*parents, "type")
     elif action == "extra" and isinstance(holder, dict):
-        holder[draw(odd_text)] = draw(odd_values)
+        key = draw(odd_text)
+        holder[key] = draw(odd_values)
+        if not parents:  # an unknown top-level field: the API refuses it by name
+            path = (key,)
     else:
         holder[last] = draw(odd_values)
     return body, path
@@ -185,7 +200,8 @@ def assert_api_shape(response: httpx.Response, broken: tuple[str | int, ...] | N
     assert message
     if broken is not None and response.status_code == 400:
         named = message.split(":", 1)[0]
-        assert _related(named, broken), (broken, message)
+        field = ".".join(str(p) for p in broken)
+        assert _related(named, broken) or message.startswith(field + ": "), (broken, message)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +223,7 @@ def post_json(http: httpx.Client, path: str, body: Any) -> httpx.Response:
 
 def test_the_valid_request_is_valid(http: httpx.Client) -> None:
     for path in PATHS:
-        assert post_json(http, path, VALID).status_code == 200
+        assert post_json(http, path, for_path(path, VALID)).status_code == 200
 
 
 @FAST
@@ -218,7 +234,7 @@ def test_one_broken_field_is_named(
     http: httpx.Client, case: tuple[dict[str, Any], tuple[str | int, ...]], path: str
 ) -> None:
     body, broken = case
-    assert_api_shape(post_json(http, path, body), broken)
+    assert_api_shape(post_json(http, path, for_path(path, body, broken)), broken)
 
 
 def _ended(http: httpx.Client, batch_id: str) -> dict[str, Any]:
@@ -272,7 +288,9 @@ def test_batches_answer_in_shape_down_to_their_results(
             assert error["type"] in ("invalid_request_error", "not_found_error"), error
             if error["type"] == "invalid_request_error":
                 named = error["message"].split(":", 1)[0]
-                assert _related(named, broken[line["custom_id"]]), error
+                path = broken[line["custom_id"]]
+                field = ".".join(str(p) for p in path)
+                assert _related(named, path) or error["message"].startswith(field + ": "), error
 
 
 not_json = st.one_of(

@@ -1,5 +1,7 @@
 """What the gateway forwards: unknown fields, cache_control and anthropic-beta reach the upstream
-unchanged; "auto" becomes the default model; the upstream's answer comes back byte for byte."""
+unchanged (a lenient emulator accepts the unknown field; a strict one refuses it, and that 400
+comes back as the upstream sent it); "auto" becomes the default model; the upstream's answer
+comes back byte for byte."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ async def seen_service(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[ServiceServer, EmulatorServer, str]]:
     async with (
-        EmulatorServer(speed=0, keep_requests=10) as emulator,
+        EmulatorServer(speed=0, keep_requests=10, lenient=True) as emulator,
         ServiceServer.for_emulator(emulator, tmp_path) as service,
     ):
         yield service, emulator, await service.create_key("passthrough")
@@ -68,6 +70,34 @@ async def test_unknown_fields_cache_control_and_beta_reach_the_upstream(
     )
     # the service's key never goes upstream; the gateway's upstream key does
     assert key not in json.dumps(emulator.received()[-1]["headers"])
+
+
+async def test_a_strict_upstreams_refusal_of_an_unknown_field_comes_back_unchanged(
+    tmp_path: Path,
+) -> None:
+    async with (
+        EmulatorServer(speed=0, keep_requests=10) as emulator,
+        ServiceServer.for_emulator(emulator, tmp_path) as service,
+    ):
+        key = await service.create_key("strict")
+        async with httpx.AsyncClient() as http:
+            r = await http.post(f"{service.url}/v1/messages", json=BODY, headers={"x-api-key": key})
+            direct = await http.post(
+                f"{emulator.url}/v1/messages",
+                json=BODY,
+                headers={"x-api-key": emulator.api_key, "anthropic-version": "2023-06-01"},
+            )
+    assert direct.status_code == 400
+    assert direct.json()["error"] == {
+        "type": "invalid_request_error",
+        "message": "a_field_from_the_future: Extra inputs are not permitted",
+    }
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == direct.json()["error"]
+    # the gateway sent it on: the upstream, not the gateway, refused it
+    assert (
+        emulator.received()[0]["body"]["a_field_from_the_future"] == BODY["a_field_from_the_future"]
+    )
 
 
 async def test_the_answer_is_forwarded_byte_for_byte(

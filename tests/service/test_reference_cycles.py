@@ -54,7 +54,8 @@ async def test_requests_leave_no_reference_cycles(
             assert (await http.post("/v1/messages", json=message_body("json"))).status_code == 200
             streamed = await http.post("/v1/messages", json=message_body("s", stream=True))
             assert "message_stop" in streamed.text
-            counted = await http.post("/v1/messages/count_tokens", json=message_body("c"))
+            count = {"model": "claude-haiku-4-5", "messages": message_body("c")["messages"]}
+            counted = await http.post("/v1/messages/count_tokens", json=count)
             assert counted.status_code == 200
             bad = await http.post("/v1/messages", json={"model": "claude-haiku-4-5"})
             assert bad.status_code == 400

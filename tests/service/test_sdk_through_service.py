@@ -21,8 +21,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sdk"))
 
-from sdk_installs import SDK0_DIR, TS_DIR, install_sdk0_venv, install_ts_sdk
-
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
@@ -43,13 +41,6 @@ ERROR_TYPES = {
     "413": "request_too_large",
     "429": "rate_limit_error",
 }
-
-
-def service_missing(config: pytest.Config, name: str, where: str, why: str) -> None:
-    """The suite's rule in ``tests/conftest.py``: skip on a laptop, fail under CI=true."""
-    root = config.pluginmanager.get_plugin(str(HERE.parent / "conftest.py"))
-    assert root is not None, "tests/conftest.py is not loaded"
-    root.service_missing(name, where, why)
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +116,9 @@ def test_python_sdk_2x_in_process(service: ServiceServer) -> None:
 
 @pytest.mark.sdk
 @pytest.mark.timeout(400)
-def test_python_sdk_0x_in_its_venv(pytestconfig: pytest.Config, service: ServiceServer) -> None:
-    problem = install_sdk0_venv()
-    if problem:
-        service_missing(pytestconfig, "the 0.x Python SDK (anthropic<1)", str(SDK0_DIR), problem)
+def test_python_sdk_0x_in_its_venv(sdk0_python: Path, service: ServiceServer) -> None:
     done = subprocess.run(
-        [str(SDK0_DIR / "bin" / "python"), str(HERE / "sdk_service_check.py"),
+        [str(sdk0_python), str(HERE / "sdk_service_check.py"),
          json.dumps(spec_for(service))],
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
     )  # fmt: skip
@@ -140,15 +128,12 @@ def test_python_sdk_0x_in_its_venv(pytestconfig: pytest.Config, service: Service
 
 @pytest.mark.sdk
 @pytest.mark.timeout(400)
-def test_typescript_sdk(pytestconfig: pytest.Config, service: ServiceServer) -> None:
-    problem = install_ts_sdk()
-    if problem:
-        service_missing(pytestconfig, "the TypeScript SDK (npm install)", str(TS_DIR), problem)
+def test_typescript_sdk(ts_sdk_dir: Path, service: ServiceServer) -> None:
     node = shutil.which("node")
-    assert node is not None  # install_ts_sdk needs it
+    assert node is not None  # the ts_sdk_dir fixture needs it
     # beside the cached node_modules, replaced whole (another run may be reading the last copy)
-    script = TS_DIR / "service_check.mjs"
-    staged = TS_DIR / ".service_check.mjs.new"
+    script = ts_sdk_dir / "service_check.mjs"
+    staged = ts_sdk_dir / ".service_check.mjs.new"
     shutil.copyfile(HERE / "ts_service_check.mjs", staged)
     staged.replace(script)
     spec = spec_for(service)

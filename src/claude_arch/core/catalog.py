@@ -7,6 +7,16 @@
     >>> str(cat.cost("claude-haiku-4-5", {"input_tokens": 1000, "output_tokens": 500}))
     '0.003500'
 
+A model can price by prompt size: Haiku 5.5 bills $0.10 per million input tokens up to a
+100,000-token prompt and $0.50 above, where the prompt counts cache writes and reads too, and its
+unpublished cache-read price there is derived (0.1x input):
+
+    >>> str(cat.cost("claude-haiku-5-5", {"input_tokens": 100_000}))
+    '0.010000'
+    >>> long_prompt = {"input_tokens": 90_000, "cache_read_input_tokens": 20_000}
+    >>> str(cat.cost("claude-haiku-5-5", long_prompt))
+    '0.046000'
+
 An unknown ID fails before any request, naming the closest real ones:
 
     >>> cat.resolve("claude-haiku-4-20250514")
@@ -21,7 +31,7 @@ import difflib
 import functools
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -32,10 +42,17 @@ from claude_arch.core.types import Usage
 from claude_arch.errors import ConfigError, UnknownModelError
 
 __all__ = [
+    "CONTEXT_STRATEGIES",
+    "EFFORT_LEVELS",
     "MODELS_RELEASED_AT",
+    "SERVER_TOOLS",
+    "THINKING_TYPES",
+    "UNKNOWN_PRICE",
+    "Capabilities",
     "Catalog",
     "Limits",
     "ModelInfo",
+    "PriceTier",
     "Prices",
     "default_catalog",
     "model_object",
@@ -44,17 +61,107 @@ __all__ = [
 _MTOK = Decimal(1_000_000)
 MODELS_RELEASED_AT = "2025-10-01T00:00:00Z"  # the catalog keeps no release dates
 _CENT_PRECISION = Decimal("0.000001")
+UNKNOWN_PRICE = "unknown"
+"""How ``models.toml`` marks a price that is not published."""
+_PRICE_NAMES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+_CACHE_PRICE_NAMES = ("cache_write_5m", "cache_write_1h", "cache_read")
+
+THINKING_TYPES = ("adaptive", "between_tools", "disabled", "enabled")
+"""The ``thinking.type`` values a model's capabilities speak of."""
+EFFORT_LEVELS = ("high", "low", "max", "medium", "xhigh")
+SERVER_TOOLS = ("code_execution", "web_search")
+CONTEXT_STRATEGIES = ("clear_thinking_20251015", "clear_tool_uses_20250919", "compact_20260112")
+_CAPABILITY_FLAGS = (
+    "batch",
+    "citations",
+    "code_execution",
+    "image_input",
+    "pdf_input",
+    "structured_outputs",
+)
+_CAPABILITY_LISTS = {
+    "thinking": THINKING_TYPES,
+    "effort": EFFORT_LEVELS,
+    "server_tools": SERVER_TOOLS,
+    "context_management": CONTEXT_STRATEGIES,
+}
+
+_Rates = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+"""input, output, cache write 5m, cache write 1h, cache read: what ``cost`` multiplies by."""
+_Bill = tuple[_Rates, tuple[tuple[int, _Rates], ...]]
+"""A model's rates below its lowest tier, and its tiers' (threshold, rates), highest first."""
 
 
 @dataclass(frozen=True, slots=True)
 class Prices:
-    """List prices in USD per million tokens."""
+    """List prices in USD per million tokens; a cache price not published is ``None``."""
 
     input: Decimal
     output: Decimal
-    cache_write_5m: Decimal
-    cache_write_1h: Decimal
-    cache_read: Decimal
+    cache_write_5m: Decimal | None
+    cache_write_1h: Decimal | None
+    cache_read: Decimal | None
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The names of the prices that are not published."""
+        return tuple(name for name in _CACHE_PRICE_NAMES if getattr(self, name) is None)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """The prices of a call whose prompt (input + cache-write + cache-read tokens) has more than
+    ``above_prompt_tokens`` tokens."""
+
+    above_prompt_tokens: int
+    prices: Prices
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a model accepts, as ``GET /v1/models`` reports it (the SDK's ``ModelCapabilities``).
+
+    The list fields hold the supported names (``thinking``: :data:`THINKING_TYPES`, ``effort``:
+    :data:`EFFORT_LEVELS`, ``server_tools``: :data:`SERVER_TOOLS`, ``context_management``:
+    :data:`CONTEXT_STRATEGIES`); empty means not supported.
+    """
+
+    batch: bool = False
+    citations: bool = False
+    code_execution: bool = False
+    image_input: bool = False
+    pdf_input: bool = False
+    structured_outputs: bool = False
+    thinking: frozenset[str] = frozenset({"disabled"})
+    effort: frozenset[str] = frozenset()
+    server_tools: frozenset[str] = frozenset()
+    context_management: frozenset[str] = frozenset()
+
+    def to_api(self) -> dict[str, Any]:
+        """The ``capabilities`` object of a model, every key present."""
+
+        def support(flag: bool) -> dict[str, bool]:
+            return {"supported": flag}
+
+        def choices(chosen: frozenset[str], names: tuple[str, ...]) -> dict[str, Any]:
+            return {"supported": bool(chosen), **{n: support(n in chosen) for n in names}}
+
+        return {
+            "batch": support(self.batch),
+            "citations": support(self.citations),
+            "code_execution": support(self.code_execution),
+            "context_management": choices(self.context_management, CONTEXT_STRATEGIES),
+            "effort": choices(self.effort, EFFORT_LEVELS),
+            "image_input": support(self.image_input),
+            "pdf_input": support(self.pdf_input),
+            "server_tools": choices(self.server_tools, SERVER_TOOLS),
+            "structured_outputs": support(self.structured_outputs),
+            "thinking": {
+                # "disabled" alone is a model that does not think
+                "supported": bool(self.thinking - {"disabled"}),
+                "types": {t: support(t in self.thinking) for t in THINKING_TYPES},
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +172,21 @@ class ModelInfo:
     context_window: int
     max_output: int
     prices: Prices
+    """The prices of prompts up to the lowest of ``price_tiers`` (of every prompt without)."""
     aliases: tuple[str, ...] = field(default=())
     retires: date | None = None
     """Deprecated models: the day the API stops serving them."""
+    price_tiers: tuple[PriceTier, ...] = field(default=())
+    """Prices of longer prompts, lowest threshold first."""
+    capabilities: Capabilities = field(default=Capabilities())
+
+    def prices_for(self, prompt_tokens: int) -> Prices:
+        """The published prices of a call with a prompt of ``prompt_tokens`` tokens."""
+        chosen = self.prices
+        for tier in self.price_tiers:
+            if prompt_tokens > tier.above_prompt_tokens:
+                chosen = tier.prices
+        return chosen
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +204,67 @@ def _field(usage: Mapping[str, Any] | object, name: str) -> int:
 
 
 class Catalog:
-    """Model IDs and aliases → :class:`ModelInfo`; costs of usage records."""
+    """Model IDs and aliases → :class:`ModelInfo`; costs of usage records.
+
+    ``cache_multipliers`` (``cache_write_5m``, ``cache_write_1h``, ``cache_read`` → a multiple of
+    the input price) is what an unpublished cache price is billed at.
+    """
 
     def __init__(
         self,
         models: list[ModelInfo],
         batch_discount: Decimal,
         tiers: Mapping[str, Mapping[str, Limits]] | None = None,
+        cache_multipliers: Mapping[str, Decimal] | None = None,
     ) -> None:
         self._models = models
         self.batch_discount = batch_discount
         self.tiers: dict[str, dict[str, Limits]] = {k: dict(v) for k, v in (tiers or {}).items()}
+        self.cache_multipliers: dict[str, Decimal] = dict(cache_multipliers or {})
         self._by_name: dict[str, ModelInfo] = {}
+        self._bills: dict[str, _Bill] = {}
         for m in models:
+            bill = self._bill_of(m)
             for name in (m.id, *m.aliases):
                 if name in self._by_name:
                     raise ConfigError(f"models.toml: model name {name!r} is listed twice")
                 self._by_name[name] = m
+                self._bills[name] = bill
+
+    def _rates(self, model: str, prices: Prices) -> _Rates:
+        filled = self.derived(model, prices)
+        return (
+            filled.input,
+            filled.output,
+            filled.cache_write_5m or Decimal(0),
+            filled.cache_write_1h or Decimal(0),
+            filled.cache_read or Decimal(0),
+        )
+
+    def derived(self, model: str, prices: Prices) -> Prices:
+        """``prices`` with each unpublished cache price as its multiple of the input price."""
+        unknown = prices.unknown
+        if not unknown:
+            return prices
+        missing = [name for name in unknown if name not in self.cache_multipliers]
+        if missing:
+            raise ConfigError(
+                f"models.toml: {model}: {missing[0]} price is unknown and "
+                f"cache_multipliers.{missing[0]} is not set to derive it"
+            )
+        derived = {name: prices.input * self.cache_multipliers[name] for name in unknown}
+        return replace(prices, **derived)
+
+    def _bill_of(self, m: ModelInfo) -> _Bill:
+        thresholds = [t.above_prompt_tokens for t in m.price_tiers]
+        if any(t <= 0 for t in thresholds) or thresholds != sorted(set(thresholds)):
+            raise ConfigError(
+                f"models.toml: {m.id}: price tiers need positive, increasing above_prompt_tokens"
+            )
+        tiers = tuple(
+            (t.above_prompt_tokens, self._rates(m.id, t.prices)) for t in reversed(m.price_tiers)
+        )
+        return self._rates(m.id, m.prices), tiers
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Catalog:
@@ -110,9 +273,11 @@ class Catalog:
             text = resources.files("claude_arch.core").joinpath("models.toml").read_text("utf-8")
         else:
             text = Path(path).read_text("utf-8")
+        where = path or "models.toml"
         try:
             data = tomllib.loads(text)
             defaults = data.get("defaults", {})
+            capabilities = _CapabilityTables(data.get("capabilities", {}))
             models = [
                 ModelInfo(
                     id=m["id"],
@@ -120,22 +285,32 @@ class Catalog:
                     display_name=m.get("display_name", m["id"]),
                     context_window=int(m.get("context_window", defaults.get("context_window"))),
                     max_output=int(m["max_output"]),
-                    prices=Prices(**{k: Decimal(str(v)) for k, v in m["prices"].items()}),
+                    prices=_prices(m["prices"], m["id"]),
                     aliases=tuple(m.get("aliases", ())),
                     retires=m.get("retires"),
+                    price_tiers=tuple(
+                        PriceTier(int(t["above_prompt_tokens"]), _prices(t["prices"], m["id"]))
+                        for t in m.get("price_tier", ())
+                    ),
+                    capabilities=capabilities.of(m),
                 )
                 for m in data["model"]
             ]
+            capabilities.check_families({m.family for m in models})
             discount = Decimal(str(defaults.get("batch_discount", "0.5")))
+            multipliers = {
+                name: Decimal(str(value))
+                for name, value in defaults.get("cache_multipliers", {}).items()
+            }
             tiers = {
                 tier: {fam: Limits(**lim) for fam, lim in fams.items()}
                 for tier, fams in data.get("tiers", {}).items()
             }
+        except ConfigError as exc:
+            raise ConfigError(f"model catalog {where} is malformed: {exc.message}") from exc
         except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError, ArithmeticError) as exc:
-            raise ConfigError(
-                f"model catalog {path or 'models.toml'} is malformed: {exc!r}"
-            ) from exc
-        return cls(models, discount, tiers)
+            raise ConfigError(f"model catalog {where} is malformed: {exc!r}") from exc
+        return cls(models, discount, tiers, multipliers)
 
     def __iter__(self) -> Iterator[ModelInfo]:
         return iter(self._models)
@@ -166,7 +341,9 @@ class Catalog:
         return close
 
     def limits(self, tier: str) -> dict[str, Limits]:
-        """The per-family limits of a usage tier preset (``tier1`` … ``tier4``)."""
+        """The per-family limits of a usage tier preset (``tier1`` … ``tier4``).
+
+        A family the preset does not name is not limited by it."""
         try:
             return dict(self.tiers[tier])
         except KeyError:
@@ -175,15 +352,25 @@ class Catalog:
                 f"unknown rate-limit tier {tier!r}; expected one of {known}"
             ) from None
 
+    def billed_prices(self, model: str, prompt_tokens: int = 0) -> Prices:
+        """The prices :meth:`cost` bills a call with a prompt of ``prompt_tokens`` tokens at:
+        the published ones, unpublished cache prices derived from the input price."""
+        info = self.resolve(model)
+        return self.derived(info.id, info.prices_for(prompt_tokens))
+
     def cost(
         self, model: str, usage: Mapping[str, Any] | object, *, batch: bool | None = None
     ) -> Decimal:
         """USD cost of one usage record (a wire ``usage`` dict or an object with the same fields).
 
         Cache writes are priced by TTL when ``cache_creation`` splits them, else as 5-minute
-        writes. ``batch`` defaults to ``usage.service_tier == "batch"``.
+        writes. A model with price tiers bills at the tier of the prompt's size: input, cache
+        write and cache read tokens together. ``batch`` defaults to
+        ``usage.service_tier == "batch"``.
         """
-        p = self.resolve(model).prices
+        bill = self._bills.get(model)
+        if bill is None:
+            raise UnknownModelError(model, self.suggest(model))
         if isinstance(usage, Usage):  # the clients' own records: every call, read directly
             written = usage.cache_creation_input_tokens
             w1h, w5m = usage.cache_creation_1h, usage.cache_creation_5m
@@ -208,15 +395,26 @@ class Catalog:
                 else getattr(usage, "service_tier", None)
             )
         if w1h + w5m != written:
-            w5m = written - w1h
-        total = inputs * p.input + outputs * p.output
+            if w1h + w5m > written:  # the split is the fuller account
+                written = w1h + w5m
+            else:  # writes the split leaves out: 5-minute writes
+                w5m = written - w1h
+        rates, tiers = bill
+        if tiers:
+            prompt = inputs + written + read
+            for above, tier_rates in tiers:  # highest threshold first
+                if prompt > above:
+                    rates = tier_rates
+                    break
+        p_in, p_out, p_w5m, p_w1h, p_read = rates
+        total = inputs * p_in + outputs * p_out
         # Decimal arithmetic is dear on a gateway's per-request path: cache terms only if any
         if read:
-            total += read * p.cache_read
+            total += read * p_read
         if w5m:
-            total += w5m * p.cache_write_5m
+            total += w5m * p_w5m
         if w1h:
-            total += w1h * p.cache_write_1h
+            total += w1h * p_w1h
         total /= _MTOK
         if batch is None:
             batch = tier == "batch"
@@ -225,13 +423,109 @@ class Catalog:
         return total.quantize(_CENT_PRECISION)
 
 
+def _prices(spec: Mapping[str, Any], model: str) -> Prices:
+    """Prices from a ``prices = {...}`` table: all five names, ``"unknown"`` for a cache price
+    that is not published."""
+    names = set(spec)
+    if names != set(_PRICE_NAMES):
+        missing = sorted(set(_PRICE_NAMES) - names)
+        extra = sorted(names - set(_PRICE_NAMES))
+        raise ConfigError(
+            f"{model}: prices must name {', '.join(_PRICE_NAMES)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(extra)}" if extra else "")
+            + f' (an unpublished price is "{UNKNOWN_PRICE}")'
+        )
+
+    def price(name: str) -> Decimal:
+        raw = spec[name]
+        if raw == UNKNOWN_PRICE:
+            raise ConfigError(f"{model}: the {name} price must be known")
+        value = Decimal(str(raw))
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"{model}: {name} price {raw!r} is not a price")
+        return value
+
+    def cache_price(name: str) -> Decimal | None:
+        return None if spec[name] == UNKNOWN_PRICE else price(name)
+
+    return Prices(
+        input=price("input"),
+        output=price("output"),
+        cache_write_5m=cache_price("cache_write_5m"),
+        cache_write_1h=cache_price("cache_write_1h"),
+        cache_read=cache_price("cache_read"),
+    )
+
+
+class _CapabilityTables:
+    """``[capabilities.default]``, ``[capabilities.<family>]`` and a model's ``capabilities``,
+    each overriding the keys it names."""
+
+    def __init__(self, tables: Mapping[str, Any]) -> None:
+        self.tables = tables
+        self.default = dict(tables.get("default", {}))
+
+    def of(self, model: Mapping[str, Any]) -> Capabilities:
+        spec = {
+            **self.default,
+            **self.tables.get(model["family"], {}),
+            **model.get("capabilities", {}),
+        }
+        return _capabilities(spec, model["id"])
+
+    def check_families(self, families: set[str]) -> None:
+        stray = sorted(set(self.tables) - families - {"default"})
+        if stray:
+            raise ConfigError(f"[capabilities.{stray[0]}] names no family of any model")
+
+
+def _capabilities(spec: Mapping[str, Any], model: str) -> Capabilities:
+    unknown = sorted(set(spec) - set(_CAPABILITY_FLAGS) - set(_CAPABILITY_LISTS))
+    if unknown:
+        raise ConfigError(f"{model}: unknown capability {unknown[0]!r}")
+    flags: dict[str, bool] = {}
+    for name in _CAPABILITY_FLAGS:
+        flag = spec.get(name, False)
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{model}: capability {name} must be true or false")
+        flags[name] = flag
+    lists: dict[str, frozenset[str]] = {}
+    for name, known in _CAPABILITY_LISTS.items():
+        chosen = spec.get(name, [])
+        if not isinstance(chosen, list) or not set(chosen) <= set(known):
+            raise ConfigError(f"{model}: capability {name} must list some of {', '.join(known)}")
+        lists[name] = frozenset(chosen)
+    return Capabilities(
+        batch=flags["batch"],
+        citations=flags["citations"],
+        code_execution=flags["code_execution"],
+        image_input=flags["image_input"],
+        pdf_input=flags["pdf_input"],
+        structured_outputs=flags["structured_outputs"],
+        thinking=lists["thinking"],
+        effort=lists["effort"],
+        server_tools=lists["server_tools"],
+        context_management=lists["context_management"],
+    )
+
+
 def model_object(info: ModelInfo) -> dict[str, Any]:
-    """A model as ``GET /v1/models`` lists it."""
+    """A model as ``GET /v1/models`` lists it (the SDK's ``ModelInfo``): its context window as
+    ``max_input_tokens``, its maximum output as ``max_tokens``, its capabilities, its family as
+    its ``line``, and, for a model with a retirement day, ``lifecycle: "deprecated"`` and
+    ``retires_at``."""
     return {
         "type": "model",
         "id": info.id,
         "display_name": info.display_name,
         "created_at": MODELS_RELEASED_AT,
+        "lifecycle": "deprecated" if info.retires else "active",
+        "retires_at": f"{info.retires.isoformat()}T00:00:00Z" if info.retires else None,
+        "line": info.family,
+        "max_input_tokens": info.context_window,
+        "max_tokens": info.max_output,
+        "capabilities": info.capabilities.to_api(),
     }
 
 

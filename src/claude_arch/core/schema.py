@@ -15,13 +15,21 @@ against the model's limit, thinking budget, tool_choice naming a defined tool). 
 is raised as :class:`~claude_arch.errors.InvalidRequestError` whose message starts with the dotted
 field path.
 The params are returned as given: unknown fields (the API grows) and every ``cache_control`` stay.
+A server that answers like the API (the emulator) passes ``refuse_unknown=True`` to refuse a
+top-level field outside :mod:`claude_arch.core.request_fields`' lists, as the API does:
+
+    >>> validate_create_params({**params, "colour": "red"}, refuse_unknown=True)
+    Traceback (most recent call last):
+    ...
+    claude_arch.errors.InvalidRequestError: colour: Extra inputs are not permitted
+
 Content-block models live in :mod:`claude_arch.core.schema_blocks`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -36,6 +44,7 @@ from pydantic import (
 )
 
 from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.request_fields import first_unknown_field, unknown_field_message
 from claude_arch.core.schema_blocks import (
     BLOCK_TYPES,
     MARK,
@@ -224,12 +233,20 @@ _COUNT = CountTokensParams.model_validate
 
 
 def validate_create_params(
-    params: Mapping[str, Any], *, catalog: Catalog | None = None, count_tokens: bool = False
+    params: Mapping[str, Any],
+    *,
+    catalog: Catalog | None = None,
+    count_tokens: bool = False,
+    refuse_unknown: bool = False,
+    betas: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Check a Messages (or, with ``count_tokens=True``, a count_tokens) body; return it as a dict.
 
     Raises :class:`InvalidRequestError` naming the first bad field, or
     :class:`~claude_arch.errors.UnknownModelError` (404) for a model the catalog does not know.
+    Unknown top-level fields pass unless ``refuse_unknown``: then the first one the API would
+    refuse (given the ``anthropic-beta`` names in ``betas``) is a 400, after the known fields'
+    own checks and before the model lookup and the rules between fields.
     """
     if not isinstance(params, Mapping):
         raise InvalidRequestError("body: expected a JSON object", field="body")
@@ -238,6 +255,10 @@ def validate_create_params(
         parsed: CountTokensParams = (_COUNT if count_tokens else _CREATE)(body)
     except ValidationError as exc:
         raise _translate(exc) from None
+    if refuse_unknown:
+        unknown = first_unknown_field(body, count_tokens=count_tokens, betas=betas)
+        if unknown is not None:
+            raise InvalidRequestError(unknown_field_message(unknown), field=unknown)
     info = (catalog or default_catalog()).resolve(parsed.model)
     if parsed.messages[0].role == "assistant":
         raise InvalidRequestError(

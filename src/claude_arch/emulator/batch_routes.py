@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from claude_arch.constants import HEADER_REQUEST_ID
+from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
+from claude_arch.core.request_fields import betas_of
+from claude_arch.core.wire.paging import page_body
 from claude_arch.emulator.batches import BatchRecord, BatchStore, parse_requests
-from claude_arch.emulator.catalog_routes import page, page_body
+from claude_arch.emulator.catalog_routes import page
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import (
     ApiError,
@@ -46,7 +48,8 @@ async def create_batch(request: web.Request) -> web.Response:
         requests = parse_requests(body)
     except ClaudeArchError as exc:
         raise ApiError.of(exc) from None
-    batch = request.app[BATCHES_KEY].create(requests, key_id)
+    betas = betas_of(request.headers.get(HEADER_BETA))
+    batch = request.app[BATCHES_KEY].create(requests, key_id, betas)
     return json_response(batch.to_api(_base_url(request)), request_id(request))
 
 

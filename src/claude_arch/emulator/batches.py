@@ -7,7 +7,8 @@
     store.results_jsonl(batch.id)                              # one JSON line per request
 
 Each request ends ``succeeded`` (usage with ``service_tier: "batch"``, billed at half price by the
-catalog), ``errored`` (its params fail validation, or a scripted error), ``canceled`` (the batch was
+catalog), ``errored`` (its params fail validation, an unknown top-level field among them unless
+the emulator is ``lenient``, or a scripted error), ``canceled`` (the batch was
 cancelled first) or ``expired`` (not processed before ``expires_at``).
 """
 
@@ -51,6 +52,8 @@ class BatchRecord:
     created_at: float
     expires_at: float
     key_id: str
+    betas: tuple[str, ...] = ()
+    """The ``anthropic-beta`` names the batch was created with (they apply to its requests)."""
     processing_status: str = "in_progress"
     ended_at: float | None = None
     cancel_initiated_at: float | None = None
@@ -115,7 +118,12 @@ class BatchStore:
         self._state = state
         self._batches: dict[str, BatchRecord] = {}
 
-    def create(self, requests: list[tuple[str, dict[str, Any]]], key_id: str) -> BatchRecord:
+    def create(
+        self,
+        requests: list[tuple[str, dict[str, Any]]],
+        key_id: str,
+        betas: tuple[str, ...] = (),
+    ) -> BatchRecord:
         now = time.time()
         batch = BatchRecord(
             id=new_id("msgbatch"),
@@ -123,6 +131,7 @@ class BatchStore:
             created_at=now,
             expires_at=now + self._state.config.batch_expiry_s,
             key_id=key_id,
+            betas=betas,
         )
         batch.counts["processing"] = len(requests)
         self._forget_oldest_ended(self._state.config.max_batches - 1)
@@ -171,7 +180,12 @@ class BatchStore:
     def _answer(self, batch: BatchRecord, params: dict[str, Any]) -> dict[str, Any]:
         state = self._state
         try:
-            params = validate_create_params(params, catalog=state.catalog)
+            params = validate_create_params(
+                params,
+                catalog=state.catalog,
+                refuse_unknown=not state.config.lenient,
+                betas=batch.betas,
+            )
         except ClaudeArchError as exc:
             return {
                 "type": "errored",

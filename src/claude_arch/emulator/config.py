@@ -115,7 +115,9 @@ class RuleToolUse(_Spec):
 
 class RuleReply(_Spec):
     text: str | None = None
-    tool_use: RuleToolUse | None = None
+    tool_use: RuleToolUse | list[RuleToolUse] | None = None
+    """One tool call, or several in parallel (only the first when the request sets
+    ``tool_choice.disable_parallel_tool_use``)."""
     error: RuleError | None = None
     delay_s: Annotated[float, Field(ge=0)] = 0.0
     stop_reason: Literal["end_turn", "refusal", "pause_turn", "max_tokens"] | None = None
@@ -169,6 +171,10 @@ class EmulatorConfig(_Spec):
     """Batches kept in memory; past it the oldest ended ones (and their results) are forgotten."""
     max_request_bytes: int = 32 * 1024 * 1024
     max_batch_bytes: int = 256 * 1024 * 1024
+    lenient: bool = False
+    """Accept top-level request fields outside the API's known list
+    (:mod:`claude_arch.core.request_fields`), for clients newer than it; by default they are a
+    400 ``"<field>: Extra inputs are not permitted"``, as on the API."""
     keep_requests: Annotated[int, Field(ge=0, le=100_000)] = 0
     """Keep the last N Messages/count_tokens requests (body and headers, keys removed) for tests
     to inspect: ``EmulatorServer.received()``. 0 keeps none."""

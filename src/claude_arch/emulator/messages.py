@@ -1,8 +1,9 @@
 """``POST /v1/messages`` (JSON and SSE) and ``POST /v1/messages/count_tokens``.
 
 One request goes: key → version → body (413 before reading an oversized one) → validation
-(400 naming the field, 404 for an unknown model) → scripted rule → injected fault → rate limits
-(429 with ``retry-after``) → prompt cache → reply → latency → answer with ``anthropic-ratelimit-*``.
+(400 naming the field, an unknown top-level field among them unless ``lenient``; 404 for an
+unknown model) → scripted rule → injected fault → rate limits (429 with ``retry-after``) →
+prompt cache → reply → latency → answer with ``anthropic-ratelimit-*``.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from aiohttp import web
 from claude_arch.constants import (
     HEADER_API_KEY,
     HEADER_AUTHORIZATION,
+    HEADER_BETA,
     HEADER_REQUEST_ID,
     HEADER_RETRY_AFTER,
 )
 from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.ratelimit import Reservation
+from claude_arch.core.request_fields import betas_of
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.faults import Draw
@@ -71,7 +74,13 @@ async def _validated(
             }
         )
     try:
-        params = validate_create_params(body, catalog=state.catalog, count_tokens=count_tokens)
+        params = validate_create_params(
+            body,
+            catalog=state.catalog,
+            count_tokens=count_tokens,
+            refuse_unknown=not state.config.lenient,
+            betas=betas_of(request.headers.get(HEADER_BETA)),
+        )
     except ClaudeArchError as exc:
         raise ApiError.of(exc) from None
     return key_id, params, state.catalog.resolve(params["model"])

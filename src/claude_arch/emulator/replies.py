@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.tokens import count_text
+from claude_arch.emulator.citations import Segment, cited_segments
 from claude_arch.emulator.config import EmulatorConfig, RuleError, RuleReply
 from claude_arch.emulator.ids import new_id
 from claude_arch.emulator.prompt_cache import CacheUsage
 from claude_arch.emulator.rules import last_user_text
+from claude_arch.emulator.server_tools import is_server_tool, web_search
 from claude_arch.emulator.text import generate_text, join_words
 from claude_arch.emulator.tool_input import input_for_schema
 
@@ -44,7 +46,6 @@ _IGNORED_FOR_SEED = ("stream", "metadata")
 _TYPED_TOOL_INPUTS: dict[str, dict[str, Any]] = {
     "bash": {"command": "ls -la"},
     "str_replace_based_edit_tool": {"command": "view", "path": "notes/example.txt"},
-    "web_search": {"query": "claude api rate limits"},
     "web_fetch": {"url": "https://example.com"},
 }
 
@@ -57,6 +58,11 @@ class Reply:
     output_tokens: int = 0
     error: RuleError | None = None
     delay_s: float = 0.0
+    web_search_requests: int = 0
+
+
+# A text segment, or a whole block (a web search's) placed between the texts.
+_Part = Segment | dict[str, Any]
 
 
 def request_seed(params: Mapping[str, Any], salt: int = 0) -> int:
@@ -84,21 +90,37 @@ def _names(tool: str, prompt: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(tool)}(?![\w-])", prompt) is not None
 
 
-def _choose_tool(
-    params: Mapping[str, Any], prompt: str, rng: random.Random
-) -> Mapping[str, Any] | None:
+def _parallel_allowed(params: Mapping[str, Any]) -> bool:
+    """False when ``tool_choice.disable_parallel_tool_use`` is true: one tool call at most."""
+    choice = params.get("tool_choice")
+    return not (isinstance(choice, Mapping) and choice.get("disable_parallel_tool_use") is True)
+
+
+def _choose_tools(
+    params: Mapping[str, Any], prompt: str, rng: random.Random, *, parallel: bool
+) -> list[Mapping[str, Any]]:
+    """The tools to call: ``tool_choice.tool`` names one; otherwise every tool the prompt names
+    (in the order of ``tools``; only the first unless ``parallel``), else one at random for
+    ``any``, else none."""
     tools = [t for t in params.get("tools") or () if isinstance(t, Mapping)]
     choice = params.get("tool_choice") or {"type": "auto"}
     if not tools or choice.get("type") == "none":
-        return None
+        return []
     if choice.get("type") == "tool":
-        return next((t for t in tools if t.get("name") == choice.get("name")), None)
+        return [t for t in tools if t.get("name") == choice.get("name")][:1]
     mentioned = [t for t in tools if _names(str(t.get("name")), prompt)]
     if mentioned:
-        return mentioned[0]
+        return mentioned if parallel else mentioned[:1]
     if choice.get("type") == "any":
-        return tools[rng.randrange(len(tools))]
-    return None
+        return [tools[rng.randrange(len(tools))]]
+    return []
+
+
+def _announce(names: list[str]) -> str:
+    """What the model says before its tool calls: "I'll use the a and b tools."."""
+    if len(names) == 1:
+        return f"I'll use the {names[0]} tool."
+    return f"I'll use the {', '.join(names[:-1])} and {names[-1]} tools."
 
 
 def _tool_input(tool: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
@@ -118,13 +140,82 @@ def _thinking_tokens(params: Mapping[str, Any], rng: random.Random) -> int:
     return 0
 
 
-def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
+def _cut_at_stop(parts: list[_Part], stops: list[str]) -> tuple[list[_Part], str | None]:
+    """The parts before the first stop sequence of their joined text, and which one it was."""
+    text = "".join(p[0] for p in parts if isinstance(p, tuple))
     first, which = len(text), None
     for stop in stops:
         at = text.find(stop) if stop else -1
         if 0 <= at < first:
             first, which = at, stop
-    return text[:first], which
+    if which is None:
+        return parts, None
+    kept: list[_Part] = []
+    for part in parts:
+        if isinstance(part, dict):  # a whole block between texts: kept if it comes before
+            if first < 0:
+                break
+            kept.append(part)
+            continue
+        piece, citations = part
+        if first <= 0:
+            break
+        kept.append((piece[:first], citations))
+        first -= len(piece)
+    return kept, which
+
+
+def _generated(
+    params: Mapping[str, Any], prompt: str, family: str, config: EmulatorConfig, rng: random.Random
+) -> str:
+    """Plain reply text; a stop sequence that the prompt mentions is "said" somewhere in it."""
+    low, high = config.reply_tokens or _REPLY_TOKENS.get(family, (16, 120))
+    pieces = join_words(rng, rng.randint(low, max(low, high)))
+    for stop in params.get("stop_sequences") or ():
+        if stop and stop in prompt:
+            pieces.insert(rng.randrange(1, len(pieces) + 1) if pieces else 0, " " + stop)
+            break
+    return "".join(pieces)
+
+
+def _text_block(text: str, citations: list[dict[str, Any]] | None) -> dict[str, Any]:
+    if citations is None:
+        return {"type": "text", "text": text}
+    return {"type": "text", "text": text, "citations": citations}
+
+
+def _block_tokens(block: Mapping[str, Any]) -> int:
+    """Output tokens of a whole server-tool block: its call's input; results cost none."""
+    if block["type"] == "server_tool_use":
+        return tool_tokens(str(block["name"]), block["input"])
+    return 0
+
+
+def _fill(reply: Reply, parts: list[_Part], budget: int) -> None:
+    """Append ``parts`` to the reply as blocks until ``budget`` output tokens are spent."""
+    left = budget - reply.output_tokens
+    for part in parts:
+        if isinstance(part, dict):
+            cost = _block_tokens(part)
+            if cost > left:
+                reply.stop_reason, reply.output_tokens = "max_tokens", budget
+                return
+            reply.content.append(part)
+            if part["type"] == "server_tool_use":
+                reply.web_search_requests += 1
+        else:
+            text, citations = part
+            cost = count_text(text)
+            if cost > left:
+                text = _truncate(text, left)
+                cost = count_text(text)
+                reply.stop_reason = "max_tokens"
+            if text:
+                reply.content.append(_text_block(text, citations))
+        left -= cost
+        reply.output_tokens += cost
+        if reply.stop_reason == "max_tokens":
+            return
 
 
 def compose_reply(
@@ -135,7 +226,14 @@ def compose_reply(
     rule: RuleReply | None = None,
     salt: int = 0,
 ) -> Reply:
-    """The reply to a validated request (``rule``: a scripted answer that overrides generation)."""
+    """The reply to a validated request (``rule``: a scripted answer that overrides generation).
+
+    Content: a thinking block when asked for; then text (the rule's, a short announcement of
+    the tool calls, quotes of the citable documents, or generated prose), with a web search's
+    blocks and the text citing them when the reply calls a web search tool, cut at a stop
+    sequence and at ``max_tokens``; then the client tool calls, several in parallel when the
+    prompt names several tools and ``disable_parallel_tool_use`` is not set.
+    """
     rng = random.Random(request_seed(params, salt))
     budget = int(params.get("max_tokens", 1024))
     reply = Reply()
@@ -158,50 +256,50 @@ def compose_reply(
             reply.stop_reason = "max_tokens"
             return reply
     prompt = last_user_text(params)
-    tool: Mapping[str, Any] | None = None
-    tool_input: dict[str, Any] = {}
+    parallel = _parallel_allowed(params)
+    calls: list[tuple[str, dict[str, Any]]] = []  # client tools, for the caller to run
+    names: list[str] = []
+    searched: list[_Part] = []
     if rule is not None and rule.tool_use is not None:
-        tool, tool_input = {"name": rule.tool_use.name}, dict(rule.tool_use.input)
+        scripted = rule.tool_use if isinstance(rule.tool_use, list) else [rule.tool_use]
+        calls = [(c.name, dict(c.input)) for c in scripted[: None if parallel else 1]]
+        names = [name for name, _ in calls]
     elif rule is None:
-        tool = _choose_tool(params, prompt, rng)
-        if tool is not None:
-            tool_input = _tool_input(tool, rng)
+        for tool in _choose_tools(params, prompt, rng, parallel=parallel):
+            names.append(str(tool.get("name")))
+            if not is_server_tool(tool):
+                calls.append((names[-1], _tool_input(tool, rng)))
+            elif not searched:
+                blocks, segments = web_search(rng, prompt)
+                searched = [*blocks, *segments]
     forced = (params.get("tool_choice") or {}).get("type") in ("any", "tool")
+    parts: list[_Part]
     if rule is not None and rule.text is not None:
-        text = rule.text
-    elif tool is not None:
-        text = "" if forced else f"I'll use the {tool.get('name')} tool."
+        parts = [(rule.text, None)]
+    elif names:
+        parts = [("" if forced else _announce(names), None), *searched]
     else:
-        low, high = config.reply_tokens or _REPLY_TOKENS.get(family, (16, 120))
-        pieces = join_words(rng, rng.randint(low, max(low, high)))
-        for stop in params.get("stop_sequences") or ():
-            if stop and stop in prompt:  # the prompt invites it: the model "says" it mid-reply
-                pieces.insert(rng.randrange(1, len(pieces) + 1) if pieces else 0, " " + stop)
-                break
-        text = "".join(pieces)
-    text, stop = _cut_at_stop(text, list(params.get("stop_sequences") or ()))
-    left = budget - reply.output_tokens
-    text_tokens = count_text(text)
-    if text_tokens > left:
-        text = _truncate(text, left)
-        text_tokens = count_text(text)
-        reply.stop_reason = "max_tokens"
-    elif stop is not None:
+        parts = [*cited_segments(params, rng)] or [
+            (_generated(params, prompt, family, config, rng), None)
+        ]
+    parts, stop = _cut_at_stop(parts, list(params.get("stop_sequences") or ()))
+    _fill(reply, parts, budget)
+    if reply.stop_reason != "max_tokens" and stop is not None:
         reply.stop_reason, reply.stop_sequence = "stop_sequence", stop
-    if text or tool is None:
-        reply.content.append({"type": "text", "text": text})
-    reply.output_tokens += text_tokens
-    if tool is not None and reply.stop_reason == "end_turn":
-        name = str(tool.get("name"))
-        cost = tool_tokens(name, tool_input)
-        if reply.output_tokens + cost > budget:
-            reply.stop_reason = "max_tokens"
-            reply.output_tokens = budget
-        else:
+    if not calls and all(b["type"] == "thinking" for b in reply.content):
+        reply.content.append(_text_block("", None))
+    if calls and reply.stop_reason == "end_turn":
+        for name, tool_input in calls:
+            cost = tool_tokens(name, tool_input)
+            if reply.output_tokens + cost > budget:
+                reply.stop_reason = "max_tokens"
+                reply.output_tokens = budget
+                break
             reply.content.append(
                 {"type": "tool_use", "id": new_id("toolu"), "name": name, "input": tool_input}
             )
             reply.output_tokens += cost
+        else:
             reply.stop_reason = "tool_use"
     if rule is not None and rule.stop_reason is not None:
         reply.stop_reason = rule.stop_reason
@@ -239,6 +337,14 @@ def usage_body(
 
 
 def message_body(model: str, reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+    if reply.web_search_requests:
+        usage = {
+            **usage,
+            "server_tool_use": {
+                "web_search_requests": reply.web_search_requests,
+                "web_fetch_requests": 0,
+            },
+        }
     return {
         "id": new_id("msg"),
         "type": "message",

@@ -5,10 +5,13 @@
 
 Text and thinking arrive as ``text_delta`` / ``thinking_delta`` chunks of a few words, a thinking
 block closes with a ``signature_delta``, a tool call opens with ``input: {}`` and streams its JSON
-as ``input_json_delta`` fragments (the first one empty). Unpaced streams are written in one go;
-paced ones sleep the latency model's time per chunk, with a ``ping`` every ``ping_interval_s``
-of a long wait (as the API keeps quiet connections alive). A client that disconnects cancels the
-generation at once (the app runs with handler cancellation), which the stats record.
+as ``input_json_delta`` fragments (the first one empty), as does a ``server_tool_use``; a server
+tool's result block arrives whole in its ``content_block_start``. A text block with citations
+opens with ``citations: []`` and sends each as a ``citations_delta`` before its text.
+Unpaced streams are written in one go; paced ones sleep the latency model's time per chunk, with
+a ``ping`` every ``ping_interval_s`` of a long wait (as the API keeps quiet connections alive).
+A client that disconnects cancels the generation at once (the app runs with handler
+cancellation), which the stats record.
 """
 
 from __future__ import annotations
@@ -54,29 +57,33 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[_Event]:
     kind = block["type"]
     delta = "content_block_delta"
     if kind == "text":
-        yield (
-            sse_event("content_block_start", _start(index, {"type": "text", "text": ""})),
-            0,
-            False,
-        )
+        opening: dict[str, Any] = {"type": "text", "text": ""}
+        if "citations" in block:
+            opening["citations"] = []
+        yield sse_event("content_block_start", _start(index, opening)), 0, False
+        for citation in block.get("citations") or ():
+            payload = {"type": "citations_delta", "citation": citation}
+            yield sse_event(delta, _delta(index, payload)), 0, True
         for piece in _chunks(block["text"]):
             payload = {"type": "text_delta", "text": piece}
             yield sse_event(delta, _delta(index, payload)), count_text(piece), True
     elif kind == "thinking":
-        opening = {"type": "thinking", "thinking": "", "signature": ""}
-        yield sse_event("content_block_start", _start(index, opening)), 0, False
+        thinking = {"type": "thinking", "thinking": "", "signature": ""}
+        yield sse_event("content_block_start", _start(index, thinking)), 0, False
         for piece in _chunks(block["thinking"]):
             payload = {"type": "thinking_delta", "thinking": piece}
             yield sse_event(delta, _delta(index, payload)), count_text(piece), True
         payload = {"type": "signature_delta", "signature": block["signature"]}
         yield sse_event(delta, _delta(index, payload)), 0, True
-    else:
+    elif kind in ("tool_use", "server_tool_use"):
         tool_opening: dict[str, Any] = {**block, "input": {}}
         yield sse_event("content_block_start", _start(index, tool_opening)), 0, False
         raw = json.dumps(block.get("input", {}), separators=(",", ":"))
         for piece in _json_fragments(raw):
             payload = {"type": "input_json_delta", "partial_json": piece}
             yield sse_event(delta, _delta(index, payload)), count_text(piece), True
+    else:  # a server tool's result arrives whole
+        yield sse_event("content_block_start", _start(index, block)), 0, False
     yield sse_event("content_block_stop", {"type": "content_block_stop", "index": index}), 0, False
 
 
@@ -111,6 +118,8 @@ def _events(message: dict[str, Any], reply: Reply) -> Iterator[_Event]:
         "cache_read_input_tokens": usage["cache_read_input_tokens"],
         "output_tokens": reply.output_tokens,
     }
+    if "server_tool_use" in usage:
+        final_usage["server_tool_use"] = usage["server_tool_use"]
     delta = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
     yield (
         sse_event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}),

@@ -23,13 +23,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from claude_arch.core.schema import CountTokensParams, CreateParams
-from claude_arch.core.wire import encode_body
+from claude_arch.core.wire import BATCHES_PATH, encode_body
 from claude_arch.errors import (
     ClaudeArchError,
     InvalidRequestError,
     error_type_for_status,
 )
-from claude_arch.service import chat, dashboard, ops, proxy
+from claude_arch.service import batch_routes, chat, dashboard, model_routes, ops, proxy
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.fastpath import GatewayApp
@@ -81,6 +81,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         error_response=proxy.error_response,
         loopback_only=not settings.requires_keys,  # no keys: no other site's pages either
+        body_limits={BATCHES_PATH: settings.max_batch_body_bytes},
         title="claude-arch service",
         summary="An Anthropic-compatible Claude gateway with chat, keys, limits and budgets.",
         version="1",
@@ -89,6 +90,8 @@ def create_app(
         redoc_url=None,
     )
     app.include_router(proxy.router)
+    app.include_router(model_routes.router)
+    app.include_router(batch_routes.router)
     app.include_router(chat.router)
     app.include_router(dashboard.router)
     app.include_router(ops.router)

@@ -1,5 +1,5 @@
-"""The Anthropic-compatible API: ``POST /v1/messages`` (JSON and SSE),
-``POST /v1/messages/count_tokens``, ``GET /v1/models`` and ``GET /v1/models/{model_id}``.
+"""The Anthropic-compatible API: ``POST /v1/messages`` (JSON and SSE) and
+``POST /v1/messages/count_tokens`` (the models: :mod:`claude_arch.service.model_routes`).
 
 Any official SDK works through it unchanged: point its base URL here and give it a *service* key;
 the Anthropic key stays on the server. Unknown body fields and ``anthropic-beta`` pass through,
@@ -21,13 +21,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from claude_arch.constants import HEADER_BETA
-from claude_arch.core.catalog import model_object
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import (
     CallCancelledError,
     ClaudeArchError,
     InvalidRequestError,
-    NotFoundError,
     OverloadedError,
 )
 from claude_arch.service.auth import key_from_headers
@@ -231,30 +229,6 @@ async def count_tokens(request: Request) -> Response:
         media_type="application/json",
         headers=limit_headers(gateway, admission.headers, str(params.get("model"))),
     )
-
-
-@router.get("/v1/models", summary="List the models this gateway serves")
-async def list_models(request: Request, limit: int = 20) -> dict[str, Any]:
-    gateway, _key = await caller(request)
-    if not 1 <= limit <= 1000:
-        raise InvalidRequestError("limit: must be between 1 and 1000", field="limit")
-    every = list(gateway.client.core.catalog)
-    models = [model_object(m) for m in every[:limit]]
-    return {
-        "data": models,
-        "has_more": limit < len(every),
-        "first_id": models[0]["id"] if models else None,
-        "last_id": models[-1]["id"] if models else None,
-    }
-
-
-@router.get("/v1/models/{model_id}", summary="One model (aliases resolve)")
-async def get_model(request: Request, model_id: str) -> dict[str, Any]:
-    gateway, _key = await caller(request)
-    info = gateway.client.core.catalog.get(model_id)
-    if info is None:
-        raise NotFoundError(f"model: {model_id[:100]!r} not found")
-    return model_object(info)
 
 
 def error_response(exc: ClaudeArchError, request: Request) -> Response:

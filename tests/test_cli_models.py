@@ -1,0 +1,62 @@
+"""``claude-arch models``: unpublished prices show as unknown, prompt-size tiers as a row."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from claude_arch.cli import app
+
+runner = CliRunner()
+
+
+def test_the_table_shows_unpublished_prices_as_unknown_and_the_tier_row() -> None:
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    fable = next(line for line in lines if "claude-fable-5 " in line)
+    assert fable.split()[-3:] == ["unknown"] * 3
+    assert fable.split()[1:5] == ["1M", "128k", "10", "50"]
+    haiku = lines.index(next(line for line in lines if "claude-haiku-5-5" in line))
+    assert "prompt ≤ 100k" in lines[haiku]
+    assert lines[haiku].split()[-5:] == ["0.10", "0.50", "0.125", "0.20", "0.01"]
+    assert lines[haiku + 1].split() == [
+        "prompt",
+        ">",
+        "100k",
+        "0.50",
+        "2.50",
+        "0.625",
+        "unknown",
+        "unknown",
+    ]
+    assert "unknown cache price is not published" in " ".join(result.output.split())
+
+
+def test_json_has_null_for_unpublished_prices_and_lists_the_tiers() -> None:
+    result = runner.invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for row in json.loads(result.output)}
+    assert rows["claude-fable-5-1"]["prices"] == {
+        "input": "10",
+        "output": "50",
+        "cache_write_5m": None,
+        "cache_write_1h": None,
+        "cache_read": None,
+    }
+    assert rows["claude-fable-5-1"]["family"] == "fable"
+    assert rows["claude-haiku-5-5"]["price_tiers"] == [
+        {
+            "above_prompt_tokens": 100_000,
+            "prices": {
+                "input": "0.50",
+                "output": "2.50",
+                "cache_write_5m": "0.625",
+                "cache_write_1h": None,
+                "cache_read": None,
+            },
+        }
+    ]
+    assert rows["claude-sonnet-5"]["prices"]["cache_write_1h"] == "4"
+    assert rows["claude-haiku-4-5"]["price_tiers"] == []
