@@ -21,7 +21,7 @@ from cached_install import CACHE, exclusive, install_npm_folder, pinned, run_ste
 HERE = Path(__file__).resolve().parent
 SDK0_DIR = CACHE / "sdk0"
 TS_DIR = CACHE / "ts-sdk"
-TS_SOURCES = ("package.json", "check.mjs")
+TS_SOURCES = ("package.json", "check.mjs", "parity.mjs")
 _READY = ".claude-arch-ready"
 
 
