@@ -26,7 +26,7 @@ import pstats
 import sys
 import tempfile
 import time
-from collections.abc import MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +38,7 @@ from claude_arch.service.app import create_app
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.hangup import HANGUP, Hangup
 from claude_arch.service.logs import configure_logging
+from service_baselines.stub_upstream import stream_events
 from service_harness.scenarios_wrk import SMALL  # the body the wrk scenarios send
 
 ANSWER = json.dumps(
@@ -68,10 +69,35 @@ class CannedResponse:
         return None
 
 
+class CannedStream(CannedResponse):
+    """A streamed answer: the stub upstream's 20-delta events, ``per_chunk`` events a chunk."""
+
+    headers: ClassVar[dict[str, str]] = {
+        "content-type": "text/event-stream",
+        "request-id": "req_upstream",
+    }
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+
+
 class CannedTransport:
-    """The core client's transport, answering every request at once with :data:`ANSWER`."""
+    """The core client's transport, answering every request at once with :data:`ANSWER` (a
+    stream with :class:`CannedStream`'s events)."""
+
+    def __init__(self, per_chunk: int = 1) -> None:
+        events = stream_events(20)
+        self.chunks = [
+            b"".join(events[i : i + per_chunk]) for i in range(0, len(events), per_chunk)
+        ]
 
     async def send(self, request: WireRequest) -> CannedResponse:
+        if request.body is not None and b'"stream":true' in request.body:
+            return CannedStream(self.chunks)
         return CannedResponse()
 
     async def aclose(self) -> None:
@@ -94,7 +120,9 @@ async def lifespan(app: Any, messages: asyncio.Queue[dict[str, Any]]) -> asyncio
     return task
 
 
-async def run(requests: int, repeat: int, profile: str | None) -> None:
+async def run(
+    requests: int, repeat: int, profile: str | None, *, stream: bool, per_chunk: int
+) -> None:
     devnull = open(os.devnull, "w")  # noqa: ASYNC230, SIM115 (before any request; closed below)
     with tempfile.TemporaryDirectory() as data_dir, devnull:
         configure_logging("INFO", devnull)  # the access line is written, to nowhere
@@ -109,9 +137,9 @@ async def run(requests: int, repeat: int, profile: str | None) -> None:
         messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         running = await lifespan(app, messages)
         gateway = app.state.gateway
-        gateway.client._transport = CannedTransport()
+        gateway.client._transport = CannedTransport(per_chunk)
         _, secret = await gateway.keys.create("bench")
-        body = json.dumps(SMALL).encode()
+        body = json.dumps({**SMALL, "stream": True} if stream else SMALL).encode()
         headers = [
             (b"host", b"127.0.0.1:8080"),
             (b"content-type", b"application/json"),
@@ -180,13 +208,22 @@ def main() -> None:
     parser.add_argument(
         "--stdlib-json", action="store_true", help="the standard library's json, not orjson"
     )
+    parser.add_argument(
+        "--stream", action="store_true", help="streamed requests (20 deltas) instead of JSON"
+    )
+    parser.add_argument(
+        "--per-chunk", type=int, default=1, help="with --stream: SSE events per upstream chunk (1)"
+    )
     args = parser.parse_args()
     if args.stdlib_json:
         fastjson.orjson = None  # what core/wire/fastjson.py does when orjson is missing
     print(f"# bench_gateway.py, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"{platform.processor() or platform.machine()}; Python {platform.python_version()}")
     print("json: " + ("standard library" if fastjson.orjson is None else "orjson"))
-    asyncio.run(run(args.requests, args.repeat, args.profile))
+    print("answer: " + (f"stream, {args.per_chunk} event(s) a chunk" if args.stream else "JSON"))
+    asyncio.run(
+        run(args.requests, args.repeat, args.profile, stream=args.stream, per_chunk=args.per_chunk)
+    )
 
 
 if __name__ == "__main__":

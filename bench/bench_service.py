@@ -18,14 +18,18 @@ per request, to a file). Scenarios (each prints a Markdown table):
 ``--throughput``  c=32 and c=128 (``--concurrency``), wrk, small non-streaming messages: req/s,
                   latency, CPU of each side, RSS; the service's share of the bare proxy's rate
                   and its factor over LiteLLM's.
+``--sse``         c=32 and c=128, wrk, streamed requests against a stub upstream that answers
+                  each with 20 deltas, every event written on its own: streams/s, latency of the
+                  whole stream, CPU; the service's share of the bare proxy's rate.
 ``--ttft``        c=32 streams, Python client, against a paced emulator with no jitter: time to
                   the first ``content_block_delta``, service and bare proxy against direct.
 ``--streams``     2,000 paced streams (speed 1, Sonnet pacing) opened within a second, through
                   the service and direct: done, stalls (a content gap > 0.5 s), gaps, CPU.
 ``--rss``         VmRSS of a fresh service after 10k and 100k requests (c=32).
 ``--scaling``     ``uvicorn --workers 1`` against ``--workers 2`` at c=128, nothing pinned.
-``--floor``       adds ``asgi-floor`` to the latency and throughput tables: uvicorn running a raw
-                  ASGI app that forwards through aiohttp, the service's stack without the gateway.
+``--floor``       adds ``asgi-floor`` to the latency, throughput and sse tables: uvicorn running a
+                  raw ASGI app that forwards through aiohttp, the service's stack without the
+                  gateway.
 
 Targets are interleaved (A, B, C, A, B, C, …) over ``--rounds`` rounds; tables give medians.
 Every table is followed by the CPU other processes used meanwhile: compare figures within a run.
@@ -52,7 +56,7 @@ from service_harness.processes import CORES, Processes, Server, pinned
 from service_harness.report import OtherLoad
 from service_harness.wrk import require_wrk
 
-SCENARIOS = ("latency", "throughput", "ttft", "streams", "rss", "scaling")
+SCENARIOS = ("latency", "throughput", "sse", "ttft", "streams", "rss", "scaling")
 
 
 def parse_args() -> argparse.Namespace:
@@ -145,6 +149,23 @@ def run_wrk_scenarios(args: argparse.Namespace, run_dir: Path) -> None:
             )
 
 
+def run_sse(args: argparse.Namespace, run_dir: Path) -> None:
+    with Processes(run_dir) as procs:
+        stub = procs.stub_upstream(core=1)
+        only = argparse.Namespace(**{**vars(args), "litellm": False})  # LiteLLM: JSON figures
+        targets = proxies(procs, stub, only)
+        for connections in args.concurrency:
+
+            def body(c: int = connections) -> str:
+                results = wrk_scenarios.measure(
+                    targets, stub, connections=c, seconds=args.seconds, rounds=args.rounds,
+                    run_dir=run_dir, body=wrk_scenarios.STREAMED,
+                )  # fmt: skip
+                return wrk_scenarios.throughput_table(results, c, unit="streams/s", goal="≥ 0.9×")
+
+            section(f"Streamed throughput (20 deltas), concurrency {connections}", procs, body)
+
+
 def run_ttft(args: argparse.Namespace, run_dir: Path) -> None:
     with Processes(run_dir) as procs:
         emulator = procs.emulator(core=1, **streams.TTFT_EMULATOR)
@@ -217,6 +238,8 @@ def main() -> None:
     try:
         if args.latency or args.throughput:
             run_wrk_scenarios(args, run_dir)
+        if args.sse:
+            run_sse(args, run_dir)
         if args.ttft:
             run_ttft(args, run_dir)
         if args.streams:

@@ -201,6 +201,14 @@ class Processes:
         argv = [*pinned(core), sys.executable, "-c", EMULATOR, spec]
         return self._start("emulator", argv, ("x-api-key", EMULATOR_KEY), port)
 
+    def stub_upstream(self, core: int | None, deltas: int = 20) -> Server:
+        """``service_baselines/stub_upstream.py``: a fixed ``deltas``-delta stream per request."""
+        port = free_port()
+        script = ROOT / "bench" / "service_baselines" / "stub_upstream.py"
+        argv = [*pinned(core), sys.executable, str(script), "--port", str(port)]
+        argv += ["--deltas", str(deltas)]
+        return self._start("stub", argv, ("x-api-key", EMULATOR_KEY), port, ready_path="/v1/models")
+
     def bare_proxy(self, upstream: Server, core: int | None) -> Server:
         port = free_port()
         script = ROOT / "bench" / "service_baselines" / "bare_proxy.py"

@@ -23,6 +23,8 @@ SMALL = {
     "max_tokens": 64,
     "messages": [{"role": "user", "content": "Hi"}],
 }
+STREAMED = {**SMALL, "stream": True}
+"""The streamed throughput scenario's body (the stub upstream answers it with 20 deltas)."""
 
 
 @dataclass
@@ -51,13 +53,15 @@ def measure(
     rounds: int,
     run_dir: Path,
     load_core: int | None = 1,
+    body: dict[str, Any] = SMALL,
 ) -> list[Measured]:
-    """Interleaved wrk rounds over ``targets`` (one warm-up run each first)."""
+    """Interleaved wrk rounds over ``targets`` (one warm-up run each first), each POSTing
+    ``body``."""
     results = [Measured(t, [], [], []) for t in targets]
     for target in targets:
-        target.warm(SMALL)
+        target.warm(body)
         run_wrk(
-            target.url + "/v1/messages", SMALL, target.key_header,
+            target.url + "/v1/messages", body, target.key_header,
             connections=connections, seconds=1, core=load_core, run_dir=run_dir,
         )  # fmt: skip
     for _ in range(rounds):
@@ -65,7 +69,7 @@ def measure(
             target = measured.target
             cpu0, emu0 = target.cpu(), emulator.cpu()
             run = run_wrk(
-                target.url + "/v1/messages", SMALL, target.key_header,
+                target.url + "/v1/messages", body, target.key_header,
                 connections=connections, seconds=seconds, core=load_core, run_dir=run_dir,
             )  # fmt: skip
             elapsed = run.requests / run.rate if run.rate else float(seconds)
@@ -92,7 +96,11 @@ def latency_table(results: list[Measured]) -> str:
     return table(headers, rows) + "\nTarget (service): added p50 ≤ 1 ms, added p99 ≤ 3 ms."
 
 
-def throughput_table(results: list[Measured], connections: int) -> str:
+def throughput_table(
+    results: list[Measured], connections: int, *, unit: str = "req/s", goal: str = "≥ 0.8×"
+) -> str:
+    """Rate, latency and CPU per target; ``unit`` names what a request is (streams/s), ``goal``
+    the service's target against the bare proxy."""
     direct = results[0]
     by_name = {m.target.name: m for m in results}
     rows: list[list[Any]] = []
@@ -106,24 +114,24 @@ def throughput_table(results: list[Measured], connections: int) -> str:
             f"{m.target.rss_mib():.0f}", sum(r.errors for r in m.runs),
         ])  # fmt: skip
     headers = [
-        f"c={connections}", "req/s", "p50 ms", "added p50", "p99 ms",
-        "target CPU", "CPU ms/req", "emulator CPU", "wrk CPU", "RSS MiB", "errors",
+        f"c={connections}", unit, "p50 ms", "added p50", "p99 ms",
+        "target CPU", "CPU ms/req", "upstream CPU", "wrk CPU", "RSS MiB", "errors",
     ]  # fmt: skip
     lines = [table(headers, rows)]
     for m in results[1:]:
         core1 = median(m.emulator_cpu) + m.mid("cpu")
         if core1 >= UPSTREAM_BOUND:
             lines.append(
-                f"note: {m.target.name}: core 1 (emulator + wrk) was {core1:.0%} busy, so this "
-                "rate may be the emulator's limit rather than the proxy's"
+                f"note: {m.target.name}: core 1 (upstream + wrk) was {core1:.0%} busy, so this "
+                "rate may be the upstream's limit rather than the proxy's"
             )
     service = by_name.get("service")
-    for name, label, goal in (
-        ("bare-proxy", "bare proxy", "≥ 0.8×"),
+    for name, label, target in (
+        ("bare-proxy", "bare proxy", goal),
         ("litellm", "LiteLLM", "≥ 20×"),
     ):
         if service is not None and name in by_name:
-            lines.append(f"service / {label}: {ratio(service, by_name[name])} (target {goal})")
+            lines.append(f"service / {label}: {ratio(service, by_name[name])} (target {target})")
     return "\n".join(lines)
 
 

@@ -8,10 +8,12 @@ import itertools
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.core.stream_state import StreamState
+from claude_arch.errors import OverloadedError
 
 WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 FRAGMENTS = st.lists(WORDS, min_size=1, max_size=6)
@@ -95,11 +97,13 @@ def wire(content: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> list[byt
     return events
 
 
-def chunked(events: list[bytes], cuts: list[int] | None) -> list[bytes]:
-    """One event a chunk (``cuts`` None, how a paced server writes), or the whole body cut at
-    arbitrary byte offsets."""
+def chunked(events: list[bytes], cuts: list[int] | int | None) -> list[bytes]:
+    """One event a chunk (``cuts`` None, how a paced server writes), whole events ``cuts`` at a
+    time (an int: a reader that fell behind), or the body cut at arbitrary byte offsets."""
     if cuts is None:
         return events
+    if isinstance(cuts, int):
+        return [b"".join(events[i : i + cuts]) for i in range(0, len(events), cuts)]
     body = b"".join(events)
     points = sorted({c % (len(body) + 1) for c in cuts} | {0, len(body)})
     return [body[a:b] for a, b in itertools.pairwise(points)]
@@ -117,10 +121,10 @@ def read(chunks: list[bytes], *, keep_content: bool) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None)
 @given(
     content=st.lists(blocks(), min_size=1, max_size=4),
-    cuts=st.none() | st.lists(st.integers(0, 10**6), max_size=12),
+    cuts=st.none() | st.integers(2, 6) | st.lists(st.integers(0, 10**6), max_size=12),
 )
 def test_the_final_message_does_not_depend_on_chunking_or_deferral(
-    content: list[tuple[dict[str, Any], list[dict[str, Any]]]], cuts: list[int] | None
+    content: list[tuple[dict[str, Any], list[dict[str, Any]]]], cuts: list[int] | int | None
 ) -> None:
     chunks = chunked(wire(content), cuts)
     kept = read(chunks, keep_content=True)
@@ -151,6 +155,25 @@ def test_deferred_content_is_not_parsed_until_asked_for() -> None:
     assert state.head().usage.output_tokens == 42
     assert state.head().content == []  # nothing built yet
     kinds = [type(event).__name__ for event in released]
-    assert kinds.count("ContentBlockDelta") == 1  # the first, which released the held events
+    # content events deferred, even the first delta (which released the held events)
+    assert kinds == ["MessageStart", "Ping", "MessageDelta", "MessageStop"]
     assert state.message().content == [text]
     assert state.head().content == [text]  # the same message, now complete
+
+
+def test_an_error_after_deferred_deltas_in_one_chunk_comes_after_them() -> None:
+    """A chunk of deltas then an ``error`` event: the chunk is delivered (a proxy forwards its
+    bytes, deltas included), and the error is raised by the next read."""
+    text = {"type": "text", "text": "abc"}
+    events = wire([(text, [{"type": "text_delta", "text": t} for t in "abc"])])
+    head, deltas = events[:4], events[4:6]  # start, block start, ping, first delta; two deltas
+    error = sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "x"}})
+    state = StreamState(started=0.0, keep_content=False)
+    for chunk in head:
+        state.feed(chunk)
+    assert state.has_content
+    assert state.feed(b"".join(deltas) + error) == []  # delivered, not raised
+    assert state.deltas == 3
+    with pytest.raises(OverloadedError):
+        state.feed(events[6])
+    assert "".join(state.message().text) == "abc"  # what the caller was sent

@@ -17,7 +17,7 @@ raised as its typed error (:class:`~claude_arch.errors.StreamInterruptedError` f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -100,6 +100,11 @@ class MessageStream:
         async for event in self._shared():
             if isinstance(event, ContentBlockDelta) and event.delta.get("type") == "text_delta":
                 yield event.text
+
+    @property
+    def finished(self) -> bool:
+        """Read to its end, failed or closed: closing it now waits for nothing."""
+        return self._finished and self._attempt is None
 
     async def until_done(self) -> None:
         async for _ in self._shared():
@@ -196,40 +201,48 @@ class MessageStream:
             await client.settle(reservation)
             raise
 
-    async def raw(self) -> AsyncIterator[bytes]:
+    def raw(self) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives, chunk by chunk, for a proxy to forward unchanged.
 
         Accounting, retries and errors are those of iterating the events: a failed attempt
         before content is retried unseen, a failure after content raises its typed error. A
-        stream made with ``keep_content=False`` stores a chunk that is one content delta without
-        parsing it (nor yields it as an event): :meth:`final_message` builds the content from
-        them when called, the same message either way."""
-        async for chunk, _ in self._read():
-            if chunk:
-                yield chunk
+        stream made with ``keep_content=False`` stores its content events without parsing them
+        (nor yields them as events): :meth:`final_message` builds the content from them when
+        called, the same message either way."""
+        return self._read(None)
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
-        async for _, events in self._read():
+        events: list[StreamEvent] = []
+        async for _ in self._read(events):
             for event in events:
                 yield event
+            events.clear()
 
-    async def _read(self) -> AsyncIterator[tuple[bytes, list[StreamEvent]]]:
-        """Each chunk with the events it completed; accounts for the call when it ends."""
+    async def _read(self, events: list[StreamEvent] | None) -> AsyncGenerator[bytes, None]:
+        """Each chunk, the events it completed added to ``events`` (None: a proxy's raw read,
+        which gets no empty chunk); accounts for the call when it ends."""
         if self._finished:
             return
         attempt = await self._open()
         if attempt is None:
             return
         state = attempt.state
+        chunks = attempt.chunks
+        timed = self._call.deadline.at is not None
         try:
             first, attempt.first = attempt.first, []
             first_raw, attempt.first_raw = attempt.first_raw, b""
-            yield first_raw, first
+            if events is not None:
+                events.extend(first)
+            yield first_raw
             while not state.done:
                 try:
-                    chunk = await self._next_chunk(attempt.chunks)
+                    chunk = await (self._next_chunk(chunks) if timed else chunks.__anext__())
                 except StopAsyncIteration:
-                    yield b"", state.end()
+                    ended = state.end()
+                    if events is not None:
+                        events.extend(ended)
+                        yield b""
                     break
                 except APITimeoutError:
                     raise
@@ -237,7 +250,12 @@ class MessageStream:
                     raise StreamInterruptedError(
                         f"stream lost after content was delivered: {exc.message}"
                     ) from exc
-                yield chunk, state.feed(chunk)
+                fed = state.feed(chunk)
+                if events is not None:
+                    events.extend(fed)
+                    yield chunk
+                elif chunk:
+                    yield chunk
         except ClaudeArchError as exc:
             await self._fail(attempt, exc)
             raise

@@ -26,6 +26,7 @@ from claude_arch.core.wire import (
     SSEDecoder,
     StreamEvent,
     decode_event,
+    typed_event,
 )
 from claude_arch.errors import ClaudeArchError, StreamInterruptedError
 
@@ -33,6 +34,9 @@ __all__ = ["StreamState"]
 
 _CONTENT = (ContentBlockDelta, MessageDelta, MessageStop)
 _DELTA_EVENT = b"event: content_block_delta\n"
+_CONTENT_EVENT = b"event: content_block_"
+_CONTENT_LINE = b"\n" + _CONTENT_EVENT
+_DELTA_LINE = b"\n" + _DELTA_EVENT
 
 
 class StreamState:
@@ -82,44 +86,96 @@ class StreamState:
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """Events the caller may see now (held ones are released with the first content).
 
-        An ``error`` event raises its typed error; so does a malformed event sequence."""
+        An ``error`` event raises its typed error; so does a malformed event sequence. With
+        ``keep_content=False``, content events (``content_block_*``) are stored unparsed and
+        not returned."""
         self._raise_pending()
         if (
             not self._keep_content
-            and self.has_content
-            and chunk.startswith(_DELTA_EVENT)
             and chunk.endswith(b"\n\n")
-            and chunk.count(b"\n\n") == 1
             and self._decoder.idle
+            and b"\r" not in chunk
         ):
-            self.deltas += 1
-            self.accumulator.defer(chunk)
-            return []
+            # whole events, split at their blank lines: no decoder state to carry
+            if self.has_content and chunk.startswith(_DELTA_EVENT) and chunk.count(b"\n\n") == 1:
+                self.deltas += 1
+                self.accumulator.defer(chunk)
+                return []
+            return self._whole_events(chunk)
         out: list[StreamEvent] = []
         for sse in self._decoder.feed(chunk):
-            try:
-                event = decode_event(sse, model=self._model)
-            except ClaudeArchError as exc:
-                if not out:
-                    raise
-                self._pending = exc
-                return out
-            try:
-                self.accumulator.feed(event)
-            except (ValueError, IndexError, KeyError) as exc:
-                raise StreamInterruptedError(f"malformed stream: {exc}", model=self._model) from exc
-            if isinstance(event, ContentBlockDelta):
-                self.deltas += 1
-            if not self.has_content:
-                if not isinstance(event, _CONTENT):
-                    self._held.append(event)
-                    continue
-                self.has_content = True
-                self.ttft_s = time.perf_counter() - self._started
-                out.extend(self._held)
-                self._held.clear()
-            out.append(event)
+            if not self._take(sse.event, sse.data, out):
+                break
         return out
+
+    def _whole_events(self, chunk: bytes) -> list[StreamEvent]:
+        """A chunk of complete events (``\\n`` line ends): content events deferred, the rest
+        decoded (the usual ``event:`` + ``data:`` pair without the SSE decoder)."""
+        out: list[StreamEvent] = []
+        pieces = chunk.split(b"\n\n")
+        pieces.pop()  # what follows the last blank line: nothing
+        # an event line starts the chunk or follows a newline (JSON data holds none)
+        starts = chunk.startswith(_CONTENT_EVENT)
+        if chunk.count(_CONTENT_LINE) + starts == len(pieces):  # content only: the commonest
+            deltas = chunk.count(_DELTA_LINE) + chunk.startswith(_DELTA_EVENT)
+            self.deltas += deltas
+            self.accumulator.defer(*pieces)
+            if deltas and not self.has_content:
+                self._content_starts(out)
+            return out
+        delivered = False  # content in this chunk (its bytes reach a proxy's caller)
+        for piece in pieces:
+            if piece.startswith(_CONTENT_EVENT):
+                self.accumulator.defer(piece)
+                if piece.startswith(_DELTA_EVENT):
+                    self.deltas += 1
+                    delivered = True
+                    if not self.has_content:
+                        self._content_starts(out)
+                continue
+            head, sep, data = piece.partition(b"\ndata: ")
+            if sep and head.startswith(b"event: ") and b"\n" not in head and b"\n" not in data:
+                if not self._take(head[7:].decode(), data, out, delivered=delivered):
+                    return out
+                continue
+            for sse in self._decoder.feed(piece + b"\n\n"):
+                if not self._take(sse.event, sse.data, out, delivered=delivered):
+                    return out
+        return out
+
+    def _take(
+        self, name: str, data: str | bytes, out: list[StreamEvent], *, delivered: bool = False
+    ) -> bool:
+        """Decode and accumulate one event into ``out``; False when an ``error`` event is held
+        back for the next read, so that content before it in the same chunk (in ``out``, or
+        ``delivered`` unparsed) reaches the caller first."""
+        try:
+            event = typed_event(name, data, model=self._model)
+        except ClaudeArchError as exc:
+            if not out and not delivered:
+                raise
+            self._pending = exc
+            return False
+        try:
+            self.accumulator.feed(event)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise StreamInterruptedError(f"malformed stream: {exc}", model=self._model) from exc
+        if isinstance(event, ContentBlockDelta):
+            self.deltas += 1
+        if not self.has_content:
+            if not isinstance(event, _CONTENT):
+                self._held.append(event)
+                return True
+            self._content_starts(out)
+        out.append(event)
+        return True
+
+    def _content_starts(self, out: list[StreamEvent]) -> None:
+        """The first content: time to first token, and the held events released."""
+        self.has_content = True
+        self.ttft_s = time.perf_counter() - self._started
+        out.extend(self._held)
+        self._held.clear()
 
     def end(self) -> list[StreamEvent]:
         """The body ended: trailing events, or :class:`StreamInterruptedError` without

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -105,9 +105,7 @@ async def create_message(request: Request) -> Response:
         raise
     admitted.headers = admitted.answer_headers()
     if streaming:
-        return ForwardedStream(
-            forward(admitted, stream, request_id), {**SSE_HEADERS, **admitted.headers}, request_id
-        )
+        return ForwardedStream(admitted, stream, request_id)
     admitted.answer = message.text
     admitted.release_slot()
     body = message.wire if message.wire is not None else encode_body(message.to_dict())
@@ -139,27 +137,36 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
 
 
 class ForwardedStream(StreamingResponse):
-    """An SSE answer sent chunk by chunk from the request's own task, which the client hanging
-    up cancels (Starlette's ``StreamingResponse`` starts two more tasks per stream to notice);
-    the chunks' generator is closed however the sending ends, so the call is settled."""
+    """An SSE answer: the upstream bytes forwarded chunk by chunk as they come, from the
+    request's own task, which the client hanging up cancels (Starlette's ``StreamingResponse``
+    starts two more tasks per stream to notice). A failure after content is sent as an
+    ``error`` event (the status line went out long ago); the call is settled however the
+    sending ends."""
 
-    def __init__(
-        self, chunks: AsyncGenerator[bytes, None], headers: dict[str, str], request_id: str
-    ) -> None:
-        super().__init__(chunks, media_type="text/event-stream", headers=headers)
-        self.chunks = chunks
+    def __init__(self, admitted: Admitted, stream: MessageStream, request_id: str) -> None:
+        headers = {**SSE_HEADERS, **admitted.headers}
+        super().__init__((), media_type="text/event-stream", headers=headers)
+        self.admitted = admitted
+        self.stream = stream
         self.request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
+        chunks = self.stream.raw()
         try:
             with cancelled_by_hangup(scope, receive):
                 await send(
                     {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
                 )
                 started = True
-                async for chunk in self.chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                try:
+                    async for chunk in chunks:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    if self.admitted.logs_answer:  # else its content is never built
+                        self.admitted.answer = (await self.stream.final_message()).text
+                except ClaudeArchError as exc:
+                    event = error_event(exc, self.request_id, upstream=True)
+                    await send({"type": "http.response.body", "body": event, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             # not the client's hangup (absorbed above): the server stopping, its grace over
@@ -167,7 +174,8 @@ class ForwardedStream(StreamingResponse):
                 await self._stopping(send)
             raise
         finally:
-            await self.chunks.aclose()
+            await chunks.aclose()  # a stream not read to its end stops upstream
+            await self.admitted.close()  # a client gone away still has its usage settled
 
     async def _stopping(self, send: Send) -> None:
         """End the stream with an ``overloaded_error`` event, so a caller's SDK raises a typed,
@@ -189,22 +197,6 @@ def error_event(exc: ClaudeArchError, request_id: str, *, upstream: bool = False
     gone out reports a failure."""
     _, body, _ = problem(exc, request_id, upstream=upstream)
     return b"event: error\ndata: " + encode_body(body) + b"\n\n"
-
-
-async def forward(
-    admitted: Admitted, stream: MessageStream, request_id: str
-) -> AsyncGenerator[bytes, None]:
-    """The upstream bytes as they come; a failure after content is sent as an ``error`` event
-    (the status line went out long ago). The quota is settled however the stream ends."""
-    try:
-        async for chunk in stream.raw():
-            yield chunk
-        if admitted.logs_answer:  # else its content is never built
-            admitted.answer = (await stream.final_message()).text
-    except ClaudeArchError as exc:
-        yield error_event(exc, request_id, upstream=True)
-    finally:
-        await admitted.close()  # a client gone away still has its usage settled
 
 
 @router.post("/v1/messages/count_tokens", summary="Count the input tokens of a request")

@@ -180,9 +180,10 @@ class Admitted:
     async def close(self) -> None:
         """``__aexit__`` that completes even if the caller's task is cancelled meanwhile (the
         client gone, the server stopping): a call is always settled (:func:`finish_anyway`).
-        With the counts in this process and no stream to close, settling never waits, so
+        With the counts in this process and no stream left to close, settling never waits, so
         nothing can cancel it, and it runs here without a task of its own."""
-        if self._stream is None and not self.gateway.quotas.shared:
+        stream = self._stream
+        if (stream is None or stream.finished) and not self.gateway.quotas.shared:
             await self.__aexit__(None, None, None)
         else:
             await finish_anyway(self.__aexit__(None, None, None))

@@ -19,6 +19,7 @@ from claude_arch.core.wire.events import (
     UnknownEvent,
     decode_event,
     stream_error,
+    typed_event,
 )
 from claude_arch.core.wire.protocol import (
     BATCHES_PATH,
@@ -69,4 +70,5 @@ __all__ = [
     "retry_after_from_headers",
     "should_retry_from_headers",
     "stream_error",
+    "typed_event",
 ]

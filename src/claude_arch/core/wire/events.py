@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.types import Message, Usage
+from claude_arch.core.wire import fastjson
 from claude_arch.core.wire.sse import ServerSentEvent, SSEDecoder
 from claude_arch.errors import APIStatusError, ConfigError, error_for_status
 
@@ -43,6 +44,7 @@ __all__ = [
     "UnknownEvent",
     "decode_event",
     "stream_error",
+    "typed_event",
 ]
 
 
@@ -149,9 +151,13 @@ StreamEvent = (
 
 def decode_event(sse: ServerSentEvent, *, model: str | None = None) -> StreamEvent:
     """The typed event for one SSE event; an ``error`` event raises its typed APIStatusError."""
-    name = sse.event
+    return typed_event(sse.event, sse.data, model=model)
+
+
+def typed_event(name: str, raw: str | bytes, *, model: str | None = None) -> StreamEvent:
+    """The typed event for an SSE event's name and data (its ``data:`` lines joined)."""
     try:
-        data = json.loads(sse.data) if sse.data else {}
+        data = fastjson.loads(raw) if raw else {}
     except ValueError:
         data = {}
     if not isinstance(data, dict):
@@ -246,13 +252,18 @@ class MessageAccumulator:
         elif isinstance(event, MessageStop):
             self.done = True
 
-    def defer(self, sse_bytes: bytes) -> None:
-        """Store one complete ``content_block_delta`` SSE event, as received, to be decoded only
-        if the content is read (``defer_content`` mode; otherwise it is decoded now)."""
+    def defer(self, *events: bytes) -> None:
+        """Store complete ``content_block_*`` SSE events, each as received (its closing blank
+        line may be left off), to be decoded only if the content is read (``defer_content``
+        mode; otherwise they are decoded now)."""
         if self._deferred is not None:
-            self._deferred.append(sse_bytes)
+            self._deferred.extend(events)
             return
-        for sse in SSEDecoder().feed(sse_bytes):
+        for raw in events:
+            self._feed_raw(raw)
+
+    def _feed_raw(self, sse_bytes: bytes) -> None:
+        for sse in SSEDecoder().feed(sse_bytes + b"\n\n"):
             self.feed(decode_event(sse))
 
     def _build(self) -> None:
@@ -263,8 +274,7 @@ class MessageAccumulator:
             return
         for item in deferred:
             if isinstance(item, bytes):
-                for sse in SSEDecoder().feed(item):
-                    self.feed(decode_event(sse))
+                self._feed_raw(item)
             else:
                 self.feed(item)
 
