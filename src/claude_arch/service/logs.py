@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import re
 import sys
 import time
 from typing import Any
@@ -24,11 +25,13 @@ from claude_arch.core.wire import fastjson
 
 __all__ = [
     "LOG_LEVEL_ENV",
+    "REDACTED",
     "JsonFormatter",
     "JsonHandler",
     "configure_logging",
     "current_request_id",
     "log_fields",
+    "redact",
     "request_context",
 ]
 
@@ -85,21 +88,47 @@ class request_context:  # lower case: used like the context-manager function it 
         _request_id.reset(self._token)
 
 
+_SECRETS = re.compile(
+    r"(?P<key>sk-(?:ca|ant)-)[A-Za-z0-9_\-]{4,}"
+    r"|(?P<param>[?&;](?:key|api_key|apikey|x-api-key|token|access_token|auth)=)[^&#\s\"'<>]*",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+
+def _hide(match: re.Match[str]) -> str:
+    return (match.group("key") or match.group("param")) + REDACTED
+
+
+def redact(text: str) -> str:
+    """``text`` with credentials hidden: service and Anthropic key secrets (``sk-ca-…``,
+    ``sk-ant-…``) and the values of URL query parameters that carry one (``?key=``, ``token=``,
+    …), as a WebSocket's URL can.
+
+    >>> redact('"WebSocket /v1/chat/ws?key=sk-ca-AbC123_xyz" [accepted]')
+    '"WebSocket /v1/chat/ws?key=[redacted]" [accepted]'
+    >>> redact("upstream refused sk-ant-api03-secret")
+    'upstream refused sk-ant-[redacted]'
+    """
+    return _SECRETS.sub(_hide, text) if ("=" in text or "sk-" in text) else text
+
+
 class JsonFormatter(logging.Formatter):
-    """A log record as one JSON line; ``extra=`` fields become keys."""
+    """A log record as one JSON line; ``extra=`` fields become keys. Whatever a library logs
+    passes :func:`redact` (its message, string fields and traceback)."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
-            key: value
+            key: redact(value) if isinstance(value, str) else value
             for key, value in record.__dict__.items()
             if key not in _STANDARD and not key.startswith("_")
         }
-        exc = self.formatException(record.exc_info) if record.exc_info else None
+        exc = redact(self.formatException(record.exc_info)) if record.exc_info else None
         return self.line(
             record.created,
             record.levelname,
             record.name,
-            record.getMessage(),
+            redact(record.getMessage()),
             pid=record.process,
             fields=fields,
             exc=exc,
