@@ -233,10 +233,16 @@ class OverloadedError(APIStatusError):
 
 
 class APIConnectionError(APIError):
-    """No HTTP answer: connection refused or reset, DNS failure."""
+    """No HTTP answer: connection refused or reset, DNS failure. ``message`` says what went
+    wrong, never where (a base URL's path can hold an account token); ``detail``, when a
+    transport gives one, keeps the URL and the HTTP library's own words for the log."""
 
     status = 502
     error_type = "api_error"
+
+    def __init__(self, message: str, *, detail: str | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.detail = detail
 
 
 class APITimeoutError(APIConnectionError):

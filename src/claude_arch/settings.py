@@ -11,8 +11,9 @@ in-process rate limits, SQLite in the data directory.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claude_arch.constants import (
@@ -30,7 +31,11 @@ class Settings(BaseSettings):
     """Every knob of claude-arch, each with the environment variable that sets it."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,  # a rejected URL or key must not be echoed into a log
     )
 
     api_key: SecretStr | None = Field(
@@ -74,6 +79,25 @@ class Settings(BaseSettings):
         description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator "
         "(1 realistic, 100 for tests, 0 no pacing).",
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host and nothing that belongs elsewhere: credentials in it
+        would be sent as Basic auth beside the key (and shown wherever the URL is)."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http:// or https:// URL with a host, got {value!r}")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "a base URL must not carry credentials (user:password@): give the API key as "
+                "ANTHROPIC_API_KEY (it is sent as the x-api-key header)"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("a base URL has no query string or fragment; the client adds paths")
+        return value.strip()
 
     @property
     def uses_emulator(self) -> bool:

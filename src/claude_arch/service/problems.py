@@ -20,6 +20,7 @@ from typing import Any
 
 from claude_arch.constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, HEADER_SHOULD_RETRY
 from claude_arch.errors import (
+    APIConnectionError,
     APIStatusError,
     AuthenticationError,
     ClaudeArchError,
@@ -68,6 +69,9 @@ def problem(
     ``upstream=True`` marks errors that came from the Messages API (not from our own checks)."""
     if upstream and isinstance(exc, AuthenticationError | PermissionDeniedError):
         exc = upstream_credentials_error(exc)
+    if isinstance(exc, APIConnectionError) and exc.detail:
+        # the caller is told what failed; where (the upstream's address) only the log says
+        _log.warning("no answer from upstream: %s", exc.detail, extra={"error": exc.message})
     body = exc.to_body()
     body["request_id"] = request_id
     headers = {HEADER_REQUEST_ID: request_id}

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 import yarl
 
-from claude_arch.core.transports.base import WireRequest
+from claude_arch.core.transports.base import WireRequest, no_answer
 from claude_arch.errors import APIConnectionError, APITimeoutError
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
@@ -131,11 +131,9 @@ class AiohttpTransport:
                 allow_redirects=False,
             )
         except TimeoutError as exc:
-            raise APITimeoutError(f"request to {request.url} timed out") from exc
+            raise no_answer(request.url, exc, "timed out", timed_out=True) from exc
         except aiohttp.ClientError as exc:
-            raise APIConnectionError(
-                f"connection to {request.url} failed: {_described(exc)}"
-            ) from exc
+            raise no_answer(request.url, exc, _described(exc)) from exc
         return AiohttpResponse(response)
 
     async def aclose(self) -> None:

@@ -18,16 +18,16 @@ from typing import Any
 
 import httpx
 
-from claude_arch.core.transports.base import WireRequest
-from claude_arch.errors import APIConnectionError, APITimeoutError
+from claude_arch.core.transports.base import WireRequest, no_answer
+from claude_arch.errors import APIConnectionError
 
 __all__ = ["HttpxAsyncTransport", "HttpxResponse", "HttpxTransport"]
 
 
 def _wrap(module: Any, exc: Exception, what: str) -> APIConnectionError:
-    if isinstance(exc, module.TimeoutException):
-        return APITimeoutError(f"{what} timed out")
-    return APIConnectionError(f"{what} failed: {exc!r}")
+    """``what``: the request's URL, or what was being read."""
+    timed_out = isinstance(exc, module.TimeoutException)
+    return no_answer(what, exc, repr(exc), timed_out=timed_out)
 
 
 def _timeout(module: Any, request: WireRequest) -> Any:
@@ -127,7 +127,7 @@ class HttpxTransport:
             )
             return HttpxResponse(self._client.send(built, stream=True), m)
         except m.TransportError as exc:
-            raise _wrap(m, exc, f"request to {request.url}") from exc
+            raise _wrap(m, exc, request.url) from exc
 
     def close(self) -> None:
         self._client.close()
@@ -154,7 +154,7 @@ class HttpxAsyncTransport:
             )
             return _AsyncView(HttpxResponse(await self._client.send(built, stream=True), m))
         except m.TransportError as exc:
-            raise _wrap(m, exc, f"request to {request.url}") from exc
+            raise _wrap(m, exc, request.url) from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()
