@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from claude_arch.core.ratelimit.headers import tighter
 from claude_arch.core.ratelimit.protocol import itpm_tokens
-from claude_arch.core.types import Usage, UsageRecord
+from claude_arch.core.types import UsageRecord
+from claude_arch.core.worst_case import worst_case_cost
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
@@ -107,12 +108,17 @@ class Admitted:
         model = call.requested
         input_tokens = call.input_estimate
         max_output = min(call.max_tokens, model.max_output)
-        # what the call may cost at most: only a budget needs it reserved
+        # what the call may cost at most (cache writes, price tiers, inference_geo included):
+        # only a budget needs it reserved
         worst = (
             _FREE
             if self.key.budget_usd is None
-            else gateway.client.core.catalog.cost(
-                model.id, Usage(input_tokens=input_tokens, output_tokens=max_output)
+            else worst_case_cost(
+                gateway.client.core.catalog,
+                model.id,
+                call.params,
+                input_tokens=input_tokens,
+                output_tokens=max_output,
             )
         )
         self._admission = await gateway.quotas.admit(
