@@ -32,7 +32,8 @@ class CapturedLogs:
         return self.stream.getvalue()
 
     def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
+        # split at "\n" only: a JSON string may hold U+2028 or U+0085, which splitlines() splits at
+        return [json.loads(line) for line in self.text().split("\n") if line.strip()]
 
 
 @contextmanager
