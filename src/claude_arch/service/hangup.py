@@ -11,7 +11,9 @@ there. Under any other server the extension is absent and :func:`watch_hangup` f
 watcher task, so the app works the same under ``uvicorn --http h11`` or another ASGI server.
 
 The same protocol writes each response's status line and body in one system call
-(:class:`~claude_arch.service.coalesced.CoalescedWrites`).
+(:class:`~claude_arch.service.coalesced.CoalescedWrites`), and bounds a request's head: more
+than :data:`MAX_HEAD_BYTES` of request line and headers, or more than :data:`MAX_HEADERS`
+headers, is a 431 and the connection is closed (httptools itself buffers a header of any size).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from typing import Any
 
 from starlette.types import Receive, Scope
 
+from claude_arch.core.wire import encode_body
 from claude_arch.service.coalesced import CoalescedWrites
 
 __all__ = [
     "HANGUP",
+    "MAX_HEADERS",
+    "MAX_HEAD_BYTES",
     "Hangup",
     "HangupProtocol",
     "cancelled_by_hangup",
@@ -33,6 +38,10 @@ __all__ = [
     "watch_hangup",
 ]
 
+MAX_HEAD_BYTES = 64 * 1024
+"""The request line and headers of one request, at most (then 431, and the connection closed)."""
+MAX_HEADERS = 100
+"""Request headers of one request, at most (then 431)."""
 HANGUP = "claude_arch.hangup"
 """The key of a request's :class:`Hangup` in ``scope["extensions"]``."""
 
@@ -67,6 +76,60 @@ else:
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(CoalescedWrites(transport))  # type: ignore[arg-type]
+            self._head_bytes = 0  # of the request line and headers being read; -1: in a body
+            self._header_count = 0
+            self._refused = False
+
+        def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
+            if self._head_bytes >= 0:  # a request's head is being read: bound it
+                end = data.find(b"\r\n\r\n")
+                self._head_bytes += len(data) if end < 0 else end + 4
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self._refuse(
+                        f"the request line and headers are larger than this service's limit "
+                        f"of {MAX_HEAD_BYTES} bytes"
+                    )
+                    return
+            super().data_received(data)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._header_count += 1
+            if self._header_count > MAX_HEADERS:
+                if not self._refused:
+                    self._refuse(f"more than {MAX_HEADERS} request headers; at most {MAX_HEADERS}")
+                return
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            if not self._refused:
+                self._head_bytes = -1
+                super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self._refused:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if not self._refused:
+                super().on_message_complete()
+                self._head_bytes = 0  # the next request on this connection
+                self._header_count = 0
+
+        def _refuse(self, message: str) -> None:
+            """Answer 431 in the Anthropic error shape and close: nothing of this request (nor
+            what follows on the connection) reaches the app."""
+            self._refused = True
+            body = encode_body(
+                {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+            )
+            self.transport.write(
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                b"content-type: application/json\r\nconnection: close\r\n"
+                b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            self.transport.close()
 
         def on_response_complete(self) -> None:
             self.transport.flush()  # type: ignore[attr-defined]
