@@ -34,6 +34,7 @@ from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.fastpath import GatewayApp
 from claude_arch.service.gateway import Gateway
+from claude_arch.service.hangup import SEND_TIMEOUT_STATE
 from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
 from claude_arch.service.problems import crash
 
@@ -52,7 +53,7 @@ def create_app(
     settings = settings or ServiceSettings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         board = Dashboard()
         gateway = await Gateway.start(settings, client=client, meters=(board,))
         gateway.extras[dashboard.EXTRA_NAME] = board
@@ -72,7 +73,8 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            yield
+            # the lifespan state the server hands its connections: the send timeout
+            yield {SEND_TIMEOUT_STATE: settings.send_timeout_s}
         finally:
             restore_signals()
             await gateway.aclose()

@@ -13,7 +13,7 @@ import ipaddress
 
 from pydantic import Field, model_validator
 
-from claude_arch.constants import MAX_REQUEST_BYTES, SERVICE_DEFAULT_PORT
+from claude_arch.constants import MAX_BATCH_BYTES, MAX_REQUEST_BYTES, SERVICE_DEFAULT_PORT
 from claude_arch.settings import Settings
 
 __all__ = ["ServiceSettings", "is_loopback"]
@@ -43,6 +43,12 @@ class ServiceSettings(Settings):
         gt=0,
         description="CLAUDE_ARCH_MAX_BODY_BYTES: larger request bodies get a 413.",
     )
+    max_batch_body_bytes: int = Field(
+        default=MAX_BATCH_BYTES,
+        gt=0,
+        description="CLAUDE_ARCH_MAX_BATCH_BODY_BYTES: larger Message Batch bodies (POST "
+        "/v1/messages/batches) get a 413; the API's own limit is 256 MB.",
+    )
     max_inflight: int = Field(
         default=256,
         gt=0,
@@ -53,6 +59,13 @@ class ServiceSettings(Settings):
         ge=0,
         description="CLAUDE_ARCH_QUEUE_TIMEOUT_S: how long a request waits for a free slot "
         "before it gets a 529 with retry-after.",
+    )
+    send_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="CLAUDE_ARCH_SEND_TIMEOUT_S: a client that reads nothing of its answer for "
+        "this long (its connection's write buffer full) is dropped: its upstream call stopped "
+        "and settled, its slot freed.",
     )
     shutdown_grace_s: float = Field(
         default=30.0,

@@ -13,12 +13,16 @@ watcher task, so the app works the same under ``uvicorn --http h11`` or another 
 The same protocol writes each response's status line and body in one system call
 (:class:`~claude_arch.service.coalesced.CoalescedWrites`), and bounds a request's head: more
 than :data:`MAX_HEAD_BYTES` of request line and headers, or more than :data:`MAX_HEADERS`
-headers, is a 431 and the connection is closed (httptools itself buffers a header of any size).
+headers, is a 431 and the connection is closed (httptools itself buffers a header of any size);
+and drops a client that reads nothing of its answer for the send timeout (its connection's
+write buffer stays full), as if it had hung up, with no cost per write (a timer runs only while
+writing is paused).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +32,11 @@ from claude_arch.core.wire import encode_body
 from claude_arch.service.coalesced import CoalescedWrites
 
 __all__ = [
+    "DEFAULT_SEND_TIMEOUT_S",
     "HANGUP",
     "MAX_HEADERS",
     "MAX_HEAD_BYTES",
+    "SEND_TIMEOUT_STATE",
     "Hangup",
     "HangupProtocol",
     "cancelled_by_hangup",
@@ -42,6 +48,10 @@ MAX_HEAD_BYTES = 64 * 1024
 """The request line and headers of one request, at most (then 431, and the connection closed)."""
 MAX_HEADERS = 100
 """Request headers of one request, at most (then 431)."""
+SEND_TIMEOUT_STATE = "claude_arch.send_timeout_s"
+"""Where the app's lifespan state gives the protocol its send timeout (seconds)."""
+DEFAULT_SEND_TIMEOUT_S = 30.0
+logger = logging.getLogger("claude_arch.service")
 HANGUP = "claude_arch.hangup"
 """The key of a request's :class:`Hangup` in ``scope["extensions"]``."""
 
@@ -79,6 +89,34 @@ else:
             self._head_bytes = 0  # of the request line and headers being read; -1: in a body
             self._header_count = 0
             self._refused = False
+            self._stall_s = float(self.app_state.get(SEND_TIMEOUT_STATE, DEFAULT_SEND_TIMEOUT_S))
+            self._stalled: asyncio.TimerHandle | None = None
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            if self._stalled is None:  # the client stopped reading: how long may it?
+                loop = asyncio.get_running_loop()
+                self._stalled = loop.call_later(self._stall_s, self._drop_stalled)
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            self._stop_stall_timer()
+
+        def _stop_stall_timer(self) -> None:
+            if self._stalled is not None:
+                self._stalled.cancel()
+                self._stalled = None
+
+        def _drop_stalled(self) -> None:
+            """The client read nothing for the send timeout: drop it as if it had hung up (its
+            request is cancelled, its upstream call stopped and settled, its slot freed)."""
+            self._stalled = None
+            logger.warning(
+                "dropping a client that read nothing of its answer for %.1f s",
+                self._stall_s,
+                extra={"client": f"{self.client[0]}:{self.client[1]}" if self.client else None},
+            )
+            self.transport.abort()
 
         def data_received(self, data: bytes) -> None:
             if self._refused:
@@ -144,6 +182,7 @@ else:
             self.scope["extensions"] = {HANGUP: Hangup()}  # type: ignore[dict-item]
 
         def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_stall_timer()
             cycle = self.cycle
             pending = cycle is not None and not cycle.response_complete
             super().connection_lost(exc)
