@@ -60,7 +60,7 @@ def postgres_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 
 async def test_a_chat_turn_with_a_nul_system_prompt_is_a_400_on_postgresql(
-    emulator: EmulatorServer, tmp_path: Path, postgres_database: str
+    emulator: EmulatorServer, hits: list[str], tmp_path: Path, postgres_database: str
 ) -> None:
     async with chat_service(emulator, tmp_path, database_url=postgres_database) as svc:
         key = await svc.create_key("nul")
@@ -74,3 +74,7 @@ async def test_a_chat_turn_with_a_nul_system_prompt_is_a_400_on_postgresql(
         assert r.json()["error"]["type"] == "invalid_request_error"
         assert r.json()["error"]["message"].startswith("system:")
         assert svc.gateway.gate.inflight == 0
+        # refused before the upstream call: nothing sent, nothing billed
+        assert "/v1/messages" not in hits
+        spent = await svc.gateway.quotas.spent(await svc.gateway.keys.authenticate(key))
+        assert spent == 0

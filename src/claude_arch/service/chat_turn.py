@@ -24,7 +24,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.errors import (
@@ -62,6 +62,15 @@ class ChatRequest(BaseModel):
     session_id: str | None = Field(default=None, min_length=1, max_length=64)
     max_tokens: int | None = Field(default=None, ge=1)
     system: str | None = Field(default=None, max_length=MAX_SYSTEM_CHARS)
+
+    @field_validator("system")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # a session keeps its system prompt as text, which PostgreSQL cannot hold with NUL:
+        # refused here, before the upstream call, not when the session is stored after it
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
 
 
 def parse_chat_request(data: dict[str, Any]) -> ChatRequest:
