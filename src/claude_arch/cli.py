@@ -402,6 +402,87 @@ def demo(
         server.close()
 
 
+route_app = typer.Typer(
+    help="Route requests to the cheapest capable model: evaluate and fit.", no_args_is_help=True
+)
+app.add_typer(route_app, name="route")
+
+
+@route_app.command("eval")
+def route_eval(
+    file: Annotated[Path, typer.Argument(help='JSONL of {"prompt": ..., "tier": ...} lines.')],
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Policy file, or 'default' / 'seed-intents'.")
+    ] = "default",
+    classifier: Annotated[
+        str | None, typer.Option("--classifier", "-c", help="rules | llm | embedding.")
+    ] = None,
+    output_tokens: Annotated[
+        int, typer.Option("--output-tokens", min=1, help="Answer length each prompt is priced at.")
+    ] = 400,
+    model_file: Annotated[
+        Path | None, typer.Option("--model-file", help="A model from 'route fit' (embedding).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score a router on labelled prompts: accuracy, macro-F1, confusion, routing errors, cost."""
+    from claude_arch.core.routing.route_commands import eval_file
+
+    try:
+        report = eval_file(
+            file, policy, classifier, output_tokens=output_tokens, model_file=model_file
+        )
+    except ClaudeArchError as exc:
+        raise _fail(exc) from None
+    body = report.to_dict()
+    if as_json:
+        print(json.dumps(body))
+        return
+    console.print(
+        f"{body['n']} prompts · policy {body['policy']} · classifier {body['classifier']} · "
+        f"accuracy {body['accuracy']:.1%} · macro-F1 {body['macro_f1']:.3f} · "
+        f"under-routing {body['under_routing']:.1%} · over-routing {body['over_routing']:.1%}"
+    )
+    table = Table("label \\ routed", *report.tiers, box=box.SIMPLE)
+    for label, row in report.confusion.items():
+        table.add_row(label, *(str(row[t]) for t in report.tiers))
+    console.print(table)
+    costs = Table("routing", "cost USD", box=box.SIMPLE)
+    costs.add_row("this router", f"{body['cost_usd']:.6f}")
+    for name, base in body["baselines"].items():
+        costs.add_row(name.replace("_", " "), f"{base['cost_usd']:.6f}")
+    console.print(costs)
+    console.print(
+        f"{body['savings_vs_always_balanced']:.1%} cheaper than always balanced, priced at "
+        f"{output_tokens} output tokens per prompt on each tier's first model"
+    )
+
+
+@route_app.command("fit")
+def route_fit(
+    file: Annotated[Path, typer.Argument(help="Labelled JSONL to fit on (the train split).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model (JSON).")],
+    policy: Annotated[str, typer.Option("--policy", "-p")] = "default",
+    max_under_risk: Annotated[
+        float,
+        typer.Option(
+            "--max-under-risk",
+            min=0.0,
+            max=1.0,
+            help="Route cheaper only when P(needs a dearer tier) is at most this.",
+        ),
+    ] = 0.4,
+) -> None:
+    """Fit the embedding classifier (pip install 'claude-arch[route]') on labelled prompts."""
+    from claude_arch.core.routing.route_commands import fit_file
+
+    try:
+        n = fit_file(file, out, policy, max_under_risk)
+    except ClaudeArchError as exc:
+        raise _fail(exc) from None
+    console.print(f"fitted on {n} prompts: {out}")
+
+
 def main() -> None:
     app()
 

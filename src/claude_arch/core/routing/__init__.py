@@ -1,0 +1,55 @@
+"""Routing: send each request to the cheapest model tier that can do it, and keep serving when a
+model is down.
+
+    from claude_arch.core.routing import build_router
+
+    router = build_router("default")                  # a shipped policy, the rules classifier
+    decision = router.decide(params)                  # tier, model, reason, classifier, cost
+    for model in router.chain(decision, params):      # the fallback chain, open breakers skipped
+        ...
+
+Modules: ``policy`` (YAML tiers and rules, validated with file and line), ``features`` and
+``conditions`` (what rules look at), ``rules_classifier``, ``llm_classifier`` (+ ``llm_prompt``,
+``decision_cache``), ``embedding_classifier`` (+ ``minilm``), ``cascade``, ``router`` (decide,
+chain, fallback errors), ``breaker`` / ``breaker_redis``, ``routed_call`` (the fallback loop),
+``watcher`` (hot reload), ``dataset`` / ``evaluation`` / ``route_commands`` (``claude-arch
+route``), ``building`` (router from a policy and a classifier kind). The client-bound modules
+(``routed_call``, ``cascade``, ``llm_classifier``) and the embedding ones are imported on use.
+"""
+
+from __future__ import annotations
+
+from claude_arch.core.routing.breaker import BreakerState, CircuitBreaker, LocalBreaker
+from claude_arch.core.routing.building import build_classifier, build_router
+from claude_arch.core.routing.classifier import Classifier
+from claude_arch.core.routing.decision import Decision, Verdict
+from claude_arch.core.routing.errors import DatasetError, PolicyError
+from claude_arch.core.routing.features import Features
+from claude_arch.core.routing.policy import Policy, Rule, Tier, load_policy, shipped_policy
+from claude_arch.core.routing.router import FALLBACK_ERRORS, Router, is_fallback_error
+from claude_arch.core.routing.rules_classifier import RulesClassifier
+from claude_arch.core.routing.watcher import PolicyWatcher
+
+__all__ = [
+    "FALLBACK_ERRORS",
+    "BreakerState",
+    "CircuitBreaker",
+    "Classifier",
+    "DatasetError",
+    "Decision",
+    "Features",
+    "LocalBreaker",
+    "Policy",
+    "PolicyError",
+    "PolicyWatcher",
+    "Router",
+    "Rule",
+    "RulesClassifier",
+    "Tier",
+    "Verdict",
+    "build_classifier",
+    "build_router",
+    "is_fallback_error",
+    "load_policy",
+    "shipped_policy",
+]

@@ -1,0 +1,130 @@
+"""The ``embedding`` classifier: logistic regression over MiniLM sentence embeddings.
+
+It picks the cheapest tier whose risk of under-routing (the probability that the prompt needs a
+dearer tier) is at most ``max_under_risk``, so the knob trades cost for quality directly.
+
+    model = fit_embedding_model(load_examples("train.jsonl"), policy)   # claude-arch route fit
+    model.save("router-model.json")
+    classifier = EmbeddingClassifier(EmbeddingModel.load("router-model.json"))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from claude_arch.core.routing.dataset import Example
+from claude_arch.core.routing.decision import Verdict
+from claude_arch.core.routing.errors import PolicyError
+from claude_arch.core.routing.features import Features
+from claude_arch.core.routing.policy import Policy
+
+__all__ = ["Embedder", "EmbeddingClassifier", "EmbeddingModel", "fit_embedding_model"]
+
+_EXCERPT_CHARS = 2_000  # the model reads 256 tokens at most: the head of the prompt
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors (``MiniLMEmbedder``, or a stand-in in tests)."""
+
+    def embed(self, texts: list[str]) -> Any: ...
+
+
+@dataclass(slots=True)
+class EmbeddingModel:
+    """Fitted weights: ``tiers`` cheapest first, ``weights`` (dim+1 rows by tiers: bias last)."""
+
+    tiers: list[str]
+    weights: list[list[float]]
+    max_under_risk: float = 0.2
+
+    def save(self, path: str | Path) -> None:
+        body = {"tiers": self.tiers, "weights": self.weights, "max_under_risk": self.max_under_risk}
+        Path(path).write_text(json.dumps(body), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> EmbeddingModel:
+        try:
+            body = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(list(body["tiers"]), body["weights"], float(body["max_under_risk"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise PolicyError(str(path), None, f"not a fitted router model: {exc}") from exc
+
+
+def _features(np: Any, vectors: Any) -> Any:
+    return np.hstack([vectors, np.ones((vectors.shape[0], 1), dtype=vectors.dtype)])
+
+
+def fit_embedding_model(
+    examples: Sequence[Example],
+    policy: Policy,
+    embedder: Embedder | None = None,
+    *,
+    max_under_risk: float = 0.2,
+    l2: float = 1e-3,
+    steps: int = 600,
+    learning_rate: float = 2.0,
+) -> EmbeddingModel:
+    """Fit multinomial logistic regression (full-batch gradient descent) on labelled prompts."""
+    import numpy as np
+
+    if embedder is None:
+        from claude_arch.core.routing.minilm import MiniLMEmbedder
+
+        embedder = MiniLMEmbedder()
+    tiers = list(policy.tier_names)
+    x = _features(np, embedder.embed([e.prompt[:_EXCERPT_CHARS] for e in examples]))
+    y = np.zeros((len(examples), len(tiers)))
+    for i, e in enumerate(examples):
+        y[i, tiers.index(e.tier)] = 1.0
+    w = np.zeros((x.shape[1], len(tiers)))
+    balance = y.sum(0) / len(examples)  # weight classes evenly: rare deep prompts count as much
+    sample_w = (y / np.maximum(balance, 1e-9)).sum(1, keepdims=True) / len(tiers)
+    for _ in range(steps):
+        logits = x @ w
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        grad = x.T @ ((p - y) * sample_w) / len(examples) + l2 * w
+        w -= learning_rate * grad
+    return EmbeddingModel(tiers, w.tolist(), max_under_risk)
+
+
+class EmbeddingClassifier:
+    """Route with a fitted :class:`EmbeddingModel`; local, a few milliseconds per prompt."""
+
+    name = "embedding"
+
+    def __init__(self, model: EmbeddingModel, embedder: Embedder | None = None) -> None:
+        import numpy as np
+
+        if embedder is None:
+            from claude_arch.core.routing.minilm import MiniLMEmbedder
+
+            embedder = MiniLMEmbedder()
+        self._np: Any = np
+        self.model = model
+        self.embedder = embedder
+        self._w = np.asarray(model.weights, dtype=np.float32)
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        np = self._np
+        x = _features(np, self.embedder.embed([text[:_EXCERPT_CHARS]]))
+        logits = (x @ self._w)[0]
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        return {t: float(v) for t, v in zip(self.model.tiers, p, strict=True)}
+
+    def classify(self, features: Features) -> Verdict:
+        p = self.probabilities(features.text)
+        tiers = self.model.tiers
+        for i, tier in enumerate(tiers):
+            dearer = sum(p[t] for t in tiers[i + 1 :])
+            if dearer <= self.model.max_under_risk:
+                return Verdict(tier, p[tier], f"embedding: P(needs more than {tier})={dearer:.2f}")
+        return Verdict(tiers[-1], p[tiers[-1]], "embedding: dearest tier")
+
+    async def aclassify(self, features: Features) -> Verdict:
+        return self.classify(features)

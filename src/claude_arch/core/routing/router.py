@@ -1,0 +1,151 @@
+"""The router: a policy, a classifier behind the rules, and a breaker per model.
+
+    >>> router = Router(shipped_policy())
+    >>> d = router.decide({"max_tokens": 64, "messages": [{"role": "user", "content": "Hi!"}]})
+    >>> d.tier, d.model, d.reason
+    ('fast', 'claude-haiku-5-5', 'rule greeting')
+    >>> router.chain(d)[:3]
+    ['claude-haiku-5-5', 'claude-haiku-4-5', 'claude-sonnet-5-5']
+
+How a caller uses it (``routed_call`` does exactly this): ``decide`` (or ``adecide``) once per
+request; then for each model of ``chain(decision)`` that ``breaker.allow``\\ s, send, and tell
+the router with ``record_success`` or ``record_failure``; move on only when
+``is_fallback_error(exc)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.routing.breaker import CircuitBreaker, LocalBreaker
+from claude_arch.core.routing.classifier import Classifier
+from claude_arch.core.routing.decision import Decision, Verdict
+from claude_arch.core.routing.features import Features
+from claude_arch.core.routing.policy import Policy, shipped_policy
+from claude_arch.core.routing.rules_classifier import RulesClassifier
+from claude_arch.errors import (
+    APIConnectionError,
+    GatewayTimeoutError,
+    InternalServerError,
+    OverloadedError,
+    StreamInterruptedError,
+)
+
+__all__ = ["FALLBACK_ERRORS", "Router", "is_fallback_error"]
+
+FALLBACK_ERRORS: tuple[type[Exception], ...] = (
+    OverloadedError,
+    InternalServerError,
+    GatewayTimeoutError,
+    APIConnectionError,  # APITimeoutError included
+    StreamInterruptedError,
+)
+"""Errors after which the next model of the chain is tried (and the breaker counts a failure)."""
+
+
+def is_fallback_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (529, 5xx, a timeout, a lost connection) should move to the next model."""
+    return isinstance(exc, FALLBACK_ERRORS)
+
+
+class Router:
+    """Decide a tier and model per request, and the fallback chain behind it.
+
+    ``classifier`` decides when no rule is at least ``policy.classifier.below_confidence`` sure
+    (None: the rules' answer stands); ``breaker`` defaults to a :class:`LocalBreaker`.
+    """
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        classifier: Classifier | None = None,
+        breaker: CircuitBreaker | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.policy = policy or shipped_policy()
+        self.rules = RulesClassifier(self.policy)
+        self.classifier = classifier
+        self.breaker: CircuitBreaker = breaker or LocalBreaker()
+        self.catalog = catalog or default_catalog()
+
+    # --- deciding ---------------------------------------------------------------------------
+    def _needs_classifier(self, verdict: Verdict) -> bool:
+        return (
+            self.classifier is not None
+            and verdict.confidence < self.policy.classifier.below_confidence
+        )
+
+    def decide(self, params: Mapping[str, Any]) -> Decision:
+        """Route a Messages request body (``model`` is ignored) without an event loop."""
+        start = time.perf_counter()
+        features = Features.of(params)
+        verdict, by = self.rules.classify(features), "rules"
+        if self.classifier is not None and self._needs_classifier(verdict):
+            verdict, by = self.classifier.classify(features), self.classifier.name
+        return self._decision(features, verdict, by, start)
+
+    async def adecide(self, params: Mapping[str, Any]) -> Decision:
+        """Route a Messages request body inside an event loop."""
+        start = time.perf_counter()
+        features = Features.of(params)
+        verdict, by = self.rules.classify(features), "rules"
+        if self.classifier is not None and self._needs_classifier(verdict):
+            verdict, by = await self.classifier.aclassify(features), self.classifier.name
+        return self._decision(features, verdict, by, start)
+
+    def _decision(self, features: Features, verdict: Verdict, by: str, start: float) -> Decision:
+        if verdict.reason.startswith("fallback to rules"):
+            by = "rules (fallback)"
+        chain = self._models(verdict.tier, features)
+        return Decision(
+            tier=verdict.tier,
+            model=chain[0],
+            reason=verdict.reason,
+            classifier=by,
+            confidence=verdict.confidence,
+            latency_s=time.perf_counter() - start,
+            cost_usd=verdict.cost_usd,
+            policy=self.policy.name,
+        )
+
+    # --- falling back -----------------------------------------------------------------------
+    def _fits(self, model: str, features: Features | None) -> bool:
+        if features is None:
+            return True
+        info = self.catalog.resolve(model)
+        return features.prompt_tokens + (features.max_output_tokens or 0) <= info.context_window
+
+    def _models(self, tier: str, features: Features | None) -> list[str]:
+        """The tier's models, then those of more capable tiers, then cheaper ones; without
+        models whose breaker is open or whose context is too small (all of them, when that
+        would leave none)."""
+        names = self.policy.tier_names
+        rank = names.index(tier)
+        order = [names[rank], *names[rank + 1 :], *reversed(names[:rank])]
+        seen: list[str] = []
+        for name in order:
+            seen.extend(m for m in self.policy.tiers[name].models if m not in seen)
+        usable = [m for m in seen if self.breaker.state(m) != "open" and self._fits(m, features)]
+        return usable or seen
+
+    def chain(self, decision: Decision, params: Mapping[str, Any] | None = None) -> list[str]:
+        """The models to try for ``decision``, in order (pass ``params`` to skip models whose
+        context window the request does not fit)."""
+        features = Features.of(params) if params is not None else None
+        models = self._models(decision.tier, features)
+        if decision.model in models:
+            models.remove(decision.model)
+            models.insert(0, decision.model)
+        return models
+
+    def record_success(self, model: str) -> None:
+        self.breaker.record_success(model)
+
+    def record_failure(self, model: str, exc: BaseException) -> None:
+        """Count a failure against ``model``'s breaker when ``exc`` is a fallback error."""
+        if is_fallback_error(exc):
+            self.breaker.record_failure(model)
