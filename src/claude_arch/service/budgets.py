@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import redis.asyncio as redis_async
 
 __all__ = [
+    "BATCH_HOLD_TTL_S",
     "CHARGE_ONLY",
     "BudgetHold",
     "BudgetState",
@@ -43,6 +44,11 @@ HOLD_TTL_S = 3600
 """A hold whose call never settles (its replica died) is released after this many seconds: an
 hour outlasts the longest answer (128k output tokens streams for 20-40 minutes), so a live call's
 hold never lapses and lets concurrent calls overspend the budget."""
+BATCH_HOLD_TTL_S = 25 * 3600
+"""The hold of a Message Batch: the API ends every batch within 24 hours of its creation (what
+it has not processed by then expires), so 25 hours outlives any batch. A batch is settled when
+the gateway first sees it ended; until then, for up to these 25 hours, its hold keeps its worst
+case out of the budget."""
 CHARGE_ONLY = ""
 """The id of a hold that holds nothing (an unbudgeted key's): settling it only charges."""
 KEEP_AFTER_PERIOD = timedelta(days=7)
@@ -114,9 +120,18 @@ class LocalBudgets:
         self._current: dict[str, str] = {}  # key id -> its newest slot
 
     async def reserve(
-        self, slot: str, amount: int, *, budget: int, expires_at: datetime | None = None
+        self,
+        slot: str,
+        amount: int,
+        *,
+        budget: int,
+        expires_at: datetime | None = None,
+        ttl_s: float | None = None,
     ) -> BudgetHold | BudgetState:
-        """A hold of ``amount``, or the counter's state when the budget cannot cover it."""
+        """A hold of ``amount``, or the counter's state when the budget cannot cover it.
+
+        ``ttl_s`` is for :class:`RedisBudgets`' interface: a hold in this process lasts until it
+        is settled (a process that dies takes its counters with it)."""
         # no await inside: each call is atomic on the event loop, no lock needed
         self._forget_old(slot)
         counter = self._counters.setdefault(slot, [0, 0])
@@ -129,12 +144,15 @@ class LocalBudgets:
 
     async def settle(self, hold: BudgetHold, *, charge: int) -> None:
         """Release the hold and charge ``charge`` (the real cost; it may exceed the hold)."""
-        if hold.id == CHARGE_ONLY:  # nothing reserved it: this may be the period's first call
+        held = self._holds.pop(hold.id, None)
+        if held is None:
+            # nothing here reserved it (an unbudgeted key's call, or a batch's hold from before
+            # this process started): this may be the period's first charge
             current = self._current.get(_key_of(hold.slot))
             if current is None or current < hold.slot:  # slots of one key sort by date
                 self._forget_old(hold.slot)
         counter = self._counters.setdefault(hold.slot, [0, 0])
-        if self._holds.pop(hold.id, None) is not None:
+        if held is not None:
             counter[1] -= hold.amount
         counter[0] += charge
         if counter[1] == 0 and self._current.get(_key_of(hold.slot)) != hold.slot:
@@ -164,12 +182,13 @@ class LocalBudgets:
 # KEYS[1] hash {spent, held, h:<hold id> -> amount}; KEYS[2] zset of hold ids by expiry (ms).
 # ARGV: op, hold id, amount (reserve) or charge (settle), budget, hold ttl ms, expire-at ms
 # (0: never). Time is the server's, so replicas with skewed clocks agree on hold expiry.
+# "0 - x", never "-x": Lua's -0 reaches Redis as "-0", which HINCRBY refuses (a hold of 0).
 _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
   local amount = tonumber(redis.call('HGET', KEYS[1], 'h:' .. old) or 0)
-  redis.call('HINCRBY', KEYS[1], 'held', -amount)
+  redis.call('HINCRBY', KEYS[1], 'held', 0 - amount)
   redis.call('HDEL', KEYS[1], 'h:' .. old)
   redis.call('ZREM', KEYS[2], old)
 end
@@ -190,7 +209,7 @@ if op == 'reserve' then
 elseif op == 'settle' then
   local mine = redis.call('HGET', KEYS[1], 'h:' .. ARGV[2])
   if mine then
-    held = redis.call('HINCRBY', KEYS[1], 'held', -tonumber(mine))
+    held = redis.call('HINCRBY', KEYS[1], 'held', 0 - tonumber(mine))
     redis.call('HDEL', KEYS[1], 'h:' .. ARGV[2])
     redis.call('ZREM', KEYS[2], ARGV[2])
   end
@@ -243,12 +262,21 @@ class RedisBudgets:
         return int(reply[0]), int(reply[1]), int(reply[2])
 
     async def reserve(
-        self, slot: str, amount: int, *, budget: int, expires_at: datetime | None = None
+        self,
+        slot: str,
+        amount: int,
+        *,
+        budget: int,
+        expires_at: datetime | None = None,
+        ttl_s: float | None = None,
     ) -> BudgetHold | BudgetState:
+        """A hold of ``amount`` that lapses after ``ttl_s`` (default ``hold_ttl_s``), or the
+        counter's state when the budget cannot cover it."""
         hold_id = secrets.token_hex(8)
         expire_ms = 0 if expires_at is None else int(expires_at.timestamp() * 1000)
+        ttl_ms = self.hold_ttl_ms if ttl_s is None else int(ttl_s * 1000)
         ok, spent, held = await self._call(
-            slot, "reserve", hold_id, amount, budget, self.hold_ttl_ms, expire_ms
+            slot, "reserve", hold_id, amount, budget, ttl_ms, expire_ms
         )
         if not ok:
             return BudgetState(spent, held)

@@ -10,7 +10,7 @@ mapping the app's exception handlers give. Everything else goes through FastAPI 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,7 +28,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class GatewayApp(FastAPI):
-    """A FastAPI app with :class:`RequestContext` outermost and a fast lane for hot routes."""
+    """A FastAPI app with :class:`RequestContext` outermost and a fast lane for hot routes;
+    ``body_limits`` are the paths whose bodies have a limit other than ``max_body_bytes``."""
 
     def __init__(
         self,
@@ -36,13 +37,17 @@ class GatewayApp(FastAPI):
         max_body_bytes: int,
         error_response: Callable[[ClaudeArchError, Request], Response],
         loopback_only: bool = False,
+        body_limits: Mapping[str, int] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self._fast: dict[str, Handler] = {}
         self._error_response = error_response
         self._outer: ASGIApp = RequestContext(
-            self._dispatch, max_body_bytes=max_body_bytes, loopback_only=loopback_only
+            self._dispatch,
+            max_body_bytes=max_body_bytes,
+            loopback_only=loopback_only,
+            body_limits=body_limits,
         )
 
     def fast_post(self, path: str, handler: Handler) -> None:

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,10 +73,21 @@ def foreign_header(scope: Scope) -> str | None:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, loopback_only: bool = False) -> None:
+    """The middleware the module describes; ``body_limits`` maps paths whose bodies have a limit
+    of their own (a Message Batch's) to it, in place of ``max_body_bytes``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        loopback_only: bool = False,
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.loopback_only = loopback_only
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -110,7 +122,7 @@ class RequestContext:
                 if foreign is not None:
                     await self._reject_foreign(scope, receive, send_with_id, request_id, foreign)
                 elif scope["type"] == "http" and self._too_long(scope):
-                    await self._reject_too_large(request_id, send_with_id)
+                    await self._reject_too_large(self._limit(scope), request_id, send_with_id)
                 else:
                     await self.app(scope, receive, send_with_id)
             finally:
@@ -129,10 +141,13 @@ class RequestContext:
                     extra.update(call)
                 log_fields(_access, f"{method} {scope['path']} {status}", extra)
 
+    def _limit(self, scope: Scope) -> int:
+        return self.body_limits.get(scope["path"], self.max_body_bytes)
+
     def _too_long(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:
             if name == b"content-length":
-                return value.isdigit() and int(value) > self.max_body_bytes
+                return value.isdigit() and int(value) > self._limit(scope)
         return False
 
     async def _reject_foreign(
@@ -148,8 +163,8 @@ class RequestContext:
         )
         await self._send_error(refusal, request_id, send)
 
-    async def _reject_too_large(self, request_id: str, send: Send) -> None:
-        await self._send_error(too_large(self.max_body_bytes), request_id, send)
+    async def _reject_too_large(self, limit: int, request_id: str, send: Send) -> None:
+        await self._send_error(too_large(limit), request_id, send)
 
     async def _send_error(
         self, exc: PermissionDeniedError | RequestTooLargeError, request_id: str, send: Send

@@ -138,13 +138,21 @@ class Quotas:
         self._slots: dict[tuple[str, str], tuple[str, datetime | None, datetime]] = {}
 
     async def admit(
-        self, key: ApiKey, *, input_tokens: int, max_output_tokens: int, max_cost_usd: Decimal
+        self,
+        key: ApiKey,
+        *,
+        input_tokens: int,
+        max_output_tokens: int,
+        max_cost_usd: Decimal,
+        hold_ttl_s: float | None = None,
     ) -> Admission:
         """Take one request, ``input + max_output`` tokens and ``max_cost_usd`` from the key.
 
         ``RateLimitError`` (429, ``retry_after``) names the per-minute limit that refused;
         ``SpendLimitError`` (429, never to be retried) when the period's budget cannot cover
         ``max_cost_usd``; ``InvalidRequestError`` (400) when the request alone exceeds ``tpm``.
+        ``hold_ttl_s``: how long the budget hold outlives a replica that never settles it
+        (default :data:`~claude_arch.service.budgets.HOLD_TTL_S`; a batch's is longer).
         """
         tokens = input_tokens + max_output_tokens
         if key.tpm is not None and tokens > key.tpm:
@@ -156,7 +164,7 @@ class Quotas:
             )
         now = self._now()
         headers: dict[str, str] = {}
-        hold = await self._reserve_budget(key, max_cost_usd, now, headers)
+        hold = await self._reserve_budget(key, max_cost_usd, now, headers, hold_ttl_s)
         try:
             reservation = await self._take(key, tokens, now, headers)
         except BaseException:
@@ -185,6 +193,22 @@ class Quotas:
                 log.warning("settling the limits of key %s failed: %s", admission.key.id, exc)
         hold = admission.hold
         if hold is not None and (cost_usd or hold.id != CHARGE_ONLY):  # nothing to settle
+            await self._settle_budget(hold, to_micro(cost_usd))
+
+    async def keep_hold(self, admission: Admission) -> BudgetHold | None:
+        """Settle ``admission``'s rate limits now (its request is done; its tokens, if any, are
+        given back) and hand its budget hold to the caller, who settles it later with
+        :meth:`charge` (a Message Batch's, kept until its results are known). None: nothing
+        is held (the budget store was down and ``fail_open``)."""
+        hold, admission.hold = admission.hold, None
+        await self.settle(admission, input_tokens=0, output_tokens=0, cost_usd=Decimal(0))
+        return hold
+
+    async def charge(self, hold: BudgetHold | None, *, cost_usd: Decimal) -> None:
+        """Release ``hold`` (from :meth:`keep_hold`, possibly rebuilt from storage by another
+        replica) and charge ``cost_usd`` in full; call it once per hold. A hold that lapsed
+        already is not released twice. Never raises for an unreachable store (logged)."""
+        if hold is not None and (cost_usd or hold.id != CHARGE_ONLY):
             await self._settle_budget(hold, to_micro(cost_usd))
 
     async def spent(self, key: ApiKey) -> Decimal:
@@ -226,7 +250,12 @@ class Quotas:
         return slot, end
 
     async def _reserve_budget(
-        self, key: ApiKey, max_cost_usd: Decimal, now: datetime, headers: dict[str, str]
+        self,
+        key: ApiKey,
+        max_cost_usd: Decimal,
+        now: datetime,
+        headers: dict[str, str],
+        ttl_s: float | None = None,
     ) -> BudgetHold | None:
         # every key's spend is counted (for `keys list`); only a budgeted key can be refused
         slot, end = self._slot(key, now)
@@ -238,7 +267,9 @@ class Quotas:
         budget = to_micro(key.budget_usd)
         amount = to_micro(max_cost_usd, rounding=ROUND_CEILING)
         try:
-            got = await self._budgets.reserve(slot, amount, budget=budget, expires_at=keep_until)
+            got = await self._budgets.reserve(
+                slot, amount, budget=budget, expires_at=keep_until, ttl_s=ttl_s
+            )
         except self._outages as exc:
             self._outage("budget", exc)
             return None
