@@ -25,7 +25,7 @@ from deploy_files import (
     service_env,
 )
 
-from claude_arch.constants import DEFAULT_TIMEOUT_S, MAX_REQUEST_BYTES
+from claude_arch.constants import DEFAULT_TIMEOUT_S, MAX_BATCH_BYTES, MAX_REQUEST_BYTES
 from claude_arch.service.config import ServiceSettings
 
 SECRET_NAME = re.compile(r"KEY|PASSWORD|SECRET|TOKEN", re.IGNORECASE)
@@ -185,6 +185,19 @@ def test_timeouts_outlast_a_silent_answer_and_bodies_reach_the_service() -> None
     assert nginx_bytes(server.one("client_max_body_size").args[0]) > MAX_REQUEST_BYTES
     retry = location.one("proxy_next_upstream").args
     assert "non_idempotent" not in retry  # a started generation is never sent twice
+
+
+def test_batches_reach_the_service_whole_and_name_the_callers_host() -> None:
+    """A Message Batch body up to the API's 256 MB reaches the service (which answers a larger
+    one with its own 413), and the Host header keeps its port: a batch's results_url is built
+    from it."""
+    _, server, location = _nginx_location()
+    batches = server.block("location", "=", "/v1/messages/batches")
+    assert nginx_bytes(batches.one("client_max_body_size").args[0]) > MAX_BATCH_BYTES
+    for block in (location, batches):
+        headers = {d.args[0].lower(): d.args[1] for d in block.all("proxy_set_header")}
+        assert headers["host"] == "$http_host"
+        assert block.one("proxy_pass").args == location.one("proxy_pass").args
 
 
 def test_access_log_leaves_query_strings_out() -> None:
