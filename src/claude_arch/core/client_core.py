@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from claude_arch.constants import ANTHROPIC_API_URL, EMULATOR_API_KEY, HEADER_RETRY_COUNT
 from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
+from claude_arch.core.ratelimit.headers import bucket_headers
+from claude_arch.core.ratelimit.local import LocalRateLimiter
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
@@ -299,25 +301,17 @@ class ClientCore:
         headers = self._last_headers.get(family)
         if headers is not None:
             cached = self._rate_limits.get(family)
-            if cached is not None and cached[0] is headers:
+            if cached is None or cached[0] is not headers:
+                cached = self._rate_limits[family] = (headers, ratelimit_headers(headers))
+            if cached[1]:
                 return dict(cached[1])
-            found = ratelimit_headers(headers)
-            if found:
-                self._rate_limits[family] = (headers, found)
-                return dict(found)
         return self._limiter_headers(family)
 
     def _limiter_headers(self, family: str) -> dict[str, str]:
-        from claude_arch.core.ratelimit.local import LocalRateLimiter
-
         if not isinstance(self.limiter, LocalRateLimiter):  # a shared store: a round trip
             return {}
         state = self.limiter.snapshot(family)
-        if state is None:
-            return {}
-        from claude_arch.core.ratelimit.headers import bucket_headers
-
-        return bucket_headers(state, time.time())
+        return {} if state is None else bucket_headers(state, time.time())
 
     # --- accounting -----------------------------------------------------------------------
     def record(
