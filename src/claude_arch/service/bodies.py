@@ -1,10 +1,15 @@
 """Request bodies: read within the size limit, parsed as a JSON object, or a 400/413 that says why.
 
 params = await read_json(request, limit=settings.max_body_bytes)
+
+A body over :data:`OFFLOAD_BYTES` is parsed in a worker thread, so one large request does not hold
+the event loop (and every other request) while it is parsed; :func:`large` tells a route to do the
+same with its other per-body work (validation, the token estimate).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,7 +18,12 @@ from starlette.requests import Request
 from claude_arch.core.wire import fastjson
 from claude_arch.errors import CallCancelledError, InvalidRequestError, RequestTooLargeError
 
-__all__ = ["parse_json_object", "read_json"]
+__all__ = ["OFFLOAD_BYTES", "large", "parse_json_object", "read_json"]
+
+OFFLOAD_BYTES = 256 * 1024
+"""Bodies larger than this are parsed and checked off the event loop (a 10 MB body of small
+blocks held it for most of a second: bench/README.md § bench_big_bodies.py)."""
+_SIZE = "body_bytes"
 
 
 async def read_json(request: Request, *, limit: int) -> dict[str, Any]:
@@ -34,7 +44,16 @@ async def read_json(request: Request, *, limit: int) -> dict[str, Any]:
             if len(body) > limit:  # a chunked body announces no length: count as it comes
                 raise too_large(limit)
         if not message.get("more_body", False):
+            request.scope.setdefault("state", {})[_SIZE] = len(body)
+            if len(body) > OFFLOAD_BYTES:
+                return await asyncio.to_thread(parse_json_object, body)
             return parse_json_object(body)
+
+
+def large(request: Request) -> bool:
+    """Whether the body :func:`read_json` read was over :data:`OFFLOAD_BYTES`."""
+    state: dict[str, Any] = request.scope.get("state") or {}
+    return int(state.get(_SIZE, 0)) > OFFLOAD_BYTES
 
 
 def too_large(limit: int) -> RequestTooLargeError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,7 +30,7 @@ from claude_arch.errors import (
     OverloadedError,
 )
 from claude_arch.service.auth import key_from_headers
-from claude_arch.service.bodies import read_json
+from claude_arch.service.bodies import large, read_json
 from claude_arch.service.hangup import cancelled_by_hangup
 from claude_arch.service.problems import from_upstream, problem
 from claude_arch.service.upstream import Admitted, limit_headers
@@ -83,7 +84,8 @@ async def create_message(request: Request) -> Response:
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
     refuse_client_options(params, ("extra_headers",))
     streaming = params.get("stream") is True  # any other non-null value: core's 400
-    admitted = Admitted(
+    admit = functools.partial(
+        Admitted,
         gateway,
         key,
         params,
@@ -91,6 +93,8 @@ async def create_message(request: Request) -> Response:
         extra_headers=beta_headers(request),
         log_into=request.scope["state"],
     )
+    # validation and the token estimate walk the whole body: a large one off the event loop
+    admitted = await asyncio.to_thread(admit) if large(request) else admit()
     request_id = request_id_of(request)
     await admitted.__aenter__()
     try:
