@@ -190,7 +190,8 @@ async def run(
         await running
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(profile).print_stats(int(os.environ.get("BENCH_PROFILE_ROWS", "30")))  # type: ignore[arg-type]
+        rows = int(os.environ.get("BENCH_PROFILE_ROWS", "30"))
+        pstats.Stats(profiler, stream=out).sort_stats(profile).print_stats(rows)  # type: ignore[arg-type]
         print(out.getvalue())
         print("(under cProfile, which slows Python code about 2.5×)")
     print(f"| requests | best of {repeat if not profiler else 1} | µs per request |")

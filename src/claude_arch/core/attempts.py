@@ -67,6 +67,8 @@ class AttemptPlan:
         if falls_back(exc) and not call.deadline.expired:
             if not ours:  # our own limiter said no, or failed: the model itself is fine
                 self._core.cooldowns.mark(call.current.id)
+                if call.route is not None and self._core.router is not None:
+                    self._core.router.record_failure(call.current.id, exc)
             self._next = next(self._models, None)
         return 0.0
 

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter, Reservation
+    from claude_arch.core.routing import Router
     from claude_arch.core.wire import ApiStyle
     from claude_arch.settings import Settings
 
@@ -78,6 +79,7 @@ class ClaudeClient:
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
         tracer_provider: Any = None,
+        router: Router | None = None,
     ) -> None:
         self.core = ClientCore(
             settings,
@@ -92,6 +94,7 @@ class ClaudeClient:
             catalog=catalog,
             cooldown_s=cooldown_s,
             tracer_provider=tracer_provider,
+            router=router,
         )
         self._transport = transport
         self.batches = AsyncBatches(self)

@@ -20,7 +20,7 @@ from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
-from claude_arch.core.schema import validate_create_params
+from claude_arch.core.schema import check_nesting, validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import Message, Usage, UsageRecord
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from claude_arch.core.metering import Meter
     from claude_arch.core.metering.spans import OTelTracer
     from claude_arch.core.ratelimit import RateLimiter
+    from claude_arch.core.routing import Decision, Router
     from claude_arch.settings import Settings
 
 __all__ = ["AUTO_MODEL", "Call", "ClientCore"]
@@ -74,6 +75,9 @@ class Call:
     """Set when our rate limiter could not admit the attempt before the deadline."""
     limiter_down: bool = False
     """Set when our rate limiter's store failed the attempt: the model is not to blame."""
+    route: Decision | None = None
+    """For ``model: "auto"`` with a router: its decision; ``route_chain`` the models to try."""
+    route_chain: tuple[str, ...] = ()
 
     @property
     def current(self) -> ModelInfo:
@@ -98,6 +102,7 @@ class ClientCore:
         catalog: Catalog | None,
         cooldown_s: float,
         tracer_provider: Any = None,
+        router: Router | None = None,
     ) -> None:
         if settings is None:
             from claude_arch.settings import Settings
@@ -133,6 +138,8 @@ class ClientCore:
         self.connect_timeout = settings.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
         self.tracer = _otel_tracer(tracer_provider)
+        self.router = router
+        """Routes ``model: "auto"`` per request (None: "auto" is ``settings.default_model``)."""
         self._warned_retiring: set[str] = set()  # deprecated models already announced
         self._last_headers: dict[str, Mapping[str, str]] = {}
         # per family: the headers object last learned, and its rate-limit headers
@@ -166,7 +173,12 @@ class ClientCore:
         body = dict(params)
         extra = body.pop("extra_headers", None)
         model = body.get("model")
-        if model == AUTO_MODEL:
+        route: Decision | None = None
+        if model == AUTO_MODEL and self.router is not None and operation != "count_tokens":
+            check_nesting(body)  # the router reads the body before validation does
+            route = self.router.decide(body)
+            body["model"] = model = route.model
+        elif model == AUTO_MODEL:
             body["model"] = model = self.settings.default_model
         body = validate_create_params(
             body, catalog=self.catalog, count_tokens=operation == "count_tokens"
@@ -186,6 +198,9 @@ class ClientCore:
             Deadline.within(deadline),
             self.timeout if timeout is None else timeout,
         )
+        if route is not None and self.router is not None:
+            call.route = route
+            call.route_chain = tuple(self.router.chain(route, body))
         if extra:
             call.headers = {**self.headers, **{str(k).lower(): str(v) for k, v in extra.items()}}
         if operation != "count_tokens":
@@ -222,7 +237,10 @@ class ClientCore:
     def chain(self, call: Call) -> Iterator[ModelInfo]:
         """The requested model, then its fallbacks, skipping models cooling down after a failure
         (the requested one is still tried when every candidate is cooling)."""
-        fallbacks = self.fallbacks.get(call.requested.id, ()) if call.fallback else ()
+        if call.route_chain:  # a routed call falls back along its tier's chain
+            fallbacks: tuple[str, ...] = call.route_chain[1:] if call.fallback else ()
+        else:
+            fallbacks = self.fallbacks.get(call.requested.id, ()) if call.fallback else ()
         names = (call.requested.id, *fallbacks)
         tried = False
         for name in names:
@@ -344,7 +362,10 @@ class ClientCore:
             max_tokens=call.max_tokens or None,
             response_id=message.id if message is not None else None,
             stop_reason=message.stop_reason if message is not None else None,
+            route=call.route.with_model(model.id).to_dict() if call.route else None,
         )
+        if call.route is not None and self.router is not None and error is None and not batch:
+            self.router.record_success(model.id)
         if self.tracer is not None and not batch:
             try:
                 self.tracer.emit(rec)

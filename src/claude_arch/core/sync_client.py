@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter, Reservation
+    from claude_arch.core.routing import Router
     from claude_arch.core.wire import ApiStyle
     from claude_arch.settings import Settings
 
@@ -68,6 +69,7 @@ class SyncClaudeClient:
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
         tracer_provider: Any = None,
+        router: Router | None = None,
     ) -> None:
         self.core = ClientCore(
             settings,
@@ -82,6 +84,7 @@ class SyncClaudeClient:
             catalog=catalog,
             cooldown_s=cooldown_s,
             tracer_provider=tracer_provider,
+            router=router,
         )
         self._transport = transport
         self._lock = threading.Lock()

@@ -145,6 +145,8 @@ class UsageRecord:
     max_tokens: int | None = None
     response_id: str | None = None
     stop_reason: str | None = None
+    route: dict[str, Any] | None = None
+    """For ``model: "auto"`` with a router: the routing decision (tier, model, reason, …)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,4 +164,5 @@ class UsageRecord:
             "max_tokens": self.max_tokens,
             "response_id": self.response_id,
             "stop_reason": self.stop_reason,
+            "route": self.route,
         }

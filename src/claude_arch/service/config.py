@@ -60,6 +60,12 @@ class ServiceSettings(Settings):
         description="CLAUDE_ARCH_QUEUE_TIMEOUT_S: how long a request waits for a free slot "
         "before it gets a 529 with retry-after.",
     )
+    routing_policy: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_ROUTING_POLICY: route model 'auto' per request with this "
+        "policy ('default', 'seed-intents' or a YAML file; its rules classifier); unset: "
+        "'auto' is CLAUDE_ARCH_DEFAULT_MODEL.",
+    )
     send_timeout_s: float = Field(
         default=30.0,
         gt=0,

@@ -37,11 +37,22 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from claude_arch.core.metering import Meter
+    from claude_arch.core.routing import Router
     from claude_arch.service.config import ServiceSettings
 
-__all__ = ["Gateway"]
+__all__ = ["Gateway", "router_from_settings"]
 
 _log = logging.getLogger("claude_arch.service")
+
+
+def router_from_settings(settings: ServiceSettings) -> Router | None:
+    """The router of ``model: "auto"`` the settings name (its policy's rules, a circuit breaker
+    per model in this replica); None when no policy is set."""
+    if not settings.routing_policy:
+        return None
+    from claude_arch.core.routing import build_router
+
+    return build_router(settings.routing_policy, "rules")
 
 
 @dataclass(eq=False)
@@ -72,7 +83,10 @@ class Gateway:
         owns_client = client is None
         if client is None:
             client = ClaudeClient(
-                settings, meters=(scoped, metrics, *meters), fallbacks=settings.fallbacks
+                settings,
+                meters=(scoped, metrics, *meters),
+                fallbacks=settings.fallbacks,
+                router=router_from_settings(settings),
             )
         else:
             client.core.meters = (*client.core.meters, scoped, metrics, *meters)

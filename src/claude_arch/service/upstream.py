@@ -153,9 +153,14 @@ class Admitted:
         return stream
 
     def answer_headers(self) -> dict[str, str]:
-        """The headers of the call's answer: the key's budget, and what binds this caller now
-        (:func:`limit_headers` for the model that answered)."""
-        return limit_headers(self.gateway, self.headers, self.call.current.id)
+        """The headers of the call's answer: the key's budget, what binds this caller now
+        (:func:`limit_headers` for the model that answered) and, for a routed ``"auto"``, the
+        route taken (``x-claude-arch-route``, ``x-claude-arch-route-reason``)."""
+        call = self.call
+        headers = limit_headers(self.gateway, self.headers, call.current.id)
+        if call.route is not None:
+            headers.update(call.route.with_model(call.current.id).to_headers())
+        return headers
 
     @property
     def logs_answer(self) -> bool:
@@ -220,6 +225,8 @@ class Admitted:
             "output_tokens": sum(r.usage.output_tokens for r in records),
             "cost_usd": str(sum((r.cost_usd for r in records), Decimal(0))),
         }
+        if last is not None and last.route is not None:
+            extra["route"] = last.route
         if self.gateway.settings.log_prompts:
             extra["prompt"] = last_user_text(self.params)
             extra["answer"] = self.answer

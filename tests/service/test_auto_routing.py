@@ -1,0 +1,73 @@
+"""``model: "auto"`` through the service with ``CLAUDE_ARCH_ROUTING_POLICY`` set: each request goes
+to the cheapest tier its rules choose, the answer says which (``x-claude-arch-route``), and a model
+that keeps failing with 529 sends its traffic down its tier's chain and gets it back once its
+breaker closes. Driven with the official SDK 2.x against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import pytest
+
+from claude_arch.core.routing import LocalBreaker
+from claude_arch.service.testing import ServiceServer
+from claude_arch.testing import EmulatorServer, ManualClock
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[tuple[EmulatorServer, ServiceServer]]:
+    with (
+        EmulatorServer() as emu,
+        ServiceServer.for_emulator(
+            emu, tmp_path, dev=True, routing_policy="default", max_retries=0
+        ) as svc,
+    ):
+        yield emu, svc
+
+
+def ask(svc: ServiceServer, text: str) -> tuple[str, dict[str, str]]:
+    client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
+    raw = client.messages.with_raw_response.create(
+        model="auto", max_tokens=64, messages=[{"role": "user", "content": text}]
+    )
+    return raw.parse().model, dict(raw.headers)
+
+
+@pytest.mark.sdk
+def test_each_request_goes_to_the_tier_its_rules_choose(
+    servers: tuple[EmulatorServer, ServiceServer],
+) -> None:
+    _, svc = servers
+    model, headers = ask(svc, "Hi!")
+    assert model == "claude-haiku-5-5"
+    assert headers["x-claude-arch-route"].startswith("fast; model=claude-haiku-5-5")
+    model, headers = ask(svc, "Prove rigorously that there are infinitely many primes.")
+    assert model == "claude-opus-5-5"
+    assert headers["x-claude-arch-route"].startswith("deep;")
+    assert "proof" in headers["x-claude-arch-route-reason"]
+
+
+@pytest.mark.sdk
+def test_a_529_storm_moves_traffic_down_the_chain_and_back(
+    servers: tuple[EmulatorServer, ServiceServer],
+) -> None:
+    emu, svc = servers
+    router = svc.gateway.client.core.router
+    assert router is not None
+    clock = ManualClock()
+    router.breaker = LocalBreaker(failures=2, window_s=60, cooldown_s=30, clock=clock)
+    svc.gateway.client.core.cooldowns.seconds = 0  # the router's breaker alone decides
+    emu.set_faults({"kind": "529", "model": "claude-haiku-5-5", "every": 1})
+    answered = [ask(svc, "Hi!")[0] for _ in range(4)]
+    # every call is served by the tier's next model; after two failures the breaker opens and
+    # haiku-5-5 is not even tried
+    assert answered == ["claude-haiku-4-5"] * 4
+    assert router.breaker.state("claude-haiku-5-5") == "open"
+    refused = emu.stats()["by_model"]["claude-haiku-5-5"]["fault_529"]
+    emu.set_faults()  # the storm ends
+    clock.advance(31)  # the breaker lets a probe through: it succeeds and closes it
+    assert ask(svc, "Hi!")[0] == "claude-haiku-5-5"
+    assert router.breaker.state("claude-haiku-5-5") == "closed"
+    assert refused == 2  # then the open breaker kept calls away from it
