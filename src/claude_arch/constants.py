@@ -40,6 +40,7 @@ ANTHROPIC_API_URL: Final = "https://api.anthropic.com"
 
 # --- Defaults ----------------------------------------------------------------------------------
 DEFAULT_MODEL: Final = "claude-haiku-4-5"
+AUTO_MODEL: Final = "auto"  # the model name that means: the router decides (or DEFAULT_MODEL)
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_TIMEOUT_S: Final = 600.0
 DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0

@@ -5,10 +5,13 @@ breaker closes. Driven with the official SDK 2.x against the emulator."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from claude_arch.core.routing import LocalBreaker
@@ -71,3 +74,31 @@ def test_a_529_storm_moves_traffic_down_the_chain_and_back(
     assert ask(svc, "Hi!")[0] == "claude-haiku-5-5"
     assert router.breaker.state("claude-haiku-5-5") == "closed"
     assert refused == 2  # then the open breaker kept calls away from it
+
+
+def test_chat_turns_without_a_model_are_routed_each_turn(
+    servers: tuple[EmulatorServer, ServiceServer],
+) -> None:
+    """A chat session with no model of its own routes every turn: a greeting to the fast tier,
+    then a proof in the same session to the deep one."""
+    _, svc = servers
+    with httpx.Client(base_url=svc.url, timeout=30) as http:
+        first = done_of(http.post("/v1/chat", json={"text": "Hi!"}))
+        second = done_of(
+            http.post(
+                "/v1/chat",
+                json={"text": "Prove that 17 is prime.", "session_id": first["session_id"]},
+            )
+        )
+    assert first["model"] == "claude-haiku-5-5"
+    assert second["model"] == "claude-opus-5-5"
+    assert second["session_id"] == first["session_id"]
+
+
+def done_of(response: httpx.Response) -> dict[str, Any]:
+    """The ``done`` event of a /v1/chat SSE answer."""
+    assert response.status_code == 200, response.text
+    events = response.text.split("\n\n")
+    done = next(e for e in events if e.startswith("event: done"))
+    data: dict[str, Any] = json.loads(done.split("data: ", 1)[1])
+    return data

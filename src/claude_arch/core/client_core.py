@@ -14,7 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from claude_arch.constants import ANTHROPIC_API_URL, EMULATOR_API_KEY, HEADER_RETRY_COUNT
+from claude_arch.constants import (
+    ANTHROPIC_API_URL,
+    AUTO_MODEL,
+    EMULATOR_API_KEY,
+    HEADER_RETRY_COUNT,
+)
 from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
@@ -47,7 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO_MODEL", "Call", "ClientCore"]
 
-AUTO_MODEL = "auto"
 # Like the official SDK: an answer this long may outlast HTTP idle timeouts unless streamed
 # (an hour for 128k tokens, so 10 minutes is about 21.3k tokens).
 MAX_NONSTREAMING_TOKENS = 128_000 * 600 // 3600

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from claude_arch.constants import AUTO_MODEL
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.errors import (
     ClaudeArchError,
@@ -129,7 +130,11 @@ class ChatTurn:
         if self.session_id is not None:
             self._session = await self.sessions.get(self.session_id, self.key.id)
         session = self._session
-        model = core.resolve(request.model or (session.model if session else None) or "auto")
+        name = request.model or (session.model if session else None) or AUTO_MODEL
+        # "auto" with a router is routed by core per turn; the default model's window bounds the
+        # trim (every routed model's is at least as large in the shipped policies)
+        routed = name == AUTO_MODEL and core.router is not None
+        model = core.resolve(name)
         system = request.system
         if system is None and session is not None:
             system = session.system
@@ -138,20 +143,20 @@ class ChatTurn:
         kept = trim_for_model(history, model, max_tokens=max_tokens, system=system, field="text")
         self.trimmed = kept.dropped
         params: dict[str, Any] = {
-            "model": model.id,
+            "model": AUTO_MODEL if routed else model.id,
             "max_tokens": max_tokens,
             "messages": kept.messages,
         }
         if system:
             params["system"] = system
-        self.model = model.id
         admitted = Admitted(self.gateway, self.key, params, stream=True)
+        self.model = admitted.call.current.id
         await admitted.__aenter__()
         self._admitted = admitted
         self._stream = await admitted.stream()
         if self._session is None:
-            self._session = await self.sessions.create(
-                self.key.id, model=model.id, system=request.system
+            self._session = await self.sessions.create(  # a routed session stays "auto"
+                self.key.id, model=None if routed else model.id, system=request.system
             )
             self.session_id = self._session.id
 
