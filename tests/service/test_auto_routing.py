@@ -13,6 +13,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from log_capture import json_logs
 
 from claude_arch.core.routing import LocalBreaker
 from claude_arch.service.testing import ServiceServer
@@ -102,3 +103,49 @@ def done_of(response: httpx.Response) -> dict[str, Any]:
     done = next(e for e in events if e.startswith("event: done"))
     data: dict[str, Any] = json.loads(done.split("data: ", 1)[1])
     return data
+
+
+def test_an_edited_policy_file_is_followed_and_a_broken_edit_ignored(tmp_path: Path) -> None:
+    """With CLAUDE_ARCH_ROUTING_POLICY naming a file, an edit applies from the next request; an
+    edit that does not load keeps the last good policy (and says why in the log)."""
+    policy = tmp_path / "routing.yaml"
+    fast_first = shipped_policy_text()
+    policy.write_text(fast_first)
+    with (
+        EmulatorServer() as emu,
+        ServiceServer.for_emulator(
+            emu, tmp_path / "svc", dev=True, routing_policy=str(policy), max_retries=0
+        ) as svc,
+    ):
+        assert ask(svc, "Hi!")[0] == "claude-haiku-5-5"
+        swapped = fast_first.replace(
+            "models: [claude-haiku-5-5, claude-haiku-4-5]",
+            "models: [claude-haiku-4-5, claude-haiku-5-5]",
+        )
+        assert swapped != fast_first
+        write_anew(policy, swapped)
+        assert ask(svc, "Hi!")[0] == "claude-haiku-4-5"
+        write_anew(policy, swapped.replace("tier: deep", "tier: no-such-tier"))
+        with json_logs() as logs:
+            assert ask(svc, "Hi!")[0] == "claude-haiku-4-5"  # the last good policy
+        assert any("not reloaded" in line["msg"] for line in logs.lines())
+
+
+def shipped_policy_text() -> str:
+    from importlib import resources
+
+    return (
+        resources.files("claude_arch.core.routing")
+        .joinpath("policies", "default.yaml")
+        .read_text("utf-8")
+    )
+
+
+def write_anew(path: Path, text: str) -> None:
+    """Replace the file whole with ``text`` plus a comment that makes its size differ from the
+    old one's: the watcher compares size and mtime, and two writes can share a clock tick."""
+    old_size = len(path.read_bytes())
+    padding = "#" if len(text.encode()) + 2 != old_size else "##"
+    staged = path.with_suffix(".new")
+    staged.write_text(f"{text}\n{padding}\n")
+    staged.replace(path)

@@ -16,6 +16,7 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,12 +48,16 @@ _log = logging.getLogger("claude_arch.service")
 
 def router_from_settings(settings: ServiceSettings) -> Router | None:
     """The router of ``model: "auto"`` the settings name (its policy's rules, a circuit breaker
-    per model in this replica); None when no policy is set."""
-    if not settings.routing_policy:
+    per model in this replica; a policy file is followed as it is edited); None when no policy
+    is set."""
+    name = settings.routing_policy
+    if not name:
         return None
-    from claude_arch.core.routing import build_router
+    from claude_arch.core.routing import PolicyWatcher, Router, build_router
 
-    return build_router(settings.routing_policy, "rules")
+    if Path(name).is_file():
+        return Router(watcher=PolicyWatcher(name))
+    return build_router(name, "rules")
 
 
 @dataclass(eq=False)

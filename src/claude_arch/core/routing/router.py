@@ -26,6 +26,7 @@ from claude_arch.core.routing.decision import Decision, Verdict
 from claude_arch.core.routing.features import Features
 from claude_arch.core.routing.policy import Policy, shipped_policy
 from claude_arch.core.routing.rules_classifier import RulesClassifier
+from claude_arch.core.routing.watcher import PolicyWatcher
 from claude_arch.errors import (
     APIConnectionError,
     GatewayTimeoutError,
@@ -65,8 +66,12 @@ class Router:
         classifier: Classifier | None = None,
         breaker: CircuitBreaker | None = None,
         catalog: Catalog | None = None,
+        watcher: PolicyWatcher | None = None,
     ) -> None:
-        self.policy = policy or shipped_policy()
+        self.watcher = watcher
+        """When set, the policy is its ``current()`` one: an edited file is used from the next
+        decision on (a broken edit keeps the last good policy, logged)."""
+        self.policy = watcher.current() if watcher is not None else (policy or shipped_policy())
         self.rules = RulesClassifier(self.policy)
         self.classifier = classifier
         self.breaker: CircuitBreaker = breaker or LocalBreaker()
@@ -79,8 +84,15 @@ class Router:
             and verdict.confidence < self.policy.classifier.below_confidence
         )
 
+    def _follow_the_file(self) -> None:
+        if self.watcher is not None:
+            policy = self.watcher.current()
+            if policy is not self.policy:
+                self.policy, self.rules = policy, RulesClassifier(policy)
+
     def decide(self, params: Mapping[str, Any]) -> Decision:
         """Route a Messages request body (``model`` is ignored) without an event loop."""
+        self._follow_the_file()
         start = time.perf_counter()
         features = Features.of(params)
         verdict, by = self.rules.classify(features), "rules"
@@ -90,6 +102,7 @@ class Router:
 
     async def adecide(self, params: Mapping[str, Any]) -> Decision:
         """Route a Messages request body inside an event loop."""
+        self._follow_the_file()
         start = time.perf_counter()
         features = Features.of(params)
         verdict, by = self.rules.classify(features), "rules"
