@@ -67,7 +67,7 @@ def test_create_prints_the_secret_once_and_it_authenticates(database_url: str) -
     result = keys(database_url, "create", "billing", "--rpm", "60", "--budget-usd", "25")
     assert result.exit_code == 0, result.output
     secret = next(w for w in result.stdout.split() if w.startswith("sk-ca-"))
-    assert "60 rpm, $25/month" in result.stdout
+    assert "60 rpm, $25.00/month" in result.stdout
     key = authenticate(database_url, secret)
     assert (key.name, key.rpm, key.budget_usd) == ("billing", 60, Decimal(25))
 
@@ -96,7 +96,7 @@ def test_revoke_by_id_or_prefix_then_list(database_url: str) -> None:
     assert all("secret" not in row for row in every)
     table = keys(database_url, "list", "--all")
     assert first["id"] in table.stdout
-    assert "1000 tpm, $0.5/day" in table.stdout
+    assert "1000 tpm, $0.50/day" in table.stdout
     assert "revoked" in table.stdout
 
 
@@ -148,6 +148,6 @@ def test_list_shows_spending_from_redis(
 
     asyncio.run(spend())
     rows = json.loads(keys(database_url, "list", "--json", redis_url=redis_url).stdout)
-    assert rows[0]["spent_usd"] == "0.125000"
+    assert rows[0]["spent_usd"] == "0.125"  # a plain decimal, no padding
     table = keys(database_url, "list", redis_url=redis_url).stdout
-    assert "spent $0.125000" in table
+    assert "spent $0.125" in table

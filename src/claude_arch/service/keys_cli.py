@@ -87,6 +87,19 @@ def _run(operation: Callable[[KeyStore], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
+_CENTS = Decimal("0.01")
+
+
+def money(usd: Decimal) -> str:
+    """USD as a plain decimal: cents at least, more places only when the amount has them.
+
+    >>> money(Decimal("2E+1")), money(Decimal("0.5")), money(Decimal("0.000125"))
+    ('20.00', '0.50', '0.000125')
+    """
+    cents = usd.quantize(_CENTS)
+    return f"{cents:f}" if cents == usd else f"{usd.normalize():f}"
+
+
 def _row(key: ApiKey, spent: Decimal | None) -> dict[str, Any]:
     return {
         "id": key.id,
@@ -94,9 +107,9 @@ def _row(key: ApiKey, spent: Decimal | None) -> dict[str, Any]:
         "prefix": key.prefix,
         "rpm": key.rpm,
         "tpm": key.tpm,
-        "budget_usd": None if key.budget_usd is None else str(key.budget_usd),
+        "budget_usd": None if key.budget_usd is None else money(key.budget_usd),
         "budget_period": key.budget_period,
-        "spent_usd": None if spent is None else str(spent),
+        "spent_usd": None if spent is None else money(spent),
         "created_at": key.created_at.isoformat(),
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
