@@ -93,3 +93,15 @@ def test_integers_beyond_64_bits_are_read_exactly_from_bytes_and_text(
     assert fastjson.loads(text) == {"n": number, "s": "x"}
     assert fastjson.loads(text.encode()) == {"n": number, "s": "x"}
     assert fastjson.loads(f"[{number}]".encode()) == [number]
+
+
+@pytest.mark.parametrize("raw", [b"\xed\xa0\x80", b"\xed\xbf\xbf", b"x\xed\xb2\x80y"])
+def test_the_bytes_of_a_lone_surrogate_are_not_utf8(mode: str, raw: bytes) -> None:
+    """The standard library decodes bytes with "surrogatepass", so these (not UTF-8) became a
+    str no encoder could write back: a 500 when the service re-encoded such a body (found by
+    tests/reliability). Refused as malformed, a 400 at the service."""
+    body = b'{"a": "' + raw + b'"}'
+    with pytest.raises(UnicodeDecodeError):
+        fastjson.loads(body)
+    with pytest.raises(InvalidRequestError, match="body: malformed JSON"):
+        parse_json_object(body)

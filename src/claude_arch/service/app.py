@@ -126,10 +126,86 @@ def _document_request_bodies(app: FastAPI) -> None:
                 "required": True,
                 "content": {"application/json": {"schema": ref}},
             }
+        _document_responses(spec)
         app.openapi_schema = spec
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Every error, the gateway's or the upstream's: the Anthropic error shape.",
+    "required": ["type", "error"],
+    "properties": {
+        "type": {"type": "string", "enum": ["error"]},
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        },
+        "request_id": {"type": "string"},
+    },
+}
+_ERRORS = {
+    "400": "Invalid request: a field (named in the message), malformed JSON, a bad parameter",
+    "401": "The service key is missing, unknown or revoked",
+    "403": "The key may not use this route",
+    "404": "Not found: an unknown model (the closest IDs named), batch or session",
+    "429": "The key's rpm, tpm or budget is used up (retry-after), or the API's limit",
+    "502": "The upstream, the key store or the limits store could not be reached",
+    "504": "The upstream did not answer in time",
+    "529": "Overloaded: this replica's in-flight bound, or the upstream's",
+}
+_BODY_ERRORS = {"413": "The request body is larger than the service's limit"}
+_SSE = "text/event-stream"
+
+
+def _sse_schema(events: list[str]) -> dict[str, Any]:
+    """One server-sent event: its name and its data (a JSON object, as text)."""
+    return {
+        "type": "object",
+        "description": "One server-sent event; its data is a JSON object with the same type.",
+        "required": ["event", "data"],
+        "properties": {"event": {"type": "string", "enum": events}, "data": {"type": "string"}},
+    }
+
+
+_CHAT_EVENTS = ["delta", "done", "error"]
+_MESSAGE_EVENTS = [
+    "message_start", "content_block_start", "ping", "content_block_delta",
+    "content_block_stop", "message_delta", "message_stop", "error",
+]  # fmt: skip
+
+
+def _document_responses(spec: dict[str, Any]) -> None:
+    """The answers each route really gives, so API tools (and schemathesis's conformance
+    checks) can hold the service to its document: every error status in the Anthropic error
+    shape (the service answers a bad parameter with a 400, never FastAPI's 422), the SSE
+    content type of ``/v1/chat`` and of a streamed ``/v1/messages``."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            statuses = dict(_ERRORS)
+            if method in ("post", "put", "patch"):
+                statuses.update(_BODY_ERRORS)
+            for status, description in statuses.items():
+                responses.setdefault(status, {"description": description, **error})
+            ok = responses.get("200", {}).setdefault("content", {})
+            if path == "/v1/chat":
+                ok.clear()
+                ok[_SSE] = {"schema": _sse_schema(_CHAT_EVENTS)}
+            elif path == "/v1/messages" and method == "post":
+                ok[_SSE] = {"schema": _sse_schema(_MESSAGE_EVENTS)}
+            elif path.endswith("/results"):
+                ok.clear()
+                ok["application/x-jsonl"] = {"schema": {"type": "string"}}
 
 
 def app_from_env() -> FastAPI:

@@ -70,10 +70,16 @@ def loads(data: bytes | str) -> Any:
     """A JSON document; ``ValueError`` (``json.JSONDecodeError``, with its line and column) for
     one that is not, :class:`NotANumberError` for ``NaN`` and ``Infinity`` (RFC 8259 has no
     such numbers, the API refuses them, and :func:`dumps` could not write them back: orjson
-    writes them as null)."""
+    writes them as null), ``UnicodeDecodeError`` (a ``ValueError`` too) for bytes that are not
+    valid in their encoding, the encoded lone surrogates included."""
     if orjson is not None and not _long_digits(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass  # the standard library decides, and words the error
+    if isinstance(data, bytes | bytearray):
+        # json.loads decodes bytes with "surrogatepass": the bytes of a lone surrogate (ED A0
+        # 80), which are not UTF-8, would become a str no encoder can write back (a 500 when
+        # the body is re-encoded); decoded strictly, they are a UnicodeDecodeError (ValueError)
+        data = data.decode(json.detect_encoding(data))
     return json.loads(data, parse_constant=_no_constant)
