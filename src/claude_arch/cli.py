@@ -483,6 +483,73 @@ def route_fit(
     console.print(f"fitted on {n} prompts: {out}")
 
 
+@app.command()
+def advise(
+    profile: Annotated[
+        Path | None, typer.Argument(help="Workload profile (YAML); flags override its fields.")
+    ] = None,
+    rpm: Annotated[float | None, typer.Option("--rpm", help="Mean requests per minute.")] = None,
+    peak_rpm: Annotated[float | None, typer.Option("--peak-rpm")] = None,
+    input_tokens: Annotated[int | None, typer.Option("--input-tokens", help="Median.")] = None,
+    output_tokens: Annotated[int | None, typer.Option("--output-tokens", help="Median.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m")] = None,
+    tier: Annotated[str | None, typer.Option("--tier", help="tier1..tier4.")] = None,
+    budget: Annotated[float | None, typer.Option("--budget-usd", help="Per month.")] = None,
+    tolerance: Annotated[str | None, typer.Option("--tolerance", help="30s, 5m, 2h, 1d.")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Capacity plan and bill.")] = False,
+    variant: Annotated[
+        str | None, typer.Option("--variant", help="Plan this variant, not the recommended.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
+) -> None:
+    """Recommend a variant for a workload: latency, monthly cost, capacity and complexity."""
+    from claude_arch.advisor import advise as run_advice
+    from claude_arch.advisor import default_sources, load_profile, plan_variant, profile_from_data
+    from claude_arch.advisor.profile_file import with_overrides
+    from claude_arch.advisor.render import advice_markdown, advice_table, plan_markdown, plan_table
+
+    flags = {
+        "traffic.mean_rpm": rpm,
+        "traffic.peak_rpm": peak_rpm,
+        "tokens.input.p50": input_tokens,
+        "tokens.output.p50": output_tokens,
+        "models": model or None,
+        "rate_limit_tier": tier,
+        "budget_usd_per_month": budget,
+        "delay_tolerance": tolerance,
+    }
+    sources = default_sources()
+    try:
+        if profile is None:
+            checked = profile_from_data(with_overrides({}, flags), sources)
+        else:
+            checked = load_profile(profile, sources, flags)
+        advice = run_advice(checked, sources)
+        chosen = plan_variant(checked, sources, variant or advice.recommended) if plan else None
+    except ClaudeArchError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        body = advice.to_dict()
+        if chosen is not None:
+            body["plan"] = chosen.to_dict()
+        print(json.dumps(body, indent=2))
+    elif markdown:
+        print(advice_markdown(advice) + ("" if chosen is None else "\n" + plan_markdown(chosen)))
+    else:
+        console.print(advice_table(advice))
+        console.print(
+            f"recommended: [bold]{advice.recommended}[/bold] · runner-up: {advice.runner_up}"
+        )
+        for reason in advice.reasons:
+            console.print(f"  - {escape(reason)}", highlight=False)
+        if advice.capacity_note:
+            console.print(f"  capacity: {escape(advice.capacity_note)}", highlight=False)
+        if chosen is not None:
+            for table in plan_table(chosen):
+                console.print(table)
+
+
 def main() -> None:
     app()
 
