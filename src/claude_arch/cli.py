@@ -247,7 +247,9 @@ SpeedOpt = Annotated[
 TierOpt = Annotated[str, typer.Option("--tier", help="Rate-limit preset: tier1..tier4, or 'none'.")]
 FaultOpt = Annotated[
     list[str],
-    typer.Option("--fault", help="Inject a fault: KIND:PROBABILITY[@MODEL]; repeatable."),
+    typer.Option(
+        "--fault", help="Inject a fault: KIND:PROBABILITY\\[@MODEL]; repeatable."  # [ is markup
+    ),
 ]
 RulesOpt = Annotated[
     Path | None,
