@@ -18,6 +18,7 @@ from rich.table import Table
 from claude_arch import __version__
 from claude_arch.constants import EMULATOR_DEFAULT_PORT
 from claude_arch.errors import ClaudeArchError
+from claude_arch.pipeline.cli import pipeline_app  # light: the ledger loads when a command runs
 from claude_arch.service.keys_cli import keys_app  # light: the store loads when a command runs
 
 if TYPE_CHECKING:
@@ -248,7 +249,8 @@ TierOpt = Annotated[str, typer.Option("--tier", help="Rate-limit preset: tier1..
 FaultOpt = Annotated[
     list[str],
     typer.Option(
-        "--fault", help="Inject a fault: KIND:PROBABILITY\\[@MODEL]; repeatable."  # [ is markup
+        "--fault",
+        help="Inject a fault: KIND:PROBABILITY\\[@MODEL]; repeatable.",  # [ is markup
     ),
 ]
 RulesOpt = Annotated[
@@ -300,6 +302,7 @@ def emulator(
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(pipeline_app, name="pipeline")
 
 
 @app.command("serve")

@@ -28,9 +28,13 @@ _SERVICE = "claude-arch"
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", _SERVICE))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", _SERVICE))
 
-# the client's own log lines (retries, deprecations) come out as the same JSON, request id included
-logging.getLogger("claude_arch")
-copy_config_to_registered_loggers(source_logger=logger, include={"claude_arch"})
+if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+    # Inside a Lambda runtime only (its runtime client sets the variable): the client's own log
+    # lines (retries, deprecations) come out as the same JSON, request id included. Anywhere
+    # else (a test run, a docs build importing the module) the process's logging is left alone:
+    # this gives the "claude_arch" loggers a handler of their own and stops their propagation.
+    logging.getLogger("claude_arch")
+    copy_config_to_registered_loggers(source_logger=logger, include={"claude_arch"})
 
 
 class PowertoolsMeter:
