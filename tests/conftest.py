@@ -94,3 +94,17 @@ def ts_sdk_dir() -> Path:
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "sdk"))  # sdk_installs, for the above
+
+
+RABBITMQ_URL = os.environ.get(
+    "CLAUDE_ARCH_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"
+)
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    """An AMQP URL of the RabbitMQ broker (guest/guest on 127.0.0.1:5672 by default)."""
+    problem = _reachable(RABBITMQ_URL, 5672)
+    if problem:
+        service_missing("RabbitMQ", RABBITMQ_URL, problem)
+    return RABBITMQ_URL

@@ -1,0 +1,47 @@
+"""The queue pipeline: a job ledger and dispatchers that run Messages calls against it.
+
+    claude-arch pipeline submit docs/ --template summarize --run nightly
+    claude-arch pipeline run --run nightly
+    claude-arch pipeline results --run nightly --out results.jsonl
+
+See ``docs/pipeline.md``. Needs SQLAlchemy (the ``pipeline`` or ``service`` extra); the names
+below load on first use, so the CLI starts without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from claude_arch.pipeline.jobs import Completion, Job, JobStatus, NewJob, idempotency_key
+    from claude_arch.pipeline.ledger import Ledger
+    from claude_arch.pipeline.local import LocalDispatcher, RunStats
+
+__all__ = [
+    "Completion",
+    "Job",
+    "JobStatus",
+    "Ledger",
+    "LocalDispatcher",
+    "NewJob",
+    "RunStats",
+    "idempotency_key",
+]
+
+_WHERE = {
+    "Completion": "jobs",
+    "Job": "jobs",
+    "JobStatus": "jobs",
+    "NewJob": "jobs",
+    "idempotency_key": "jobs",
+    "Ledger": "ledger",
+    "LocalDispatcher": "local",
+    "RunStats": "local",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"claude_arch.pipeline.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'claude_arch.pipeline' has no attribute {name!r}")

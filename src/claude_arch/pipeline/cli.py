@@ -1,0 +1,245 @@
+"""``claude-arch pipeline``: submit documents, run them, watch and collect (wiring only).
+
+    claude-arch pipeline submit docs/ --template summarize --model claude-haiku-4-5 --run nightly
+    claude-arch pipeline run --run nightly --concurrency 256 --max-cost-usd 20
+    claude-arch pipeline status --run nightly
+    claude-arch pipeline results --run nightly --out results.jsonl
+
+The ledger is ``CLAUDE_ARCH_DATABASE_URL`` (else SQLite in ``CLAUDE_ARCH_DATA_DIR``); the client
+and its rate limiter come from the same settings. Behaviour lives in the package's modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from claude_arch.errors import ClaudeArchError
+
+if TYPE_CHECKING:
+    from claude_arch.pipeline.ledger import Ledger
+    from claude_arch.pipeline.local import RunStats
+
+__all__ = ["pipeline_app"]
+
+T = TypeVar("T")
+EXIT_COST_CAP = 3
+
+pipeline_app = typer.Typer(
+    name="pipeline",
+    help="Queue pipeline: submit jobs to a ledger, run them under the rate limit, collect results.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+dead_app = typer.Typer(help="Dead letters: jobs that failed for good.", no_args_is_help=True)
+pipeline_app.add_typer(dead_app, name="dead")
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+RunOpt = Annotated[str | None, typer.Option("--run", help="Only this run (default: all runs).")]
+
+
+def _with_ledger(work: Callable[[Ledger], Awaitable[T]]) -> T:
+    from claude_arch.pipeline.ledger import Ledger
+    from claude_arch.settings import Settings
+
+    async def main() -> T:
+        ledger = await Ledger.open(Settings().sqlalchemy_url)
+        try:
+            return await work(ledger)
+        finally:
+            await ledger.aclose()
+
+    try:
+        return asyncio.run(main())
+    except ClaudeArchError as exc:
+        err.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+@pipeline_app.command()
+def submit(
+    path: Annotated[Path, typer.Argument(help="A folder of text files or a JSONL of requests.")],
+    template: Annotated[
+        str | None,
+        typer.Option(help="summarize, classify, extract, or a template file (for a folder)."),
+    ] = None,
+    model: Annotated[str, typer.Option(help="A catalog model ID, or auto.")] = "auto",
+    run: Annotated[str, typer.Option("--run", help="The run's name.")] = "default",
+    max_tokens: Annotated[int, typer.Option(min=1, help="max_tokens of each request.")] = 1024,
+) -> None:
+    """Check every input, then enqueue one job per document or request (none when any is bad)."""
+    from claude_arch.pipeline.inputs import InputRejected, read_submission
+    from claude_arch.pipeline.templates import load_template
+    from claude_arch.settings import Settings
+
+    try:
+        chosen = load_template(template) if template is not None else None
+        jobs = read_submission(
+            path,
+            run=run,
+            model=model,
+            template=chosen,
+            max_tokens=max_tokens,
+            default_model=Settings().default_model,
+        )
+    except InputRejected as exc:
+        for problem in exc.problems:
+            err.print(f"[red]refused[/red] {escape(str(problem))}", highlight=False)
+        err.print("nothing was enqueued")
+        raise typer.Exit(1) from None
+
+    added = _with_ledger(lambda ledger: ledger.submit(jobs))
+    console.print(f"run {run}: {added} new jobs, {len(jobs) - added} already in the ledger")
+
+
+@pipeline_app.command("run")
+def run_jobs(
+    run: RunOpt = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 256,
+    lease_s: Annotated[float, typer.Option(min=0.1, help="Lease duration in seconds.")] = 60.0,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new jobs.")] = False,
+    max_cost_usd: Annotated[
+        float | None, typer.Option(help="Stop taking new jobs once this much is spent.")
+    ] = None,
+) -> None:
+    """Run due jobs with the local dispatcher; exit 0 once none is left (3: cost cap reached)."""
+    from claude_arch.pipeline.job import pipeline_client
+    from claude_arch.pipeline.local import LocalDispatcher
+
+    progress = _Progress(sys.stdout.isatty())
+
+    async def work(ledger: Ledger) -> RunStats:
+        async with pipeline_client() as client:
+            dispatcher = LocalDispatcher(
+                ledger,
+                client,
+                run=run,
+                concurrency=concurrency,
+                lease_s=lease_s,
+                follow=follow,
+                max_cost_usd=max_cost_usd,
+                on_progress=progress.update,
+            )
+            return await dispatcher.run()
+
+    with progress:
+        stats = _with_ledger(work)
+    console.print(
+        f"succeeded {stats.succeeded}, retried {stats.retried}, dead {stats.dead}, "
+        f"tokens {stats.input_tokens} in / {stats.output_tokens} out, ${stats.cost_usd:.4f}"
+    )
+    if stats.stopped == "max_cost_usd":
+        err.print(f"stopped: --max-cost-usd {max_cost_usd} reached; jobs remain queued")
+        raise typer.Exit(EXIT_COST_CAP)
+
+
+@pipeline_app.command()
+def status(
+    run: RunOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Jobs per status, tokens and cost so far, and the ETA at the last minute's pace."""
+    from claude_arch.pipeline.progress import summary
+
+    data = _with_ledger(lambda ledger: summary(ledger, run))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    for name, value in data.items():
+        console.print(f"{name:>14}  {value}")
+
+
+@pipeline_app.command()
+def results(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the JSONL.")],
+    run: RunOpt = None,
+) -> None:
+    """Write one line per succeeded job: id, source, result text, usage, cost."""
+    from claude_arch.pipeline.progress import write_results
+
+    n = _with_ledger(lambda ledger: write_results(ledger, out, run))
+    console.print(f"{n} results written to {out}")
+
+
+@pipeline_app.command()
+def cancel(run: RunOpt = None) -> None:
+    """Cancel every unfinished job (of the run); results still in flight are refused."""
+    n = _with_ledger(lambda ledger: ledger.cancel(run))
+    console.print(f"{n} jobs cancelled")
+
+
+@dead_app.command("list")
+def dead_list(run: RunOpt = None) -> None:
+    """The dead letters: id, source, attempts and the last error."""
+    from claude_arch.pipeline.jobs import JobStatus
+
+    jobs = _with_ledger(lambda ledger: ledger.jobs(status=JobStatus.dead, run=run, limit=10_000))
+    for job in jobs:
+        console.print(
+            f"{job.id}\t{escape(job.source)}\tattempts={job.attempts}\t"
+            f"{escape(job.last_error or '')}",
+            highlight=False,
+        )
+    console.print(f"{len(jobs)} dead jobs")
+
+
+@dead_app.command("retry")
+def dead_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Job ids to queue again.")] = None,
+    all_jobs: Annotated[bool, typer.Option("--all", help="Every dead job (of the run).")] = False,
+    run: RunOpt = None,
+) -> None:
+    """Queue dead jobs again with fresh attempts."""
+    if not ids and not all_jobs:
+        err.print("give job ids or --all")
+        raise typer.Exit(2)
+    n = _with_ledger(lambda ledger: ledger.requeue_dead(None if all_jobs else ids, run))
+    console.print(f"{n} jobs queued again")
+
+
+class _Progress:
+    """A live bar on a terminal; otherwise a plain line every few seconds."""
+
+    def __init__(self, live: bool, every_s: float = 5.0) -> None:
+        self.live = live
+        self.every_s = every_s
+        self._last = 0.0
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, stats: RunStats) -> None:
+        line = (
+            f"done {stats.succeeded} · in flight {stats.in_flight} · retried {stats.retried} · "
+            f"dead {stats.dead} · tokens {stats.input_tokens + stats.output_tokens} · "
+            f"${stats.cost_usd:.4f}"
+        )
+        if self._bar is not None:
+            self._bar.update(self._task, description=line, completed=stats.succeeded)
+        elif time.monotonic() - self._last >= self.every_s:
+            self._last = time.monotonic()
+            err.print(line, highlight=False)
