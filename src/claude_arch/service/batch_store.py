@@ -37,13 +37,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.core.wire import paging
 from claude_arch.errors import InvalidRequestError, NotFoundError
 from claude_arch.service.budgets import BudgetHold, BudgetState
-from claude_arch.service.db import metadata
+from claude_arch.service.db import create_tables, metadata
 
 __all__ = ["BatchOwners", "OwnedBatch", "batches_table"]
 
@@ -154,16 +153,7 @@ class BatchOwners:
             raise
 
     async def _create_table(self) -> None:
-        try:
-            async with self.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all, tables=[batches_table])
-        except DBAPIError:
-            async with self.engine.connect() as conn:
-                exists = await conn.run_sync(
-                    lambda sync: sync.dialect.has_table(sync, batches_table.name)
-                )
-            if not exists:
-                raise
+        await create_tables(self.engine, batches_table)
 
     async def add(
         self,

@@ -19,13 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Table, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 if TYPE_CHECKING:
     from claude_arch.settings import Settings
 
-__all__ = ["async_url", "engine_from_settings", "make_engine", "metadata"]
+__all__ = ["async_url", "create_tables", "engine_from_settings", "make_engine", "metadata"]
 
 metadata = MetaData()
 """Every table of the service (keys, sessions) lives here; ``create_all`` makes what is missing."""
@@ -69,6 +70,21 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+async def create_tables(engine: AsyncEngine, *tables: Table) -> None:
+    """Create the ``tables`` that are missing. Replicas starting together may race to create
+    them: a failure is fine when the tables exist afterwards."""
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all, tables=list(tables))
+    except DBAPIError:
+        async with engine.connect() as conn:
+            exists = await conn.run_sync(
+                lambda sync: all(sync.dialect.has_table(sync, t.name) for t in tables)
+            )
+        if not exists:
+            raise
 
 
 def engine_from_settings(settings: Settings) -> AsyncEngine:

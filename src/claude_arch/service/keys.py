@@ -30,12 +30,11 @@ from types import SimpleNamespace
 from typing import Any, Literal, get_args
 
 from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.constants import SERVICE_KEY_SECRET_PREFIX
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
-from claude_arch.service.db import metadata
+from claude_arch.service.db import create_tables, metadata
 
 __all__ = ["ApiKey", "BudgetPeriod", "KeyStore", "hash_secret", "keys_table"]
 
@@ -171,16 +170,7 @@ class KeyStore:
 
     async def init(self) -> None:
         """Create the table when it is missing (replicas starting together may race: fine)."""
-        try:
-            async with self.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all, tables=[keys_table])
-        except DBAPIError:
-            async with self.engine.connect() as conn:
-                exists = await conn.run_sync(
-                    lambda sync: sync.dialect.has_table(sync, keys_table.name)
-                )
-            if not exists:
-                raise
+        await create_tables(self.engine, keys_table)
 
     async def create(
         self,

@@ -35,12 +35,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.db import metadata
+from claude_arch.service.db import create_tables, metadata
 from claude_arch.service.sessions import (
     Session,
     SessionLimits,
@@ -119,17 +119,7 @@ class SqlSessionStore:
         async with self._init_lock:
             if self._ready:
                 return
-            tables = [sessions_table, turns_table]
-            try:
-                async with self.engine.begin() as conn:
-                    await conn.run_sync(metadata.create_all, tables=tables)
-            except DBAPIError:
-                async with self.engine.connect() as conn:
-                    exists = await conn.run_sync(
-                        lambda sync: all(sync.dialect.has_table(sync, t.name) for t in tables)
-                    )
-                if not exists:
-                    raise
+            await create_tables(self.engine, sessions_table, turns_table)
             self._ready = True
 
     def _cutoff(self) -> datetime:
