@@ -23,10 +23,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from claude_arch.core.wire import BATCHES_PATH, encode_body, paging
-from claude_arch.errors import CallCancelledError, ConflictError, InvalidRequestError, NotFoundError
+from claude_arch.errors import ConflictError, InvalidRequestError, NotFoundError
 from claude_arch.service.batch_ledger import BatchLedger, ledger_of, store_call, to_the_end
 from claude_arch.service.batch_store import OwnedBatch
-from claude_arch.service.bodies import parse_json_object, too_large
+from claude_arch.service.bodies import read_json
 from claude_arch.service.budgets import BATCH_HOLD_TTL_S
 from claude_arch.service.hangup import cancelled_by_hangup
 from claude_arch.service.proxy import beta_headers, caller
@@ -42,57 +42,7 @@ LIST_CONCURRENCY = 8
 """Upstream retrieves at once while listing batches that have not ended."""
 JSONL = "application/x-jsonl"
 
-_CURSOR = {"type": "string", "description": "a batch ID from a previous page"}
-_LIST_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "Batches per page.",
-        "schema": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": paging.MAX_LIMIT,
-            "default": paging.DEFAULT_LIMIT,
-        },
-    },
-    {
-        "name": "after_id",
-        "in": "query",
-        "required": False,
-        "description": "The page right after this batch (older ones; not with before_id).",
-        "schema": _CURSOR,
-    },
-    {
-        "name": "before_id",
-        "in": "query",
-        "required": False,
-        "description": "The page right before this batch (newer ones; not with after_id).",
-        "schema": _CURSOR,
-    },
-]
-
-
-async def read_body(request: Request, *, limit: int) -> dict[str, Any]:
-    """The request's JSON object, read within ``limit`` bytes (413 beyond), its chunks joined
-    once at the end."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await request.receive()
-        if message["type"] != "http.request":
-            raise CallCancelledError("the client closed the connection before its body was read")
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:  # a chunked body announces no length: count as it comes
-                raise too_large(limit)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return parse_json_object(b"".join(chunks))
+_LIST_PARAMETERS = paging.openapi_parameters("batch", newest_first=True)
 
 
 def for_caller(request: Request, batch: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,7 +86,7 @@ async def owned_by_caller(request: Request, batch_id: str) -> tuple[BatchLedger,
 @router.post(BATCHES_PATH, summary="Create a Message Batch (checked whole before it is sent)")
 async def create_batch(request: Request) -> Response:
     gateway, key = await caller(request)
-    body = await read_body(request, limit=gateway.settings.max_batch_body_bytes)
+    body = await read_json(request, limit=gateway.settings.max_batch_body_bytes)
     extra = next((name for name in body if name != "requests"), None)
     if extra is not None:
         raise InvalidRequestError(f"{extra}: Extra inputs are not permitted", field=extra)

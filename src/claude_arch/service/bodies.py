@@ -34,16 +34,24 @@ async def read_json(request: Request, *, limit: int) -> dict[str, Any]:
     # dear on a gateway's per-request path); a body nearly always comes in one message
     receive = request.receive
     body = b""
+    more: list[bytes] = []  # chunks after the first, joined once at the end
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":  # http.disconnect: the client left mid-body
             raise CallCancelledError("the client closed the connection before its body was read")
         chunk = message.get("body", b"")
         if chunk:
-            body = chunk if not body else body + chunk
-            if len(body) > limit:  # a chunked body announces no length: count as it comes
+            size += len(chunk)
+            if size > limit:  # a chunked body announces no length: count as it comes
                 raise too_large(limit)
+            if body:
+                more.append(chunk)
+            else:
+                body = chunk
         if not message.get("more_body", False):
+            if more:
+                body = b"".join([body, *more])
             request.scope.setdefault("state", {})[_SIZE] = len(body)
             if len(body) > OFFLOAD_BYTES:
                 return await asyncio.to_thread(parse_json_object, body)

@@ -22,35 +22,7 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_CURSOR = {"type": "string", "description": "a model ID from a previous page"}
-_LIST_PARAMETERS: list[dict[str, Any]] = [
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "Models per page.",
-        "schema": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": paging.MAX_LIMIT,
-            "default": paging.DEFAULT_LIMIT,
-        },
-    },
-    {
-        "name": "after_id",
-        "in": "query",
-        "required": False,
-        "description": "The page right after this model (not with before_id).",
-        "schema": _CURSOR,
-    },
-    {
-        "name": "before_id",
-        "in": "query",
-        "required": False,
-        "description": "The page right before this model (not with after_id).",
-        "schema": _CURSOR,
-    },
-]
+_LIST_PARAMETERS = paging.openapi_parameters("model")
 
 
 @router.get(

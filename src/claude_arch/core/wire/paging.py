@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from claude_arch.errors import InvalidRequestError, NotFoundError
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "page", "page_body", "parse_limit"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "openapi_parameters", "page", "page_body", "parse_limit"]
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
@@ -87,3 +87,47 @@ def page_body(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
     }
+
+
+def openapi_parameters(noun: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
+    """The query parameters of a paged list (``limit``, ``after_id``, ``before_id``) as OpenAPI
+    parameter objects, for a route that reads them with :func:`page` (``noun``: what the list
+    holds, e.g. ``"model"``; ``newest_first``: a list ordered newest first, like batches).
+
+        >>> [p["name"] for p in openapi_parameters("model")]
+        ['limit', 'after_id', 'before_id']
+    """
+    cursor = {"type": "string", "description": f"a {noun} ID from a previous page"}
+    older, newer = (" (older ones", " (newer ones") if newest_first else (" (", " (")
+    return [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": f"{noun.capitalize()}s per page.",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
+        },
+        {
+            "name": "after_id",
+            "in": "query",
+            "required": False,
+            "description": f"The page right after this {noun}{older}"
+            + ("; " if newest_first else "")
+            + "not with before_id).",
+            "schema": cursor,
+        },
+        {
+            "name": "before_id",
+            "in": "query",
+            "required": False,
+            "description": f"The page right before this {noun}{newer}"
+            + ("; " if newest_first else "")
+            + "not with after_id).",
+            "schema": cursor,
+        },
+    ]
