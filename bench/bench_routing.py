@@ -139,6 +139,8 @@ def mmlu(sample: int, seeds: int) -> list[tuple[str, str]]:
     for name, runs in results.items():
 
         def stat(values: list[float]) -> str:
+            if len(values) < 2:  # one seed: no spread to give
+                return f"{statistics.mean(values):.3f}"
             return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
         rows.append(

@@ -14,16 +14,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from claude_arch.core.routing.features import Features
+from claude_arch.core.routing.features import SEARCH_CHARS, Features
 
 __all__ = ["CONDITION_FIELDS", "Condition"]
+
+_ONE_WORD = re.compile(r"\w+")
 
 _INT_FIELDS = ("min_tokens", "max_tokens", "min_output", "max_output", "min_turns", "max_turns")
 _BOOL_FIELDS = ("code", "tools", "images")
 CONDITION_FIELDS = (*_INT_FIELDS, *_BOOL_FIELDS, "keywords", "regex")
 """The keys a rule's ``when`` may hold."""
-
-_SEARCH_CHARS = 4_000  # keywords and regexes look at the head of a long prompt: its instruction
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +43,24 @@ class Condition:
     images: bool | None = None
     keywords: tuple[str, ...] = ()
     regex: str | None = None
+    _keyword_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    """Single-word keywords, lower-cased: looked up in the request's word set."""
+    _phrases: tuple[str, ...] = field(default=(), repr=False, compare=False)
     _keyword_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    """The other keywords (``_phrases``: several words, punctuation), searched as whole words
+    in the lower-cased head once a plain substring test has found one of them."""
     _regex_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.keywords:
-            words = "|".join(re.escape(k) for k in self.keywords)
-            object.__setattr__(self, "_keyword_re", re.compile(rf"\b(?:{words})\b", re.I))
+            lowered = [k.lower() for k in self.keywords]
+            single = frozenset(k for k in lowered if _ONE_WORD.fullmatch(k))
+            object.__setattr__(self, "_keyword_set", single)
+            others = tuple(k for k in lowered if k not in single)
+            if others:
+                words = "|".join(re.escape(k) for k in others)
+                object.__setattr__(self, "_phrases", others)
+                object.__setattr__(self, "_keyword_re", re.compile(rf"\b(?:{words})\b"))
         if self.regex is not None:
             object.__setattr__(self, "_regex_re", re.compile(self.regex))
 
@@ -109,6 +120,13 @@ class Condition:
             return False
         if self.images is not None and f.has_images != self.images:
             return False
-        if self._keyword_re is not None and not self._keyword_re.search(f.text, 0, _SEARCH_CHARS):
-            return False
-        return self._regex_re is None or self._regex_re.search(f.text, 0, _SEARCH_CHARS) is not None
+        if self.keywords and f.words.isdisjoint(self._keyword_set):
+            head = f.head
+            found = (
+                self._keyword_re is not None
+                and any(phrase in head for phrase in self._phrases)
+                and self._keyword_re.search(head) is not None
+            )
+            if not found:
+                return False
+        return self._regex_re is None or self._regex_re.search(f.text, 0, SEARCH_CHARS) is not None

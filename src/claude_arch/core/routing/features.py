@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.tokens import IMAGE_TOKENS, count_text
 
-__all__ = ["EXACT_COUNT_CHARS", "Features"]
+__all__ = ["EXACT_COUNT_CHARS", "SEARCH_CHARS", "Features"]
 
 EXACT_COUNT_CHARS = 1_000
+SEARCH_CHARS = 4_000
+"""Keywords and regexes look at the head of a long prompt: its instruction."""
+_WORD = re.compile(r"\w+")
 """Texts up to this many characters are counted with the tokenizer approximation; longer ones are
 estimated at four characters a token, so a huge prompt costs no more to route than a short one."""
 
@@ -68,6 +71,15 @@ class Features:
     has_tools: bool
     has_images: bool
     max_output_tokens: int | None
+    head: str = field(init=False, repr=False, compare=False)
+    """The first ``SEARCH_CHARS`` characters of ``text``, lower-cased: what keywords look at."""
+    words: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The words of ``head``, for keyword conditions (a set lookup, not a scan per rule)."""
+
+    def __post_init__(self) -> None:
+        head = self.text[:SEARCH_CHARS].lower()
+        object.__setattr__(self, "head", head)
+        object.__setattr__(self, "words", frozenset(_WORD.findall(head)))
 
     @classmethod
     def of(cls, params: Mapping[str, Any]) -> Features:
