@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from claude_arch.cli import app
@@ -76,3 +78,21 @@ def test_emulator_rejects_bad_options_naming_them(args: list[str], needle: str) 
     result = runner.invoke(app, ["emulator", *args], env={"COLUMNS": "200"})
     assert result.exit_code == 2
     assert needle in result.output
+
+
+def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's path below ``command`` (a group has ``commands``)."""
+    paths = [path]
+    for name, sub in getattr(command, "commands", {}).items():
+        paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(typer.main.get_command(app)), ids=" ".join)
+def test_on_off_flags_show_no_value_marker(path: tuple[str, ...]) -> None:
+    """An on/off flag takes no value, so its help shows none (typer printed ``<bool>``); only
+    typer's own ``--help`` line keeps it."""
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    marked = [line for line in result.output.splitlines() if "<bool>" in line]
+    assert all("--help" in line for line in marked), marked

@@ -44,7 +44,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version.", metavar=""
+        ),
     ] = False,
 ) -> None:
     """claude-arch: choose and run production architectures for the Claude API."""
@@ -52,7 +55,9 @@ def _root(
 
 @app.command()
 def models(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.", metavar="")
+    ] = False,
 ) -> None:
     """List the model catalog: IDs, aliases, limits and list prices (USD per million tokens)."""
     from claude_arch.core.catalog import Prices, default_catalog
@@ -169,7 +174,7 @@ def ask(
     ] = "auto",
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1)] = 1024,
     system: Annotated[str | None, typer.Option("--system", help="System prompt.")] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", metavar="")] = False,
 ) -> None:
     """Stream an answer, then print tokens and cost (no API key: the embedded emulator)."""
     _setup_logging(verbose)
@@ -274,7 +279,9 @@ def emulator(
     lenient: Annotated[
         bool,
         typer.Option(
-            "--lenient", help="Accept unknown top-level request fields (clients newer than it)."
+            "--lenient",
+            help="Accept unknown top-level request fields (clients newer than it).",
+            metavar="",
         ),
     ] = False,
 ) -> None:
@@ -310,7 +317,10 @@ def serve_service(
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
     dev: Annotated[
-        bool, typer.Option("--dev", help="Development mode: no service keys (loopback only).")
+        bool,
+        typer.Option(
+            "--dev", help="Development mode: no service keys (loopback only).", metavar=""
+        ),
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
@@ -367,7 +377,8 @@ def demo(
     speed: SpeedOpt = 1.0,
     prompt: Annotated[str, typer.Option("--prompt")] = "Explain token buckets in two sentences.",
     serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Keep the emulator up after the demo.")
+        bool,
+        typer.Option("--serve/--no-serve", help="Keep the emulator up after the demo.", metavar=""),
     ] = True,
 ) -> None:
     """What `make run` runs: the emulator on HOST:PORT, a streamed answer through the client."""
@@ -428,7 +439,9 @@ def route_eval(
     model_file: Annotated[
         Path | None, typer.Option("--model-file", help="A model from 'route fit' (embedding).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.", metavar="")
+    ] = False,
 ) -> None:
     """Score a router on labelled prompts: accuracy, macro-F1, confusion, routing errors, cost."""
     from claude_arch.core.routing.route_commands import eval_file
@@ -501,12 +514,18 @@ def advise(
     tier: Annotated[str | None, typer.Option("--tier", help="tier1..tier4.")] = None,
     budget: Annotated[float | None, typer.Option("--budget-usd", help="Per month.")] = None,
     tolerance: Annotated[str | None, typer.Option("--tolerance", help="30s, 5m, 2h, 1d.")] = None,
-    plan: Annotated[bool, typer.Option("--plan", help="Capacity plan and bill.")] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Capacity plan and bill.", metavar="")
+    ] = False,
     variant: Annotated[
         str | None, typer.Option("--variant", help="Plan this variant, not the recommended.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.", metavar="")
+    ] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print Markdown.", metavar="")
+    ] = False,
 ) -> None:
     """Recommend a variant for a workload: latency, monthly cost, capacity and complexity."""
     from claude_arch.advisor import advise as run_advice

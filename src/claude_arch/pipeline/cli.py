@@ -107,7 +107,7 @@ def run_jobs(
     run: RunOpt = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 256,
     lease_s: Annotated[float, typer.Option(min=0.1, help="Lease duration in seconds.")] = 60.0,
-    follow: Annotated[bool, typer.Option(help="Keep waiting for new jobs.")] = False,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new jobs.", metavar="")] = False,
     max_cost_usd: Annotated[
         float | None, typer.Option(help="Stop taking new jobs once this much is spent.")
     ] = None,
@@ -146,7 +146,7 @@ def run_jobs(
 @pipeline_app.command()
 def status(
     run: RunOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.", metavar="")] = False,
 ) -> None:
     """Jobs per status, tokens and cost so far, and the ETA at the last minute's pace."""
     from claude_arch.pipeline.progress import summary
@@ -196,7 +196,9 @@ def dead_list(run: RunOpt = None) -> None:
 @dead_app.command("retry")
 def dead_retry(
     ids: Annotated[list[int] | None, typer.Argument(help="Job ids to queue again.")] = None,
-    all_jobs: Annotated[bool, typer.Option("--all", help="Every dead job (of the run).")] = False,
+    all_jobs: Annotated[
+        bool, typer.Option("--all", help="Every dead job (of the run).", metavar="")
+    ] = False,
     run: RunOpt = None,
 ) -> None:
     """Queue dead jobs again with fresh attempts."""

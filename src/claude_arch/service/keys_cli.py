@@ -138,7 +138,7 @@ def create(
         typer.Option("--budget-usd", parser=_budget, help="USD the key may spend per period."),
     ] = None,
     period: Annotated[Period, typer.Option("--period", help="Budget period.")] = Period.month,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.", metavar="")] = False,
 ) -> None:
     """Create a key and print its secret: it is shown this once and never again."""
     key, secret = _run(
@@ -156,8 +156,10 @@ def create(
 
 @keys_app.command("list")
 def list_keys(
-    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    include_revoked: Annotated[
+        bool, typer.Option("--all", help="Include revoked keys.", metavar="")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.", metavar="")] = False,
 ) -> None:
     """List keys: id, name, prefix, limits, budget, spending, created, revoked. Never secrets."""
     from claude_arch.settings import Settings
