@@ -574,6 +574,40 @@ def advise(
                 console.print(table)
 
 
+lambda_app = typer.Typer(
+    help="Run the AWS Lambda handlers on this machine, under the real runtime client.",
+    no_args_is_help=True,
+)
+app.add_typer(lambda_app, name="lambda")
+
+
+@lambda_app.command("invoke")
+def lambda_invoke(
+    event_file: Annotated[
+        Path, typer.Argument(help="The event, as JSON (an API Gateway, Function URL or SQS event).")
+    ],
+    handler: Annotated[
+        str, typer.Option("--handler", help="http, sqs, or a module.function path.")
+    ] = "http",
+    timeout_s: Annotated[
+        float, typer.Option("--timeout-s", min=1, help="The invocation's time limit.")
+    ] = 30.0,
+) -> None:
+    """Invoke a handler once with EVENT_FILE and print what it answered (no API key: the
+    embedded emulator); exits 1 when the function failed."""
+    from claude_arch.serverless.aws_lambda.local_run import invoke_locally
+
+    try:
+        event = json.loads(event_file.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{escape(str(event_file))}: {escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    invocation = invoke_locally(event, handler=handler, timeout_s=timeout_s)
+    print(json.dumps({"kind": invocation.kind, "payload": invocation.payload}, indent=2))
+    if invocation.kind != "response":
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 
