@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from claude_arch.core.client_core import Call, ClientCore
     from claude_arch.core.sync_client import SyncClaudeClient
 
-__all__ = ["AsyncBatches", "CheckedBatch", "SyncBatches", "check_batch"]
+__all__ = ["AsyncBatches", "CheckedBatch", "SyncBatches", "check_batch", "check_custom_id"]
 
 _CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let a final "\n" in
 _REQUEST_FIELDS = frozenset({"custom_id", "params"})
@@ -127,17 +127,9 @@ def check_batch(
     return CheckedBatch(checked, input_tokens, max_output, worst)
 
 
-def _check_item(i: int, item: object, seen: set[str]) -> tuple[str, dict[str, Any]]:
-    if not isinstance(item, Mapping):
-        raise InvalidRequestError(
-            f"requests.{i}: expected an object with a custom_id and params", field=f"requests.{i}"
-        )
-    extra = next((str(k) for k in item if k not in _REQUEST_FIELDS), None)
-    if extra is not None:
-        raise InvalidRequestError(
-            f"requests.{i}.{extra}: Extra inputs are not permitted", field=f"requests.{i}.{extra}"
-        )
-    custom_id = item.get("custom_id")
+def check_custom_id(i: int, custom_id: object, seen: set[str]) -> str:
+    """Request ``i``'s ``custom_id``, checked as the API does (``^[A-Za-z0-9_-]{1,64}$``, unique
+    in the batch: ``seen`` holds the ones before it, and gains this one)."""
     if not isinstance(custom_id, str) or not _CUSTOM_ID.fullmatch(custom_id):
         raise InvalidRequestError(
             f"requests.{i}.custom_id: expected a string matching ^[A-Za-z0-9_-]{{1,64}}$",
@@ -149,6 +141,20 @@ def _check_item(i: int, item: object, seen: set[str]) -> tuple[str, dict[str, An
             field=f"requests.{i}.custom_id",
         )
     seen.add(custom_id)
+    return custom_id
+
+
+def _check_item(i: int, item: object, seen: set[str]) -> tuple[str, dict[str, Any]]:
+    if not isinstance(item, Mapping):
+        raise InvalidRequestError(
+            f"requests.{i}: expected an object with a custom_id and params", field=f"requests.{i}"
+        )
+    extra = next((str(k) for k in item if k not in _REQUEST_FIELDS), None)
+    if extra is not None:
+        raise InvalidRequestError(
+            f"requests.{i}.{extra}: Extra inputs are not permitted", field=f"requests.{i}.{extra}"
+        )
+    custom_id = check_custom_id(i, item.get("custom_id"), seen)
     params = item.get("params")
     if not isinstance(params, Mapping):
         raise InvalidRequestError(

@@ -18,13 +18,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from claude_arch.constants import MAX_BATCH_REQUESTS
+from claude_arch.core.batches import check_custom_id
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import new_id
@@ -37,7 +37,6 @@ __all__ = ["BatchRecord", "BatchStore", "parse_requests"]
 
 log = logging.getLogger("claude_arch.emulator")
 
-_CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" would let a final "\n" in
 _KINDS = ("processing", "succeeded", "errored", "canceled", "expired")
 
 
@@ -92,23 +91,14 @@ def parse_requests(body: Any) -> list[tuple[str, dict[str, Any]]]:
     seen: set[str] = set()
     parsed = []
     for i, item in enumerate(items):
-        custom_id = item.get("custom_id") if isinstance(item, dict) else None
+        custom_id = check_custom_id(
+            i, item.get("custom_id") if isinstance(item, dict) else None, seen
+        )
         params = item.get("params") if isinstance(item, dict) else None
-        if not isinstance(custom_id, str) or not _CUSTOM_ID.fullmatch(custom_id):
-            raise InvalidRequestError(
-                f"requests.{i}.custom_id: expected a string matching ^[A-Za-z0-9_-]{{1,64}}$",
-                field=f"requests.{i}.custom_id",
-            )
-        if custom_id in seen:
-            raise InvalidRequestError(
-                f"requests.{i}.custom_id: {custom_id!r} is used twice; custom_id must be unique",
-                field=f"requests.{i}.custom_id",
-            )
         if not isinstance(params, dict):
             raise InvalidRequestError(
                 f"requests.{i}.params: expected an object", field=f"requests.{i}.params"
             )
-        seen.add(custom_id)
         parsed.append((custom_id, params))
     return parsed
 
