@@ -33,9 +33,11 @@ def upstream() -> Iterator[EmulatorServer]:
 
 
 def refused(url: str) -> bool:
+    """Whether a new connection goes unserved: refused, or (when it raced the listener's close and
+    sat in the kernel's accept queue) dropped before any response."""
     try:
         httpx.get(url + "/healthz", timeout=1)
-    except httpx.ConnectError:
+    except (httpx.ConnectError, httpx.RemoteProtocolError):
         return True
     return False
 
