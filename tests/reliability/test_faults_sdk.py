@@ -29,7 +29,7 @@ import pytest
 from error_shape import ERROR_SCHEMA, check_error_body
 from live_gateway import LiveGateway, start_gateway
 
-from claude_arch.service.db import make_engine
+from claude_arch.core.sql import make_engine
 from claude_arch.service.keys import KeyStore
 from claude_arch.service.quota import Quotas
 

@@ -31,10 +31,10 @@ from service_process import ServiceProcess
 from test_quota import make_key
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING
+from claude_arch.core.sql import make_engine
 from claude_arch.core.wire import BATCHES_PATH
 from claude_arch.service.batch_store import BatchOwners
 from claude_arch.service.budgets import BATCH_HOLD_TTL_S, RedisBudgets
-from claude_arch.service.db import make_engine
 from claude_arch.service.keys import KeyStore
 from claude_arch.service.quota import Quotas, usd
 from claude_arch.service.testing import ServiceServer

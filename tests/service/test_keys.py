@@ -14,9 +14,9 @@ from keys_databases import SQL_BACKENDS, database_for
 from sqlalchemy import event, select
 from sqlalchemy import util as sqlalchemy_util
 
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from claude_arch.service import keys as keys_module
-from claude_arch.service.db import make_engine
 from claude_arch.service.keys import ApiKey, KeyStore, keys_table
 
 

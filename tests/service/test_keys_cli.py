@@ -15,8 +15,8 @@ import typer
 from keys_databases import SQL_BACKENDS, database_for
 from typer.testing import CliRunner, Result
 
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import AuthenticationError
-from claude_arch.service.db import make_engine
 from claude_arch.service.keys import ApiKey, KeyStore
 from claude_arch.service.keys_cli import keys_app
 from claude_arch.service.quota import Quotas

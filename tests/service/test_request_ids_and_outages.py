@@ -10,7 +10,7 @@ import logging
 import httpx
 import pytest
 
-from claude_arch.service.db import make_engine
+from claude_arch.core.sql import make_engine
 from claude_arch.service.logs import JsonFormatter
 from claude_arch.service.testing import ServiceServer
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from claude_arch.service.db import async_url, make_engine
+from claude_arch.core.sql import async_url, make_engine
 from claude_arch.service.keys import KeyStore
 
 

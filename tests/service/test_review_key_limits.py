@@ -16,8 +16,8 @@ import pytest
 from keys_databases import SQL_BACKENDS, database_for
 from test_keys_cli import keys
 
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.db import make_engine
 from claude_arch.service.keys import KeyStore
 
 

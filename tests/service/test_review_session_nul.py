@@ -16,8 +16,8 @@ from chat_server import chat_service
 from keys_databases import SQL_BACKENDS, database_for
 from sqlalchemy import func, select
 
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.db import make_engine
 from claude_arch.service.sessions_sql import SqlSessionStore, sessions_table
 from claude_arch.testing import EmulatorServer
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from chat_server import chat_service
 
-from claude_arch.service.db import make_engine
+from claude_arch.core.sql import make_engine
 from claude_arch.service.sessions import EXTRAS_NAME, SessionStore
 from claude_arch.service.sessions_redis import RedisSessionStore
 from claude_arch.service.sessions_sql import SqlSessionStore

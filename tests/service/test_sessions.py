@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keys_databases import database_for
 
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import NotFoundError
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.db import make_engine
 from claude_arch.service.sessions import (
     SessionLimits,
     SessionStore,

@@ -41,6 +41,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from claude_arch.core.sql import make_engine
 from claude_arch.pipeline.jobs import (
     WAITING,
     Completion,
@@ -50,7 +51,6 @@ from claude_arch.pipeline.jobs import (
     job_from_row,
 )
 from claude_arch.pipeline.schema import jobs_table
-from claude_arch.service.db import make_engine
 
 __all__ = ["Ledger"]
 

@@ -39,10 +39,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from claude_arch.core.sql import create_tables
 from claude_arch.core.wire import paging
 from claude_arch.errors import InvalidRequestError, NotFoundError
 from claude_arch.service.budgets import BudgetHold, BudgetState
-from claude_arch.service.db import create_tables, metadata
+from claude_arch.service.db import metadata
 
 __all__ = ["BatchOwners", "OwnedBatch", "batches_table"]
 

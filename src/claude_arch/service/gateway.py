@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import PrometheusMeter, ScopedMeter
+from claude_arch.core.sql import make_engine
 from claude_arch.errors import APIConnectionError
-from claude_arch.service.db import make_engine
 from claude_arch.service.gate import InflightGate
 from claude_arch.service.keys import ApiKey, KeyStore
 from claude_arch.service.quota import Quotas

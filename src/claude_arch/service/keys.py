@@ -33,8 +33,9 @@ from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, sel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.constants import SERVICE_KEY_SECRET_PREFIX
+from claude_arch.core.sql import create_tables
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
-from claude_arch.service.db import create_tables, metadata
+from claude_arch.service.db import metadata
 
 __all__ = ["ApiKey", "BudgetPeriod", "KeyStore", "hash_secret", "keys_table"]
 

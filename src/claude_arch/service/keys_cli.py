@@ -61,7 +61,7 @@ def _budget(value: str) -> Decimal:
 
 def _run(operation: Callable[[KeyStore], Awaitable[T]]) -> T:
     """Run ``operation`` on a key store over the configured database; errors exit cleanly."""
-    from claude_arch.service.db import make_engine
+    from claude_arch.core.sql import make_engine
     from claude_arch.service.keys import KeyStore
     from claude_arch.settings import Settings
 

@@ -174,7 +174,7 @@ def sessions_from_settings(
         from claude_arch.service.sessions_redis import RedisSessionStore
 
         return RedisSessionStore(url, limits=limits)
-    from claude_arch.service.db import make_engine
+    from claude_arch.core.sql import make_engine
 
     return SqlSessionStore(make_engine(url), limits=limits, owns_engine=True)
 

@@ -39,8 +39,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from claude_arch.core.sql import create_tables
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.db import create_tables, metadata
+from claude_arch.service.db import metadata
 from claude_arch.service.sessions import (
     Session,
     SessionLimits,
