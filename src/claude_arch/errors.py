@@ -20,8 +20,17 @@
         │   ├── GatewayTimeoutError  504 timeout_error
         │   └── OverloadedError      529 overloaded_error
         ├── APIConnectionError       no HTTP answer (reset, refused, DNS)
-        │   └── APITimeoutError      the request or the caller's deadline ran out
+        │   ├── APITimeoutError      the request or the caller's deadline ran out
+        │   │   └── LimiterTimeoutError   our own rate limiter would admit the call too late
+        │   └── StoreUnavailableError     a store of ours (limits, keys, sessions) is unreachable
         └── StreamInterruptedError   the stream ended without message_stop
+
+The two local ones (nothing was sent upstream) subclass the upstream failure their caller sees
+on the wire, so a gateway answers them as before while code that must tell them apart (a
+fallback that need not cool the model down) branches on the type:
+
+    >>> issubclass(LimiterTimeoutError, APITimeoutError), LimiterTimeoutError.status
+    (True, 504)
 
 Every error knows its HTTP ``status`` and Anthropic ``error_type`` so the edges (the service, the
 emulator, the Lambda handler) turn it into exactly one response with ``to_body()``.
@@ -53,12 +62,14 @@ __all__ = [
     "GatewayTimeoutError",
     "InternalServerError",
     "InvalidRequestError",
+    "LimiterTimeoutError",
     "NotFoundError",
     "OverloadedError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTooLargeError",
     "SpendLimitError",
+    "StoreUnavailableError",
     "StreamInterruptedError",
     "UnknownModelError",
     "error_for_status",
@@ -250,6 +261,16 @@ class APITimeoutError(APIConnectionError):
 
     status = 504
     error_type = "timeout_error"
+
+
+class LimiterTimeoutError(APITimeoutError):
+    """Our rate limiter admits the call only after its deadline: nothing was sent, and waiting
+    again cannot help (a model of another family may still be admitted)."""
+
+
+class StoreUnavailableError(APIConnectionError):
+    """A store of ours (the shared limiter's Redis, the key, quota, session or batch store) did
+    not answer: nothing was sent upstream, and the model is not to blame."""
 
 
 class StreamInterruptedError(APIError):

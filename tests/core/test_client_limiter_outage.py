@@ -11,7 +11,7 @@ import pytest
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.ratelimit import RedisRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
-from claude_arch.errors import APIConnectionError
+from claude_arch.errors import StoreUnavailableError
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer
 
@@ -43,7 +43,7 @@ async def test_a_limiter_outage_cools_no_model_down(
         fallbacks={OPUS: [HAIKU]},
         max_retries=0,
     ) as claude:
-        with pytest.raises(APIConnectionError, match="rate-limit store"):
+        with pytest.raises(StoreUnavailableError, match="rate-limit store"):
             await claude.create(model=OPUS, max_tokens=16, messages=HELLO)
         assert not claude.core.cooldowns.cooling(OPUS)
         assert not claude.core.cooldowns.cooling(HAIKU)
@@ -62,7 +62,7 @@ def test_a_limiter_outage_cools_no_model_down_sync(
         fallbacks={OPUS: [HAIKU]},
         max_retries=0,
     ) as claude:
-        with pytest.raises(APIConnectionError, match="rate-limit store"):
+        with pytest.raises(StoreUnavailableError, match="rate-limit store"):
             claude.create(model=OPUS, max_tokens=16, messages=HELLO)
         assert not claude.core.cooldowns.cooling(OPUS)
         assert not claude.core.cooldowns.cooling(HAIKU)

@@ -13,7 +13,7 @@ from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.ratelimit import LocalRateLimiter, RedisRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
-from claude_arch.errors import APITimeoutError, InvalidRequestError
+from claude_arch.errors import InvalidRequestError, LimiterTimeoutError
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer
 
@@ -38,7 +38,7 @@ async def test_limiter_admits_then_refuses_before_sending(
     ) as claude:
         for _ in range(2):
             await claude.create(model=HAIKU, max_tokens=16, messages=HELLO)
-        with pytest.raises(APITimeoutError) as info:
+        with pytest.raises(LimiterTimeoutError) as info:
             await claude.create(model=HAIKU, max_tokens=16, messages=HELLO, deadline=0.5)
     assert info.value.attempts == 1  # a refusal by our own limiter is not retried
     assert emulator.stats()["totals"]["requests"] == 2
@@ -74,7 +74,7 @@ def test_redis_limiter_is_shared_by_sync_clients(
         first.create(model=HAIKU, max_tokens=16, messages=HELLO)
         second.create(model=HAIKU, max_tokens=16, messages=HELLO)
         started = time.monotonic()
-        with pytest.raises(APITimeoutError):
+        with pytest.raises(LimiterTimeoutError):
             first.create(model=HAIKU, max_tokens=16, messages=HELLO, deadline=0.5)
         assert time.monotonic() - started < 0.5
     assert emulator_thread.stats()["totals"]["requests"] == 2

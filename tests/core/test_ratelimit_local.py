@@ -25,7 +25,7 @@ from claude_arch.core.ratelimit import (
 )
 from claude_arch.core.ratelimit.local import PRUNE_AT
 from claude_arch.core.types import Usage
-from claude_arch.errors import APITimeoutError, InvalidRequestError
+from claude_arch.errors import InvalidRequestError, LimiterTimeoutError
 from claude_arch.settings import Settings
 from claude_arch.testing import ManualClock
 
@@ -262,12 +262,12 @@ async def test_acquire_gives_up_at_once_when_the_deadline_cannot_be_met() -> Non
     clock = ManualClock()
     limiter = LocalRateLimiter(LIMITS, clock=clock)
     assert isinstance(limiter.try_acquire("a", input_tokens=1000, output_tokens=1), Reservation)
-    with pytest.raises(APITimeoutError, match="deadline"):
+    with pytest.raises(LimiterTimeoutError, match="deadline"):
         await asyncio.wait_for(
             limiter.acquire("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0),
             timeout=1.0,
         )
-    with pytest.raises(APITimeoutError):
+    with pytest.raises(LimiterTimeoutError):
         limiter.acquire_sync("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0)
     clock.advance(30.0)
     res = await limiter.acquire("a", input_tokens=500, output_tokens=1, deadline=clock.now)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_quota import T0, admit, make_key
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING
-from claude_arch.errors import APIConnectionError
+from claude_arch.errors import StoreUnavailableError
 from claude_arch.service.budgets import (
     CHARGE_ONLY,
     BudgetHold,
@@ -154,9 +154,9 @@ async def test_a_key_without_limits_or_budget_is_served_while_redis_is_down(
             "charging 0.000123 USD" in r.getMessage() and "failed" in r.getMessage()
             for r in caplog.records
         ), [r.getMessage() for r in caplog.records]
-        with pytest.raises(APIConnectionError, match="unreachable"):
+        with pytest.raises(StoreUnavailableError, match="unreachable"):
             await admit(quotas, make_key(rpm=5))  # a key with a limit is refused
-        with pytest.raises(APIConnectionError, match="unreachable"):
+        with pytest.raises(StoreUnavailableError, match="unreachable"):
             await admit(quotas, make_key(budget="1"))  # and one with a budget
     finally:
         await quotas.aclose()

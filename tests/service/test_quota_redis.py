@@ -10,7 +10,11 @@ from decimal import Decimal
 import pytest
 from test_quota import admit, make_key
 
-from claude_arch.errors import APIConnectionError, RateLimitError, SpendLimitError
+from claude_arch.errors import (
+    RateLimitError,
+    SpendLimitError,
+    StoreUnavailableError,
+)
 from claude_arch.service.keys import ApiKey
 from claude_arch.service.quota import Quotas
 
@@ -105,10 +109,10 @@ async def test_unreachable_redis_fails_closed_by_default() -> None:
     quotas = Quotas(redis_url=UNREACHABLE)
     host = UNREACHABLE.split("//", 1)[1].split("/", 1)[0]
     try:
-        with pytest.raises(APIConnectionError, match="unreachable") as caught:
+        with pytest.raises(StoreUnavailableError, match="unreachable") as caught:
             await admit(quotas, make_key(rpm=5, budget="1"))
         assert host not in caught.value.message  # the caller never learns internal addresses
-        with pytest.raises(APIConnectionError, match="unreachable") as caught:
+        with pytest.raises(StoreUnavailableError, match="unreachable") as caught:
             await quotas.ping()
         assert host not in caught.value.message
     finally:

@@ -9,7 +9,7 @@ import pytest
 from test_quota import admit, make_key
 
 from claude_arch.core.ratelimit.redis import RedisRateLimiter
-from claude_arch.errors import APIConnectionError
+from claude_arch.errors import StoreUnavailableError
 from claude_arch.service.quota import Quotas
 
 pytestmark = pytest.mark.redis
@@ -25,7 +25,7 @@ async def test_a_limiter_outage_after_the_budget_is_a_502_naming_no_address(
     quotas._limiter = RedisRateLimiter(UNREACHABLE, fail_open=False)
     key = make_key(rpm=10, budget="1")
     try:
-        with pytest.raises(APIConnectionError) as caught:
+        with pytest.raises(StoreUnavailableError) as caught:
             await admit(quotas, key)
         assert "127.0.0.1" not in caught.value.message
         assert "limits store is unreachable" in caught.value.message

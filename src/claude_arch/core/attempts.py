@@ -18,7 +18,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from claude_arch.core.retry import falls_back
-from claude_arch.errors import APIError, RateLimitError, SpendLimitError
+from claude_arch.errors import (
+    APIError,
+    LimiterTimeoutError,
+    RateLimitError,
+    SpendLimitError,
+    StoreUnavailableError,
+)
 
 if TYPE_CHECKING:
     from claude_arch.core.catalog import ModelInfo
@@ -57,15 +63,17 @@ class AttemptPlan:
         """Account for a failed attempt; the seconds to wait before :meth:`next`."""
         self.error = exc
         call = self._call
-        refused, call.refused_locally = call.refused_locally, False
-        ours, call.limiter_down = refused or call.limiter_down, False
+        # our own limiter said no (waiting again cannot help) or its store failed: in both
+        # cases nothing was sent and the model itself is fine
+        refused = isinstance(exc, LimiterTimeoutError)
+        ours = refused or isinstance(exc, StoreUnavailableError)
         if not refused:
             delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
             if delay is not None:
                 return delay
         self._next = None
         if falls_back(exc) and not call.deadline.expired:
-            if not ours:  # our own limiter said no, or failed: the model itself is fine
+            if not ours:
                 self._core.cooldowns.mark(call.current.id)
                 if call.route is not None and self._core.router is not None:
                     self._core.router.record_failure(call.current.id, exc)

@@ -41,7 +41,6 @@ from claude_arch.core.wire import (
     error_from_response,
 )
 from claude_arch.errors import (
-    APIConnectionError,
     APIError,
     APITimeoutError,
     InvalidRequestError,
@@ -226,19 +225,12 @@ class ClaudeClient:
         limiter = self.core.limiter
         if limiter is None:
             return None
-        try:
-            return await limiter.acquire(
-                model.family,
-                input_tokens=call.input_estimate,
-                output_tokens=self.core.output_reservation(call, model),
-                deadline=call.deadline.at,
-            )
-        except APITimeoutError:
-            call.refused_locally = True  # waiting again cannot help; a fallback family may
-            raise
-        except APIConnectionError:
-            call.limiter_down = True  # its store is unreachable (fail_open=False)
-            raise
+        return await limiter.acquire(
+            model.family,
+            input_tokens=call.input_estimate,
+            output_tokens=self.core.output_reservation(call, model),
+            deadline=call.deadline.at,
+        )
 
     async def settle(self, reservation: Reservation | None, usage: Usage | None = None) -> None:
         """Give the limiter back what the call did not use (``usage`` None: nothing was used)."""

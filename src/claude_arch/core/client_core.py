@@ -75,10 +75,6 @@ class Call:
     fallback: bool = True
     headers: dict[str, str] | None = None
     """The client's headers plus the call's ``extra_headers``, when it has some."""
-    refused_locally: bool = False
-    """Set when our rate limiter could not admit the attempt before the deadline."""
-    limiter_down: bool = False
-    """Set when our rate limiter's store failed the attempt: the model is not to blame."""
     route: Decision | None = None
     """For ``model: "auto"`` with a router: its decision; ``route_chain`` the models to try."""
     route_chain: tuple[str, ...] = ()

@@ -31,7 +31,6 @@ from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRe
 from claude_arch.core.types import Message, Usage
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
 from claude_arch.errors import (
-    APIConnectionError,
     APIError,
     APITimeoutError,
     InvalidRequestError,
@@ -193,19 +192,12 @@ class SyncClaudeClient:
         limiter = self.core.limiter
         if limiter is None:
             return None
-        try:
-            return limiter.acquire_sync(
-                model.family,
-                input_tokens=call.input_estimate,
-                output_tokens=self.core.output_reservation(call, model),
-                deadline=call.deadline.at,
-            )
-        except APITimeoutError:
-            call.refused_locally = True  # waiting again cannot help; a fallback family may
-            raise
-        except APIConnectionError:
-            call.limiter_down = True  # its store is unreachable (fail_open=False)
-            raise
+        return limiter.acquire_sync(
+            model.family,
+            input_tokens=call.input_estimate,
+            output_tokens=self.core.output_reservation(call, model),
+            deadline=call.deadline.at,
+        )
 
     def settle(self, reservation: Reservation | None, usage: Usage | None = None) -> None:
         """Give the limiter back what the call did not use (``usage`` None: nothing was used)."""

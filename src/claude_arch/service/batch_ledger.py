@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from claude_arch.constants import HEADER_BETA
-from claude_arch.errors import APIConnectionError, ClaudeArchError
+from claude_arch.errors import ClaudeArchError, StoreUnavailableError
 from claude_arch.service.batch_store import BatchOwners, OwnedBatch
 from claude_arch.service.quota import to_micro, usd
 from claude_arch.service.upstream import finish_anyway
@@ -71,7 +71,7 @@ async def store_call(work: Coroutine[Any, Any, T]) -> T:
         return await work
     except (SQLAlchemyError, OSError) as exc:
         _log.warning("the batch store is unreachable: %s", exc)
-        raise APIConnectionError("the batch store is unreachable; try again shortly") from exc
+        raise StoreUnavailableError("the batch store is unreachable; try again shortly") from exc
 
 
 async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
@@ -131,7 +131,7 @@ class BatchLedger:
             with contextlib.suppress(Exception):
                 await gateway.client.batches.cancel(batch.id)
             await quotas.charge(hold, cost_usd=Decimal(0))
-            raise APIConnectionError(
+            raise StoreUnavailableError(
                 "the batch store is unreachable: the batch was cancelled; try again shortly"
             ) from exc
         return batch

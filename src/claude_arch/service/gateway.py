@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import PrometheusMeter, ScopedMeter
 from claude_arch.core.sql import make_engine
-from claude_arch.errors import APIConnectionError
+from claude_arch.errors import StoreUnavailableError
 from claude_arch.service.gate import InflightGate
 from claude_arch.service.keys import ApiKey, KeyStore
 from claude_arch.service.quota import Quotas
@@ -136,7 +136,7 @@ class Gateway:
         except (SQLAlchemyError, OSError) as exc:
             # the detail (host, driver message) goes to the log, not to the caller
             _log.warning("the key store is unreachable: %s", exc)
-            raise APIConnectionError("the key store is unreachable; try again shortly") from exc
+            raise StoreUnavailableError("the key store is unreachable; try again shortly") from exc
 
     def drain_on_signals(self) -> Callable[[], None]:
         """From the first SIGTERM/SIGINT on, report not-ready (``/readyz`` 503) so the load

@@ -36,10 +36,10 @@ from claude_arch.core.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
 from claude_arch.core.ratelimit.headers import kind_headers
 from claude_arch.errors import (
-    APIConnectionError,
     InvalidRequestError,
     RateLimitError,
     SpendLimitError,
+    StoreUnavailableError,
 )
 from claude_arch.service.budgets import (
     CHARGE_ONLY,
@@ -189,7 +189,7 @@ class Quotas:
                     input_tokens=input_tokens + output_tokens,
                     output_tokens=0,
                 )
-            except APIConnectionError as exc:
+            except StoreUnavailableError as exc:
                 log.warning("settling the limits of key %s failed: %s", admission.key.id, exc)
         hold = admission.hold
         if hold is not None and (cost_usd or hold.id != CHARGE_ONLY):  # nothing to settle
@@ -213,23 +213,23 @@ class Quotas:
 
     async def spent(self, key: ApiKey) -> Decimal:
         """USD charged to ``key`` in its current budget period (every key is counted);
-        ``APIConnectionError`` when Redis cannot be reached."""
+        ``StoreUnavailableError`` when Redis cannot be reached."""
         slot, _ = self._slot(key, self._now())
         try:
             state = await self._budgets.state(slot)
         except self._outages as exc:
             log.warning("the limits store is unreachable: %s", exc)
-            raise APIConnectionError("the limits store is unreachable") from exc
+            raise StoreUnavailableError("the limits store is unreachable") from exc
         return usd(state.spent)
 
     async def ping(self) -> None:
-        """``APIConnectionError`` when the shared store (Redis) cannot be reached; a no-op
+        """``StoreUnavailableError`` when the shared store (Redis) cannot be reached; a no-op
         in-process."""
         try:
             await self._budgets.ping()
         except self._outages as exc:
             log.warning("the limits store is unreachable: %s", exc)
-            raise APIConnectionError("the limits store is unreachable") from exc
+            raise StoreUnavailableError("the limits store is unreachable") from exc
 
     async def aclose(self) -> None:
         await self._budgets.aclose()
@@ -293,7 +293,7 @@ class Quotas:
         if not self.fail_open:
             # the detail (host names, ports) goes to the log, not to the caller
             log.warning("the %s store is unreachable: %s", what, exc)
-            raise APIConnectionError(f"the {what} store is unreachable") from exc
+            raise StoreUnavailableError(f"the {what} store is unreachable") from exc
         log.warning("the %s store is unreachable (%s): admitting without it", what, exc)
 
     # --- rate limits ----------------------------------------------------------------------------
@@ -311,10 +311,10 @@ class Quotas:
                 SERVICE_KEY_FAMILY, input_tokens=tokens, output_tokens=0, scope=key.id
             )
             state = await limiter.asnapshot(SERVICE_KEY_FAMILY, scope=key.id)
-        except APIConnectionError as exc:
+        except StoreUnavailableError as exc:
             # the limiter's message names the Redis host: to the log, not to the caller
             log.warning("the limits store is unreachable: %s", exc)
-            raise APIConnectionError("the limits store is unreachable") from exc
+            raise StoreUnavailableError("the limits store is unreachable") from exc
         if state is not None:
             at = now.timestamp()
             if key.rpm is not None:

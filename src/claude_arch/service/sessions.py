@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from claude_arch.errors import APIConnectionError, NotFoundError
+from claude_arch.errors import NotFoundError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -127,13 +127,13 @@ def session_not_found(session_id: str) -> NotFoundError:
 
 @contextmanager
 def unreachable_as_502(outages: tuple[type[BaseException], ...]) -> Iterator[None]:
-    """``outages`` raised inside become a 502 ``APIConnectionError`` naming the session store;
+    """``outages`` raised inside become a 502 ``StoreUnavailableError`` naming the session store;
     the detail (host, port, driver message) goes to the log, never to the caller."""
     try:
         yield
     except outages as exc:
         _log.warning("the session store is unreachable: %s", exc)
-        raise APIConnectionError("the session store is unreachable; try again shortly") from exc
+        raise StoreUnavailableError("the session store is unreachable; try again shortly") from exc
 
 
 def outages_as_502(

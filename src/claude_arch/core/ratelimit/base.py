@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from claude_arch.constants import RATELIMIT_HEADER_PREFIX
 from claude_arch.core.catalog import Limits
 from claude_arch.core.ratelimit.protocol import Reservation
-from claude_arch.errors import APITimeoutError, ConfigError, InvalidRequestError
+from claude_arch.errors import ConfigError, InvalidRequestError, LimiterTimeoutError
 
 __all__ = ["BaseRateLimiter", "limits_from_headers"]
 
@@ -170,7 +170,7 @@ class BaseRateLimiter:
 
     def _check_deadline(self, family: str, wait: float, deadline: float | None) -> None:
         if deadline is not None and self._clock() + wait > deadline:
-            raise APITimeoutError(
+            raise LimiterTimeoutError(
                 f"rate limit of family {family!r} admits this request in {wait:.3f}s, "
                 "after the caller's deadline"
             )
@@ -187,7 +187,7 @@ class BaseRateLimiter:
         """Wait (``asyncio.sleep`` on the computed wait) until admitted.
 
         ``deadline`` is a ``time.monotonic()`` instant (the limiter's clock); when the wait would
-        end after it, ``APITimeoutError`` is raised at once instead of sleeping in vain.
+        end after it, ``LimiterTimeoutError`` is raised at once instead of sleeping in vain.
         """
         while True:
             got = await self.atry_acquire(

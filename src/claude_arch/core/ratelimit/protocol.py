@@ -115,7 +115,7 @@ class RateLimiter(Protocol):
         scope: str = "",
         deadline: float | None = None,
     ) -> Reservation:
-        """Wait until admitted; ``APITimeoutError`` if that cannot happen before ``deadline``."""
+        """Wait until admitted; ``LimiterTimeoutError`` if not possible before ``deadline``."""
         ...
 
     def acquire_sync(

@@ -35,7 +35,7 @@ from claude_arch.core.ratelimit.base import (
     raise_if_oversized,
 )
 from claude_arch.core.ratelimit.protocol import BucketState, KindState, Reservation
-from claude_arch.errors import APIConnectionError, ConfigError
+from claude_arch.errors import ConfigError, StoreUnavailableError
 
 if TYPE_CHECKING:
     import redis as redis_sync
@@ -89,7 +89,7 @@ class RedisRateLimiter(BaseRateLimiter):
 
     When Redis is unreachable the limiter fails open by default: it admits (``limited=False``
     reservations), logs a warning at most every 30 s, and the API's own 429s remain the backstop.
-    ``fail_open=False`` raises ``APIConnectionError`` instead.
+    ``fail_open=False`` raises ``StoreUnavailableError`` instead.
     """
 
     def __init__(
@@ -165,10 +165,10 @@ class RedisRateLimiter(BaseRateLimiter):
             return None
 
     def _outage(self, exc: BaseException) -> None:
-        """Redis is unreachable: admit (fail open, logged) or raise ``APIConnectionError``."""
+        """Redis is unreachable: admit (fail open, logged) or raise ``StoreUnavailableError``."""
         where = _redacted(self.url)
         if not self.fail_open:
-            raise APIConnectionError(f"rate-limit store {where} unreachable: {exc}") from exc
+            raise StoreUnavailableError(f"rate-limit store {where} unreachable: {exc}") from exc
         now = time.monotonic()
         if now - self._last_outage_log >= OUTAGE_LOG_INTERVAL_S:
             self._last_outage_log = now
