@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from claude_arch.service.config import ServiceSettings
 from claude_arch.settings import Settings
 
 
@@ -37,3 +40,37 @@ def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLAUDE_ARCH_MAX_RETRIES", "-1")
     with pytest.raises(ValueError, match="max_retries"):
         Settings(_env_file=None)
+
+
+def test_a_dotenv_file_in_the_working_directory_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("CLAUDE_ARCH_MAX_RETRIES=7\nANTHROPIC_API_KEY=sk-ant-stray\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("CLAUDE_ARCH_ENV_FILE", "CLAUDE_ARCH_MAX_RETRIES", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings()
+    assert s.max_retries != 7
+    assert s.api_key is None
+
+
+def test_claude_arch_env_file_names_the_dotenv_file_to_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = tmp_path / "prod.env"
+    env.write_text("CLAUDE_ARCH_MAX_RETRIES=7\n")
+    monkeypatch.delenv("CLAUDE_ARCH_MAX_RETRIES", raising=False)
+    monkeypatch.setenv("CLAUDE_ARCH_ENV_FILE", str(env))
+    assert Settings().max_retries == 7
+    assert ServiceSettings().max_retries == 7
+    assert Settings(_env_file=None).max_retries != 7  # an explicit argument wins
+
+
+@pytest.mark.parametrize("cls", [Settings, ServiceSettings])
+def test_every_field_names_its_variable_and_says_what_it_does(cls: type[Settings]) -> None:
+    for name, field in cls.model_fields.items():
+        description = field.description or ""
+        variable, _, what = description.partition(": ")
+        aliases = getattr(field.validation_alias, "choices", ())
+        assert variable in {f"CLAUDE_ARCH_{name.upper()}", *aliases}, (name, description)
+        assert len(what) > 10, (name, description)

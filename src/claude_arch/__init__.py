@@ -44,12 +44,13 @@ if TYPE_CHECKING:
     from claude_arch.core.sync_client import SyncClaudeClient
     from claude_arch.core.sync_stream import SyncMessageStream
     from claude_arch.core.transports.mock import MockResponse, MockTransport, SyncMockTransport
-    from claude_arch.core.types import Message, Usage, UsageRecord
+    from claude_arch.core.types import USE_DEFAULT, Message, Usage, UsageRecord, UseDefault
     from claude_arch.settings import Settings
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "USE_DEFAULT",
     "APIConnectionError",
     "APIError",
     "APIStatusError",
@@ -76,6 +77,7 @@ __all__ = [
     "UnknownModelError",
     "Usage",
     "UsageRecord",
+    "UseDefault",
     "default_catalog",
 ]
 
@@ -92,6 +94,8 @@ _LAZY = {
     "Message": "claude_arch.core.types",
     "Usage": "claude_arch.core.types",
     "UsageRecord": "claude_arch.core.types",
+    "USE_DEFAULT": "claude_arch.core.types",
+    "UseDefault": "claude_arch.core.types",
     "Settings": "claude_arch.settings",
 }
 

@@ -31,6 +31,8 @@ BATCH_DISCOUNT: Final = "0.5"
 ENV_PREFIX: Final = "CLAUDE_ARCH_"
 ENV_API_KEY: Final = "ANTHROPIC_API_KEY"
 ENV_BASE_URL: Final = "ANTHROPIC_BASE_URL"
+ENV_FILE: Final = "CLAUDE_ARCH_ENV_FILE"
+"""A dotenv file to read settings from too; unset, only the environment counts."""
 
 # --- Redis keys (every prefix in one place) ----------------------------------------------------
 REDIS_PREFIX: Final = "claude-arch:"

@@ -1,4 +1,8 @@
-"""Settings: one pydantic-settings class, read from the environment (and a ``.env`` file).
+"""Settings: one pydantic-settings class, read from the environment.
+
+A dotenv file is read only when asked for: ``CLAUDE_ARCH_ENV_FILE=path/.env`` in the environment
+(or ``Settings(_env_file=path)``), never a ``.env`` that happens to lie in the working directory.
+The service's start-up log line names the file it read, if any.
 
 With nothing set, everything runs on embedded defaults: the built-in emulator as upstream,
 in-process rate limits, SQLite in the data directory.
@@ -10,7 +14,9 @@ in-process rate limits, SQLite in the data directory.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -21,6 +27,7 @@ from claude_arch.constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
     DEFAULT_TIMEOUT_S,
+    ENV_FILE,
     ENV_PREFIX,
 )
 
@@ -32,7 +39,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=None,
         extra="ignore",
         populate_by_name=True,
         hide_input_in_errors=True,  # a rejected URL or key must not be echoed into a log
@@ -62,16 +69,32 @@ class Settings(BaseSettings):
     default_model: str = Field(
         default=DEFAULT_MODEL, description="CLAUDE_ARCH_DEFAULT_MODEL: used for model 'auto'."
     )
-    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0, le=20)
-    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0)
-    connect_timeout_s: float = Field(default=DEFAULT_CONNECT_TIMEOUT_S, gt=0)
+    max_retries: int = Field(
+        default=DEFAULT_MAX_RETRIES,
+        ge=0,
+        le=20,
+        description="CLAUDE_ARCH_MAX_RETRIES: retries of a failed attempt (429, 5xx, 529, "
+        "connection errors) before falling back or giving up.",
+    )
+    timeout_s: float = Field(
+        default=DEFAULT_TIMEOUT_S,
+        gt=0,
+        description="CLAUDE_ARCH_TIMEOUT_S: seconds one attempt may take, end to end.",
+    )
+    connect_timeout_s: float = Field(
+        default=DEFAULT_CONNECT_TIMEOUT_S,
+        gt=0,
+        description="CLAUDE_ARCH_CONNECT_TIMEOUT_S: seconds to open a connection.",
+    )
     rate_limit_tier: str = Field(
         default="tier4",
         description="CLAUDE_ARCH_RATE_LIMIT_TIER: preset of RPM/ITPM/OTPM per family "
         "(tier1..tier4, 'none' to disable client-side limiting).",
     )
     learn_limits: bool = Field(
-        default=True, description="Adopt limits from anthropic-ratelimit-*-limit headers."
+        default=True,
+        description="CLAUDE_ARCH_LEARN_LIMITS: adopt the limits that responses' "
+        "anthropic-ratelimit-*-limit headers announce.",
     )
     emulator_speed: float = Field(
         default=1.0,
@@ -79,6 +102,10 @@ class Settings(BaseSettings):
         description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator "
         "(1 realistic, 100 for tests, 0 no pacing).",
     )
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", os.environ.get(ENV_FILE) or None)
+        super().__init__(**values)
 
     @field_validator("base_url")
     @classmethod

@@ -36,7 +36,13 @@ from claude_arch.emulator.config import EmulatorConfig, FaultSpec, RuleSpec
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.state import Clock, EmulatorState
 
-__all__ = ["EmulatorConfig", "EmulatorServer", "ManualClock", "start_embedded"]
+__all__ = [
+    "EmulatorConfig",
+    "EmulatorServer",
+    "ManualClock",
+    "start_embedded",
+    "start_embedded_at",
+]
 
 # On close, streams still open get this long to finish before they are cancelled.
 _SHUTDOWN_TIMEOUT_S = 0.5
@@ -165,3 +171,9 @@ def start_embedded(config: EmulatorConfig | None = None, **overrides: Any) -> Em
     speed unless told otherwise) and only picks a free port when ``config.port`` is 0.
     """
     return EmulatorServer(config or EmulatorConfig(port=0), **overrides).start()
+
+
+def start_embedded_at(*, speed: float) -> EmulatorServer:
+    """The embedded emulator a client without a key or base URL starts (core's
+    :data:`~claude_arch.core.embedded.EMULATOR_HOOK`): a free port, pacing ``speed``."""
+    return start_embedded(EmulatorConfig(port=0, speed=speed))

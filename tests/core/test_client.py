@@ -189,7 +189,7 @@ async def test_batches_round_trip(
     first = results[0].message
     assert first is not None
     assert first.record is not None
-    full_price = claude.core.catalog.cost(HAIKU, first.usage, batch=False)
+    full_price = claude.catalog.cost(HAIKU, first.usage, batch=False)
     assert first.record.cost_usd < full_price
 
 

@@ -27,11 +27,8 @@ async def test_raw_bytes_are_the_servers_and_usage_is_counted(
 ) -> None:
     async with ClaudeClient(settings, base_url=emulator.url, api_key=emulator.api_key) as claude:
         reference = await claude.create(model=HAIKU, max_tokens=200, messages=HELLO)
-        call = claude.core.plan(
-            "stream",
-            {"model": HAIKU, "max_tokens": 200, "messages": HELLO},
-            deadline=None,
-            timeout=None,
+        call = claude.build_call(
+            "stream", {"model": HAIKU, "max_tokens": 200, "messages": HELLO, "stream": True}
         )
         stream = claude.stream_call(call, keep_content=keep_content)
         async with stream:
@@ -55,11 +52,8 @@ async def test_an_error_after_content_still_raises_in_light_mode(
     async with ClaudeClient(
         settings, base_url=emulator.url, api_key=emulator.api_key, max_retries=0
     ) as claude:
-        call = claude.core.plan(
-            "stream",
-            {"model": HAIKU, "max_tokens": 200, "messages": HELLO},
-            deadline=None,
-            timeout=None,
+        call = claude.build_call(
+            "stream", {"model": HAIKU, "max_tokens": 200, "messages": HELLO, "stream": True}
         )
         async with claude.stream_call(call, keep_content=False) as stream:
             with pytest.raises(APIStatusError) as caught:

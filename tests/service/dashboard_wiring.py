@@ -34,7 +34,7 @@ async def dashboard_service(
         board = gateway.extras.get(EXTRA_NAME)
         if board is None:
             board = Dashboard()
-            gateway.client.core.meters = (*gateway.client.core.meters, board)
+            gateway.client.add_meters(board)
             gateway.extras[EXTRA_NAME] = board
         assert isinstance(board, Dashboard)
         yield server, board

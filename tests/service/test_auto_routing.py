@@ -58,7 +58,7 @@ def test_a_529_storm_moves_traffic_down_the_chain_and_back(
     servers: tuple[EmulatorServer, ServiceServer],
 ) -> None:
     emu, svc = servers
-    router = svc.gateway.client.core.router
+    router = svc.gateway.client.router
     assert router is not None
     clock = ManualClock()
     router.breaker = LocalBreaker(failures=2, window_s=60, cooldown_s=30, clock=clock)

@@ -52,7 +52,7 @@ async def spent_after_hang_up(svc: ServiceServer, path: str, body: dict[str, obj
 
 
 def floor_cost(svc: ServiceServer, input_tokens: int) -> Decimal:
-    catalog = svc.gateway.client.core.catalog
+    catalog = svc.gateway.client.catalog
     return catalog.cost("claude-haiku-4-5", Usage(input_tokens=input_tokens, output_tokens=SEEN))
 
 

@@ -82,7 +82,7 @@ async def test_a_json_answer_is_charged_and_logged_with_its_call(
         ):
             secret = await svc.create_key("json", budget_usd=budget_usd)
             key = await svc.gateway.keys.authenticate(secret)
-            catalog = svc.gateway.client.core.catalog
+            catalog = svc.gateway.client.catalog
             lines = []
             for n in range(3):
                 r = await http.post(

@@ -6,7 +6,7 @@
     message = await stream.final_message()    # with .record (usage, cost, TTFT, attempts)
 
 ``stream.text_stream`` yields only text; ``await stream.until_done()`` drains it. Leaving the
-``async with`` early, ``await stream.close()`` or cancelling the task closes the HTTP response,
+``async with`` early, ``await stream.aclose()`` or cancelling the task closes the HTTP response,
 so the server stops generating.
 
 Retries: until the first content event reaches the caller, a failed attempt (error status,
@@ -33,9 +33,9 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
+    from claude_arch.core.calls import Call
     from claude_arch.core.catalog import ModelInfo
     from claude_arch.core.client import ClaudeClient
-    from claude_arch.core.client_core import Call
     from claude_arch.core.ratelimit import Reservation
     from claude_arch.core.transports.base import AsyncResponse
 
@@ -71,9 +71,14 @@ class MessageStream:
         # loop left with break leaves it where it was, and final_message() reads on from there.
         self._iterator: AsyncIterator[StreamEvent] | None = None
 
-    async def __aenter__(self) -> MessageStream:
+    async def open(self) -> MessageStream:
+        """Send the call: returns when its first content is ready (or raises its error). For
+        a stream whose life is not one block; ``async with`` is this plus :meth:`aclose`."""
         await self._open()
         return self
+
+    async def __aenter__(self) -> MessageStream:
+        return await self.open()
 
     async def __aexit__(
         self,
@@ -81,7 +86,7 @@ class MessageStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.close()
+        await self.aclose()
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._shared()
@@ -118,8 +123,12 @@ class MessageStream:
         return self._ended.message()
 
     async def close(self) -> None:
+        """:meth:`aclose`, under the name the official SDK's stream uses."""
+        await self.aclose()
+
+    async def aclose(self) -> None:
         """Stop: close the response (the server stops generating) and account for the partial
-        call (``error_type`` "cancelled", status 499)."""
+        call (``error_type`` "cancelled", status 499). Closing twice does nothing more."""
         attempt, self._attempt = self._attempt, None
         if attempt is None:
             self._finished = True  # closed before it was opened: it never will be
@@ -149,7 +158,7 @@ class MessageStream:
                 # close() came (from another task) while this opened: it found nothing to close
                 # or account for then, so it does now; the caller reads nothing
                 self._finished = False
-                await self.close()
+                await self.aclose()
                 return None
         return self._attempt
 
@@ -260,7 +269,7 @@ class MessageStream:
             await self._fail(attempt, exc)
             raise
         except BaseException:  # cancelled, or the caller dropped the iterator: stop upstream
-            await self.close()
+            await self.aclose()
             raise
         self._ended = state
         await self._finish(attempt)

@@ -34,9 +34,10 @@ from claude_arch.core.worst_case import worst_case_cost
 from claude_arch.errors import InvalidRequestError
 
 if TYPE_CHECKING:
+    from claude_arch.core.calls import Call
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.client import ClaudeClient
-    from claude_arch.core.client_core import Call, ClientCore
+    from claude_arch.core.client_core import ClientCore
     from claude_arch.core.sync_client import SyncClaudeClient
 
 __all__ = ["AsyncBatches", "CheckedBatch", "SyncBatches", "check_batch", "check_custom_id"]
@@ -229,7 +230,7 @@ class AsyncBatches:
         deadline: float | None = None,
     ) -> Any:
         client = self._client
-        call = client.core.plain_call(f"batch.{method.lower()}", deadline=deadline, timeout=None)
+        call = client.core.plain_call(f"batch.{method.lower()}", deadline=deadline)
         call.headers = _headers(client.core, extra_headers)
         path = _beta(path, beta)
 
@@ -325,7 +326,7 @@ class AsyncBatches:
             raise _no_results(batch)
         client = self._client
         transport = await client.transport()
-        call = client.core.plain_call("batch.results", deadline=None, timeout=None)
+        call = client.core.plain_call("batch.results", deadline=None)
         call.headers = _headers(client.core, extra_headers)
         request = client.core.request("GET", _beta(batch.results_url, beta), None, call, 0)
         response = await transport.send(request)
@@ -391,26 +392,26 @@ class SyncBatches:
     ) -> MessageBatch:
         """Create a batch; ``requests`` are checked first (:meth:`check`) unless already."""
         body = _checked(self._client.core, requests)
-        data = self._call("POST", BATCHES_PATH, body, deadline=deadline, timeout=None)
+        data = self._call("POST", BATCHES_PATH, body, deadline=deadline)
         return MessageBatch.from_dict(data)
 
     def retrieve(self, batch_id: str, *, deadline: float | None = None) -> MessageBatch:
         path = f"{BATCHES_PATH}/{batch_id}"
-        return MessageBatch.from_dict(self._call("GET", path, deadline=deadline, timeout=None))
+        return MessageBatch.from_dict(self._call("GET", path, deadline=deadline))
 
     def list(
         self, *, limit: int = 20, before_id: str | None = None, after_id: str | None = None
     ) -> BatchPage:
         path = _list_path(limit, before_id, after_id)
-        return BatchPage.from_dict(self._call("GET", path, deadline=None, timeout=None))
+        return BatchPage.from_dict(self._call("GET", path, deadline=None))
 
     def cancel(self, batch_id: str) -> MessageBatch:
         path = f"{BATCHES_PATH}/{batch_id}/cancel"
-        return MessageBatch.from_dict(self._call("POST", path, deadline=None, timeout=None))
+        return MessageBatch.from_dict(self._call("POST", path, deadline=None))
 
     def delete(self, batch_id: str) -> dict[str, Any]:
         path = f"{BATCHES_PATH}/{batch_id}"
-        return dict(self._call("DELETE", path, deadline=None, timeout=None))
+        return dict(self._call("DELETE", path, deadline=None))
 
     def results(self, batch_id: str) -> Iterator[BatchResult]:
         """Each request's result, read line by line from the batch's ``results_url``."""

@@ -29,14 +29,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from claude_arch.core.async_stream import MessageStream
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
-from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
+from claude_arch.core.calls import Call
+from claude_arch.core.client_base import ClientBase
+from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
-from claude_arch.core.types import Message, Usage
+from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
 from claude_arch.core.wire import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,
+    MODELS_PATH,
     decode_json,
     error_from_response,
 )
@@ -59,7 +62,7 @@ __all__ = ["ClaudeClient"]
 T = TypeVar("T")
 
 
-class ClaudeClient:
+class ClaudeClient(ClientBase):
     """The async Messages API client. Reuse one per process: it pools connections."""
 
     def __init__(
@@ -69,11 +72,11 @@ class ClaudeClient:
         api_key: str | None = None,
         base_url: str | None = None,
         transport: AsyncTransport | None = None,
-        limiter: RateLimiter | None = _FROM_SETTINGS,
+        limiter: RateLimiter | UseDefault | None = USE_DEFAULT,
         meters: Sequence[Meter] = (),
         fallbacks: Mapping[str, Sequence[str]] | None = None,
-        max_retries: int | None = None,
-        timeout: float | None = None,
+        max_retries: int | UseDefault = USE_DEFAULT,
+        timeout: float | UseDefault | None = USE_DEFAULT,
         api_style: ApiStyle = "2.x",
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
@@ -97,9 +100,6 @@ class ClaudeClient:
         )
         self._transport = transport
         self.batches = AsyncBatches(self)
-
-    def __repr__(self) -> str:
-        return f"<ClaudeClient {self.core.base_url or 'embedded emulator'}>"
 
     async def __aenter__(self) -> ClaudeClient:
         return self
@@ -125,7 +125,7 @@ class ClaudeClient:
         self,
         *,
         deadline: float | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
+        timeout: float | UseDefault | None = USE_DEFAULT,  # noqa: ASYNC109
         **params: Any,
     ) -> Message:
         """Send one Messages request; the message carries its usage record in ``.record``."""
@@ -135,28 +135,36 @@ class ClaudeClient:
         return await self.run(call, self._create_once)
 
     def stream(
-        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        **params: Any,
     ) -> MessageStream:
         """A streamed Messages request: ``async with`` it, or iterate it directly."""
         params.pop("stream", None)
         call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
         return MessageStream(self, call)
 
-    async def execute(self, call: Call) -> Message:
-        """Send a call planned with ``client.core.plan("create", params, …)``: for a caller (the
-        gateway) that needs the validated call, its token estimate, before deciding to send."""
+    async def send_call(self, call: Call) -> Message:
+        """Send a call made with ``build_call("create", …)``, as :meth:`create` does."""
         return await self.run(call, self._create_once)
 
     def stream_call(self, call: Call, *, keep_content: bool = True) -> MessageStream:
-        """:meth:`stream` for a call planned with ``client.core.plan("stream", params, …)``;
+        """:meth:`stream` for a call made with ``build_call("stream", …)``;
         ``keep_content=False`` for a proxy that reads only :meth:`MessageStream.raw`."""
         return MessageStream(self, call, keep_content=keep_content)
+
+    async def check_upstream(self) -> None:
+        """One cheap authenticated request (``GET /v1/models?limit=1``, not retried): returns
+        when the upstream answers and accepts the key, else raises its typed error."""
+        await self.send_json(self.core.request("GET", MODELS_PATH + "?limit=1", None, None, 0))
 
     async def count_tokens(
         self,
         *,
         deadline: float | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
+        timeout: float | UseDefault | None = USE_DEFAULT,  # noqa: ASYNC109
         **params: Any,
     ) -> int:
         """Input tokens of a request, as the server counts them."""
@@ -239,10 +247,6 @@ class ClaudeClient:
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
         self.core.learn(model, headers)
-
-    def rate_limits(self, model: str) -> dict[str, str]:
-        """The ``anthropic-ratelimit-*`` headers of the latest answer for ``model``'s family."""
-        return self.core.rate_limits(model)
 
     async def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = await self.reserve(call, model)

@@ -11,7 +11,6 @@ import importlib.util
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import (
@@ -21,6 +20,7 @@ from claude_arch.constants import (
     HEADER_RETRY_COUNT,
 )
 from claude_arch.core.attempts import AttemptPlan
+from claude_arch.core.calls import Call
 from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
@@ -28,7 +28,7 @@ from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
 from claude_arch.core.schema import check_nesting, validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
-from claude_arch.core.types import Message, Usage, UsageRecord
+from claude_arch.core.types import USE_DEFAULT, Message, Usage, UsageRecord, UseDefault
 from claude_arch.core.wire import (
     ApiStyle,
     decode_json,
@@ -50,38 +50,12 @@ if TYPE_CHECKING:
     from claude_arch.core.routing import Decision, Router
     from claude_arch.settings import Settings
 
-__all__ = ["AUTO_MODEL", "Call", "ClientCore"]
+__all__ = ["AUTO_MODEL", "ClientCore"]
 
 # Like the official SDK: an answer this long may outlast HTTP idle timeouts unless streamed
 # (an hour for 128k tokens, so 10 minutes is about 21.3k tokens).
 MAX_NONSTREAMING_TOKENS = 128_000 * 600 // 3600
 _log = logging.getLogger("claude_arch")
-
-
-@dataclass(slots=True)
-class Call:
-    """One logical call (across attempts and fallback models) and what it has cost so far."""
-
-    operation: str
-    params: dict[str, Any]
-    requested: ModelInfo
-    deadline: Deadline
-    timeout: float | None
-    input_estimate: int = 0
-    max_tokens: int = 0
-    attempts: int = 0
-    started: float = field(default_factory=time.perf_counter)
-    model: ModelInfo | None = None
-    fallback: bool = True
-    headers: dict[str, str] | None = None
-    """The client's headers plus the call's ``extra_headers``, when it has some."""
-    route: Decision | None = None
-    """For ``model: "auto"`` with a router: its decision; ``route_chain`` the models to try."""
-    route_chain: tuple[str, ...] = ()
-
-    @property
-    def current(self) -> ModelInfo:
-        return self.model or self.requested
 
 
 class ClientCore:
@@ -93,11 +67,11 @@ class ClientCore:
         *,
         api_key: str | None,
         base_url: str | None,
-        limiter: RateLimiter | object | None,
+        limiter: RateLimiter | UseDefault | None,
         meters: Sequence[Meter],
         fallbacks: Mapping[str, Sequence[str]] | None,
-        max_retries: int | None,
-        timeout: float | None,
+        max_retries: int | UseDefault,
+        timeout: float | UseDefault | None,
         api_style: ApiStyle,
         catalog: Catalog | None,
         cooldown_s: float,
@@ -119,22 +93,22 @@ class ClientCore:
         self.headers = request_headers(key or EMULATOR_API_KEY, style=api_style)
         self.headers[HEADER_RETRY_COUNT] = "0"  # as the official SDKs send it
         # A limiter built here is the client's to close; one passed in may be shared.
-        self.owns_limiter = limiter is _FROM_SETTINGS
-        if limiter is _FROM_SETTINGS:
+        self.owns_limiter = limiter is USE_DEFAULT
+        if limiter is USE_DEFAULT:
             from claude_arch.core.ratelimit import limiter_from_settings
 
             self.limiter: RateLimiter | None = limiter_from_settings(settings, self.catalog)
         else:
-            self.limiter = limiter  # type: ignore[assignment]
+            self.limiter = limiter
         self.meters = tuple(meters)
         resolve = self.catalog.resolve  # fallback chains are checked when the client is built
         self.fallbacks = {
             resolve(k).id: tuple(resolve(n).id for n in v) for k, v in (fallbacks or {}).items()
         }
         self.retry = RetryPolicy(
-            max_retries=settings.max_retries if max_retries is None else max_retries
+            max_retries=settings.max_retries if max_retries is USE_DEFAULT else max_retries
         )
-        self.timeout = settings.timeout_s if timeout is None else timeout
+        self.timeout = settings.timeout_s if timeout is USE_DEFAULT else timeout
         self.connect_timeout = settings.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
         self.tracer = _otel_tracer(tracer_provider)
@@ -164,7 +138,7 @@ class ClientCore:
         params: Mapping[str, Any],
         *,
         deadline: float | None,
-        timeout: float | None,
+        timeout: float | UseDefault | None,
     ) -> Call:
         """Validate ``params`` locally (naming the bad field) before anything is sent.
 
@@ -196,7 +170,7 @@ class ClientCore:
             body,
             info,
             Deadline.within(deadline),
-            self.timeout if timeout is None else timeout,
+            self.timeout if timeout is USE_DEFAULT else timeout,
         )
         if route is not None and self.router is not None:
             call.route = route
@@ -206,7 +180,11 @@ class ClientCore:
         if operation != "count_tokens":
             call.input_estimate = count_request(body)
             call.max_tokens = int(body["max_tokens"])
-        if operation == "create" and timeout is None and call.max_tokens > MAX_NONSTREAMING_TOKENS:
+        if (
+            operation == "create"
+            and timeout is USE_DEFAULT
+            and call.max_tokens > MAX_NONSTREAMING_TOKENS
+        ):
             raise InvalidRequestError(
                 f"max_tokens: {call.max_tokens} output tokens may take over 10 minutes without "
                 "streaming; use client.stream(...) (or pass timeout= to insist)",
@@ -214,14 +192,20 @@ class ClientCore:
             )
         return call
 
-    def plain_call(self, operation: str, *, deadline: float | None, timeout: float | None) -> Call:
+    def plain_call(
+        self,
+        operation: str,
+        *,
+        deadline: float | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+    ) -> Call:
         """A call that names no model (batch management): retried, never falls back."""
         call = Call(
             operation,
             {},
             self.resolve(AUTO_MODEL),
             Deadline.within(deadline),
-            self.timeout if timeout is None else timeout,
+            self.timeout if timeout is USE_DEFAULT else timeout,
         )
         call.fallback = False
         return call
@@ -405,12 +389,3 @@ def _otel_tracer(provider: Any) -> OTelTracer | None:
     from claude_arch.core.metering.spans import OTelTracer
 
     return OTelTracer(provider)
-
-
-class _FromSettings:
-    def __repr__(self) -> str:
-        return "<limiter from settings>"
-
-
-_FROM_SETTINGS: Any = _FromSettings()
-"""Default of the ``limiter`` argument: build the limiter the settings describe."""

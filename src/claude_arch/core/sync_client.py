@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import SyncBatches
-from claude_arch.core.client_core import _FROM_SETTINGS, Call, ClientCore
+from claude_arch.core.calls import Call
+from claude_arch.core.client_base import ClientBase
+from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
 from claude_arch.core.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
-from claude_arch.core.types import Message, Usage
+from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
 from claude_arch.errors import (
     APIError,
@@ -49,7 +51,7 @@ __all__ = ["SyncClaudeClient"]
 T = TypeVar("T")
 
 
-class SyncClaudeClient:
+class SyncClaudeClient(ClientBase):
     """The blocking Messages API client; thread-safe to share (the transport pools connections)."""
 
     def __init__(
@@ -59,11 +61,11 @@ class SyncClaudeClient:
         api_key: str | None = None,
         base_url: str | None = None,
         transport: SyncTransport | None = None,
-        limiter: RateLimiter | None = _FROM_SETTINGS,
+        limiter: RateLimiter | UseDefault | None = USE_DEFAULT,
         meters: Sequence[Meter] = (),
         fallbacks: Mapping[str, Sequence[str]] | None = None,
-        max_retries: int | None = None,
-        timeout: float | None = None,
+        max_retries: int | UseDefault = USE_DEFAULT,
+        timeout: float | UseDefault | None = USE_DEFAULT,
         api_style: ApiStyle = "2.x",
         catalog: Catalog | None = None,
         cooldown_s: float = 30.0,
@@ -89,9 +91,6 @@ class SyncClaudeClient:
         self._lock = threading.Lock()
         self.batches = SyncBatches(self)
 
-    def __repr__(self) -> str:
-        return f"<SyncClaudeClient {self.core.base_url or 'embedded emulator'}>"
-
     def __enter__(self) -> SyncClaudeClient:
         return self
 
@@ -111,7 +110,11 @@ class SyncClaudeClient:
 
     # --- public calls ---------------------------------------------------------------------
     def create(
-        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        **params: Any,
     ) -> Message:
         """Send one Messages request; the message carries its usage record in ``.record``."""
         if params.pop("stream", False):
@@ -120,15 +123,31 @@ class SyncClaudeClient:
         return self.run(call, self._create_once)
 
     def stream(
-        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        **params: Any,
     ) -> SyncMessageStream:
         """A streamed Messages request: use it in a ``with`` block, or iterate it directly."""
         params.pop("stream", None)
         call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
         return SyncMessageStream(self, call)
 
+    def send_call(self, call: Call) -> Message:
+        """Send a call made with ``build_call("create", …)``, as :meth:`create` does."""
+        return self.run(call, self._create_once)
+
+    def stream_call(self, call: Call) -> SyncMessageStream:
+        """:meth:`stream` for a call made with ``build_call("stream", …)``."""
+        return SyncMessageStream(self, call)
+
     def count_tokens(
-        self, *, deadline: float | None = None, timeout: float | None = None, **params: Any
+        self,
+        *,
+        deadline: float | None = None,
+        timeout: float | UseDefault | None = USE_DEFAULT,
+        **params: Any,
     ) -> int:
         """Input tokens of a request, as the server counts them."""
         call = self.core.plan("count_tokens", params, deadline=deadline, timeout=timeout)
@@ -206,10 +225,6 @@ class SyncClaudeClient:
 
     def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
         self.core.learn(model, headers)
-
-    def rate_limits(self, model: str) -> dict[str, str]:
-        """The ``anthropic-ratelimit-*`` headers of the latest answer for ``model``'s family."""
-        return self.core.rate_limits(model)
 
     def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = self.reserve(call, model)

@@ -29,8 +29,8 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
+    from claude_arch.core.calls import Call
     from claude_arch.core.catalog import ModelInfo
-    from claude_arch.core.client_core import Call
     from claude_arch.core.ratelimit import Reservation
     from claude_arch.core.sync_client import SyncClaudeClient
     from claude_arch.core.transports.base import SyncResponse

@@ -6,12 +6,31 @@ Content blocks stay wire-shaped dicts so that anything the API adds passes throu
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-__all__ = ["Message", "Usage", "UsageRecord"]
+__all__ = ["USE_DEFAULT", "Message", "Usage", "UsageRecord", "UseDefault"]
+
+
+class UseDefault(enum.Enum):
+    """The type of :data:`USE_DEFAULT` (one member, so type checkers narrow on ``is``)."""
+
+    USE_DEFAULT = "use the default"
+
+    def __repr__(self) -> str:
+        return "USE_DEFAULT"
+
+
+USE_DEFAULT: Final = UseDefault.USE_DEFAULT
+"""An argument left to its default: a client's ``limiter``, ``timeout`` and ``max_retries`` come
+from its settings, a call's ``timeout`` from its client. ``None`` always means off:
+
+    ClaudeClient(timeout=None, limiter=None)   # no per-attempt timeout, no rate limiter
+    await claude.create(..., timeout=USE_DEFAULT)   # the client's timeout (the default)
+"""
 
 
 @dataclass(slots=True)

@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from claude_arch.constants import ENV_FILE
 from claude_arch.core.schema import CountTokensParams, CreateParams
 from claude_arch.core.wire import BATCHES_PATH, encode_body
 from claude_arch.errors import (
@@ -65,6 +66,7 @@ def create_app(
                 "upstream": "embedded emulator" if settings.uses_emulator else "configured",
                 "keys_required": settings.requires_keys,
                 "limits": "redis" if settings.redis_url else "in-process",
+                "env_file": os.environ.get(ENV_FILE) or "none",
             },
         )
         restore_signals = gateway.drain_on_signals()

@@ -126,15 +126,15 @@ class ChatTurn:
 
     async def start(self) -> None:
         """Load, trim, admit, open the upstream stream; then make the session if it is new."""
-        request, core = self.request, self.gateway.client.core
+        request, client = self.request, self.gateway.client
         if self.session_id is not None:
             self._session = await self.sessions.get(self.session_id, self.key.id)
         session = self._session
         name = request.model or (session.model if session else None) or AUTO_MODEL
         # "auto" with a router is routed by core per turn; the default model's window bounds the
         # trim (every routed model's is at least as large in the shipped policies)
-        routed = name == AUTO_MODEL and core.router is not None
-        model = core.resolve(name)
+        routed = name == AUTO_MODEL and client.router is not None
+        model = client.resolve(name)
         system = request.system
         if system is None and session is not None:
             system = session.system
@@ -151,7 +151,7 @@ class ChatTurn:
             params["system"] = system
         admitted = Admitted(self.gateway, self.key, params, stream=True)
         self.model = admitted.call.current.id
-        await admitted.__aenter__()
+        await admitted.open()
         self._admitted = admitted
         self._stream = await admitted.stream()
         if self._session is None:
@@ -198,7 +198,7 @@ class ChatTurn:
         admitted, self._admitted = self._admitted, None
         if admitted is not None:
             self._records = admitted.records  # filled as the call is accounted for
-            await admitted.__aexit__(None, None, None)
+            await admitted.aclose()
         answer = self._answer
         if answer is None and self.delivered:
             answer = [{"type": "text", "text": "".join(self.delivered)}]

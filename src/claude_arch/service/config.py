@@ -33,7 +33,12 @@ class ServiceSettings(Settings):
     """What ``claude-arch serve`` reads (each field from ``CLAUDE_ARCH_<FIELD>``)."""
 
     host: str = Field(default="127.0.0.1", description="CLAUDE_ARCH_HOST: interface to bind.")
-    port: int = Field(default=SERVICE_DEFAULT_PORT, ge=0, le=65535)
+    port: int = Field(
+        default=SERVICE_DEFAULT_PORT,
+        ge=0,
+        le=65535,
+        description="CLAUDE_ARCH_PORT: port to listen on (0: any free port).",
+    )
     dev: bool = Field(
         default=False,
         description="CLAUDE_ARCH_DEV: development mode; on a loopback host, requests need no key.",

@@ -94,7 +94,7 @@ class Gateway:
                 router=router_from_settings(settings),
             )
         else:
-            client.core.meters = (*client.core.meters, scoped, metrics, *meters)
+            client.add_meters(scoped, metrics, *meters)
         engine = make_engine(settings.sqlalchemy_url)
         keys = KeyStore(engine, cache_ttl_s=settings.key_cache_ttl_s)
         await keys.init()

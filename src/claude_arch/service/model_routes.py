@@ -35,7 +35,7 @@ async def list_models(request: Request) -> dict[str, Any]:
     gateway, _key = await caller(request)
     query = request.query_params
     chosen, more = paging.page(
-        list(gateway.client.core.catalog),
+        list(gateway.client.catalog),
         lambda m: m.id,
         limit=query.get("limit"),
         before_id=query.get("before_id"),
@@ -47,7 +47,7 @@ async def list_models(request: Request) -> dict[str, Any]:
 @router.get("/v1/models/{model_id}", summary="One model (aliases resolve)")
 async def get_model(request: Request, model_id: str) -> dict[str, Any]:
     gateway, _key = await caller(request)
-    info = gateway.client.core.catalog.get(model_id)
+    info = gateway.client.catalog.get(model_id)
     if info is None:
         raise NotFoundError(f"model: {model_id[:100]!r} not found")
     return model_object(info)

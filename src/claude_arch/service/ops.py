@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.responses import JSONResponse, Response
 
-from claude_arch.core.wire import MODELS_PATH
 from claude_arch.service.sessions import sessions_of
 
 if TYPE_CHECKING:
@@ -87,9 +86,7 @@ async def _upstream(gateway: Gateway) -> None:
     now = time.monotonic()
     if now < gateway.extras.get(_UPSTREAM_OK_UNTIL, 0.0):
         return
-    await gateway.client.send_json(
-        gateway.client.core.request("GET", MODELS_PATH + "?limit=1", None, None, 0)
-    )
+    await gateway.client.check_upstream()
     gateway.extras[_UPSTREAM_OK_UNTIL] = time.monotonic() + UPSTREAM_CHECK_TTL_S
 
 

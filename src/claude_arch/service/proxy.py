@@ -96,7 +96,7 @@ async def create_message(request: Request) -> Response:
     # validation and the token estimate walk the whole body: a large one off the event loop
     admitted = await asyncio.to_thread(admit) if large(request) else admit()
     request_id = request_id_of(request)
-    await admitted.__aenter__()
+    await admitted.open()
     try:
         # watched: a client gone before the answer (a long prompt, a retry waiting out a 429,
         # a stream's first token) must not keep the upstream generating, nor its gate slot
@@ -104,8 +104,8 @@ async def create_message(request: Request) -> Response:
             stream = await until_disconnected(request, admitted.stream(raw=True))
         else:
             message = await until_disconnected(request, admitted.create())
-    except BaseException as exc:
-        await admitted.__aexit__(type(exc), exc, exc.__traceback__)
+    except BaseException:
+        await admitted.aclose()
         raise
     admitted.headers = admitted.answer_headers()
     if streaming:
@@ -128,7 +128,7 @@ class SettledAfter(Response):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self.admitted.close()
+            await self.admitted.aclose()
 
 
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
@@ -179,7 +179,7 @@ class ForwardedStream(StreamingResponse):
             raise
         finally:
             await chunks.aclose()  # a stream not read to its end stops upstream
-            await self.admitted.close()  # a client gone away still has its usage settled
+            await self.admitted.aclose()  # a client gone away still has its usage settled
 
     async def _stopping(self, send: Send) -> None:
         """End the stream with an ``overloaded_error`` event, so a caller's SDK raises a typed,

@@ -86,13 +86,9 @@ class Admitted:
         # Core validates once ("auto" resolved, 400 naming the field) and estimates the tokens.
         # The per-attempt timeout is the gateway's: a long non-streamed answer is the caller's
         # choice, not a mistake to refuse.
-        self.call = gateway.client.core.plan(
-            "stream" if stream else "create",
-            params,
-            deadline=None,
-            timeout=gateway.settings.timeout_s,
+        self.call = gateway.client.build_call(
+            "stream" if stream else "create", params, timeout=gateway.settings.timeout_s
         )
-        self.call.params.pop("stream", None)  # validated; the client sets it per attempt
         self.params = self.call.params
         self.headers: dict[str, str] = {}
         self.records: list[UsageRecord] = []
@@ -102,7 +98,10 @@ class Admitted:
         self._holding = False  # a slot at the gate
         self._stream: MessageStream | None = None
 
-    async def __aenter__(self) -> Admitted:
+    async def open(self) -> Admitted:
+        """Admit the call: the key's quotas and budget (its worst case), then a gate slot.
+        Raises the refusal (429, 402, 503) with nothing held. ``async with`` is this plus
+        :meth:`aclose`."""
         gateway = self.gateway
         call = self.call
         model = call.requested
@@ -114,7 +113,7 @@ class Admitted:
             _FREE
             if self.key.budget_usd is None
             else worst_case_cost(
-                gateway.client.core.catalog,
+                gateway.client.catalog,
                 model.id,
                 call.params,
                 input_tokens=input_tokens,
@@ -139,7 +138,7 @@ class Admitted:
 
     async def create(self) -> Message:
         """Send the (non-streamed) call."""
-        return await self.gateway.client.execute(self.call)
+        return await self.gateway.client.send_call(self.call)
 
     async def stream(self, *, raw: bool = False) -> MessageStream:
         """Open the stream: its first content is ready (or its error raised) when this returns.
@@ -148,7 +147,7 @@ class Admitted:
         logged), so content deltas are parsed only if the final message is asked for."""
         keep = not raw or self.logs_answer
         stream = self.gateway.client.stream_call(self.call, keep_content=keep)
-        await stream.__aenter__()
+        await stream.open()
         self._stream = stream
         return stream
 
@@ -174,30 +173,37 @@ class Admitted:
             self._holding = False
             self.gateway.gate.release()
 
+    async def __aenter__(self) -> Admitted:
+        return await self.open()
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """End the call: close its stream, give the slot back, settle the quotas with what it
+        used. Completes even if the caller's task is cancelled meanwhile (the client gone, the
+        server stopping): a call is always settled (:func:`finish_anyway`). With the counts in
+        this process and no stream left to close, settling never waits, so nothing can cancel
+        it, and it runs here without a task of its own. Closing twice does nothing more."""
+        stream = self._stream
+        if (stream is None or stream.finished) and not self.gateway.quotas.shared:
+            await self._end()
+        else:
+            await finish_anyway(self._end())
+
+    async def _end(self) -> None:
         stream, self._stream = self._stream, None
         try:
             if stream is not None:
-                await stream.__aexit__(None, None, None)
+                await stream.aclose()
         finally:
             self.release_slot()
             await self._settle()
-
-    async def close(self) -> None:
-        """``__aexit__`` that completes even if the caller's task is cancelled meanwhile (the
-        client gone, the server stopping): a call is always settled (:func:`finish_anyway`).
-        With the counts in this process and no stream left to close, settling never waits, so
-        nothing can cancel it, and it runs here without a task of its own."""
-        stream = self._stream
-        if (stream is None or stream.finished) and not self.gateway.quotas.shared:
-            await self.__aexit__(None, None, None)
-        else:
-            await finish_anyway(self.__aexit__(None, None, None))
 
     async def _settle(self) -> None:
         admission, self._admission = self._admission, None
