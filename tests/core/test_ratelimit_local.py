@@ -252,7 +252,7 @@ async def test_acquire_waits_the_computed_time() -> None:
     started = time.monotonic()
     drain = limiter.try_acquire("a", requests=6000, input_tokens=0, output_tokens=0)
     assert isinstance(drain, Reservation)
-    res = await limiter.acquire("a", input_tokens=1, output_tokens=1)
+    res = await limiter.aacquire("a", input_tokens=1, output_tokens=1)
     assert res.requests == 1
     # admitted only once one request has refilled (10 ms at 100/s); correctness, not speed
     assert time.monotonic() - started >= 0.0099
@@ -264,17 +264,17 @@ async def test_acquire_gives_up_at_once_when_the_deadline_cannot_be_met() -> Non
     assert isinstance(limiter.try_acquire("a", input_tokens=1000, output_tokens=1), Reservation)
     with pytest.raises(LimiterTimeoutError, match="deadline"):
         await asyncio.wait_for(
-            limiter.acquire("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0),
+            limiter.aacquire("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0),
             timeout=1.0,
         )
     with pytest.raises(LimiterTimeoutError):
-        limiter.acquire_sync("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0)
+        limiter.acquire("a", input_tokens=500, output_tokens=1, deadline=clock.now + 29.0)
     clock.advance(30.0)
-    res = await limiter.acquire("a", input_tokens=500, output_tokens=1, deadline=clock.now)
+    res = await limiter.aacquire("a", input_tokens=500, output_tokens=1, deadline=clock.now)
     assert res.input_tokens == 500
 
 
-def test_acquire_sync_waits_in_threads() -> None:
+def test_acquire_waits_in_threads() -> None:
     limiter = LocalRateLimiter({"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
     started = time.monotonic()
     assert isinstance(
@@ -283,7 +283,7 @@ def test_acquire_sync_waits_in_threads() -> None:
     results: list[Reservation] = []
     worker = threading.Thread(
         target=lambda: results.append(
-            limiter.acquire_sync("a", input_tokens=1, output_tokens=1, deadline=started + 10)
+            limiter.acquire("a", input_tokens=1, output_tokens=1, deadline=started + 10)
         )
     )
     worker.start()

@@ -192,22 +192,22 @@ async def test_async_twins(private_redis_url: str) -> None:
     limiter = fresh(private_redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
     drain = await limiter.atry_acquire("a", requests=6000, input_tokens=0, output_tokens=0)
     assert isinstance(drain, Reservation)
-    res = await limiter.acquire("a", input_tokens=5, output_tokens=50)
+    res = await limiter.aacquire("a", input_tokens=5, output_tokens=50)
     await limiter.asettle(res, input_tokens=5, output_tokens=10)
     state = await limiter.asnapshot("a")
     assert state is not None
     assert state.output_tokens.remaining >= 10**6 - 10
     await limiter.apause("a", 60.0)
     with pytest.raises(APITimeoutError):
-        await limiter.acquire("a", input_tokens=1, output_tokens=1, deadline=time.monotonic() + 5)
+        await limiter.aacquire("a", input_tokens=1, output_tokens=1, deadline=time.monotonic() + 5)
     await limiter.aclose()
 
 
-def test_acquire_sync_waits_the_server_computed_time(private_redis_url: str) -> None:
+def test_acquire_waits_the_server_computed_time(private_redis_url: str) -> None:
     limiter = fresh(private_redis_url, {"a": Limits(rpm=6000, itpm=10**6, otpm=10**6)})
     drain = limiter.try_acquire("a", requests=6000, input_tokens=0, output_tokens=0)
     assert isinstance(drain, Reservation)
-    res = limiter.acquire_sync("a", input_tokens=1, output_tokens=1, deadline=time.monotonic() + 5)
+    res = limiter.acquire("a", input_tokens=1, output_tokens=1, deadline=time.monotonic() + 5)
     assert res.limited
     limiter.close()
 
@@ -237,7 +237,7 @@ def _hammer(url: str, prefix: str, seed: int, signals: tuple[Any, Any, Any, Any]
     while True:
         amount = rng.randint(1, 20)
         try:
-            limiter.acquire_sync("a", input_tokens=amount, output_tokens=1, deadline=deadline)
+            limiter.acquire("a", input_tokens=amount, output_tokens=1, deadline=deadline)
         except APITimeoutError:
             break
         tokens += amount

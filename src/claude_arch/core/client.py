@@ -233,7 +233,7 @@ class ClaudeClient(ClientBase):
         limiter = self.core.limiter
         if limiter is None:
             return None
-        return await limiter.acquire(
+        return await limiter.aacquire(
             model.family,
             input_tokens=call.input_estimate,
             output_tokens=self.core.output_reservation(call, model),

@@ -211,7 +211,7 @@ class SyncClaudeClient(ClientBase):
         limiter = self.core.limiter
         if limiter is None:
             return None
-        return limiter.acquire_sync(
+        return limiter.acquire(
             model.family,
             input_tokens=call.input_estimate,
             output_tokens=self.core.output_reservation(call, model),

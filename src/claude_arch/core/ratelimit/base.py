@@ -1,7 +1,7 @@
 """What both limiter backends share: the limits in force, learning them, and waiting for admission.
 
 A backend supplies ``try_acquire`` / ``atry_acquire`` (one non-blocking, all-or-nothing attempt);
-:class:`BaseRateLimiter` turns them into ``acquire`` (asyncio) and ``acquire_sync`` (threads),
+:class:`BaseRateLimiter` turns them into ``aacquire`` (asyncio) and ``acquire`` (threads),
 which sleep exactly the wait the buckets computed and give up early when a deadline cannot be met.
 """
 
@@ -175,7 +175,7 @@ class BaseRateLimiter:
                 "after the caller's deadline"
             )
 
-    async def acquire(
+    async def aacquire(
         self,
         family: str,
         *,
@@ -198,7 +198,7 @@ class BaseRateLimiter:
             self._check_deadline(family, got, deadline)
             await asyncio.sleep(got)
 
-    def acquire_sync(
+    def acquire(
         self,
         family: str,
         *,
@@ -207,7 +207,7 @@ class BaseRateLimiter:
         scope: str = "",
         deadline: float | None = None,
     ) -> Reservation:
-        """Blocking twin of :meth:`acquire` (``time.sleep``), for threads and sync workers."""
+        """Blocking twin of :meth:`aacquire` (``time.sleep``), for threads and sync workers."""
         while True:
             got = self.try_acquire(
                 family, input_tokens=input_tokens, output_tokens=output_tokens, scope=scope

@@ -1,11 +1,11 @@
 """The contract both limiter backends keep, and the values they hand out.
 
     limiter: RateLimiter = LocalRateLimiter({"haiku": Limits(rpm=50, itpm=50_000, otpm=10_000)})
-    res = await limiter.acquire("haiku", input_tokens=estimate, output_tokens=max_tokens)
+    res = await limiter.aacquire("haiku", input_tokens=estimate, output_tokens=max_tokens)
     try:
         message = await send(...)
     finally:
-        limiter.settle(res, input_tokens=itpm_tokens(usage), output_tokens=usage.output_tokens)
+        await limiter.asettle(res, **settled_amounts(usage))
 
 A bucket is identified by ``(scope, family)``: ``scope=""`` is the client's own organisation-wide
 limit; the emulator uses one scope per API key.
@@ -106,7 +106,7 @@ class RateLimiter(Protocol):
         """Async twin of :meth:`try_acquire`."""
         ...
 
-    async def acquire(
+    async def aacquire(
         self,
         family: str,
         *,
@@ -118,7 +118,7 @@ class RateLimiter(Protocol):
         """Wait until admitted; ``LimiterTimeoutError`` if not possible before ``deadline``."""
         ...
 
-    def acquire_sync(
+    def acquire(
         self,
         family: str,
         *,
@@ -127,7 +127,7 @@ class RateLimiter(Protocol):
         scope: str = "",
         deadline: float | None = None,
     ) -> Reservation:
-        """Blocking twin of :meth:`acquire` for threads (Lambda, Celery)."""
+        """Blocking twin of :meth:`aacquire` for threads (Lambda, Celery)."""
         ...
 
     def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:

@@ -1,7 +1,7 @@
 """The shared limiter: every process and machine on one Redis draws from the same buckets.
 
     limiter = RedisRateLimiter.from_url("redis://cache:6379/0", catalog.limits("tier2"))
-    res = await limiter.acquire("sonnet", input_tokens=1200, output_tokens=1024)
+    res = await limiter.aacquire("sonnet", input_tokens=1200, output_tokens=1024)
     ...
     await limiter.asettle(res, input_tokens=1180, output_tokens=310)
 
