@@ -18,14 +18,7 @@ from claude_arch.core.sql import make_engine
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from claude_arch.service import keys as keys_module
 from claude_arch.service.keys import ApiKey, KeyStore, keys_table
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from claude_arch.testing import ManualClock
 
 
 @pytest.fixture(params=SQL_BACKENDS)
@@ -42,12 +35,12 @@ async def engine(database_url: str) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-async def store(engine: Any, clock: Clock) -> KeyStore:
+async def store(engine: Any, clock: ManualClock) -> KeyStore:
     store = KeyStore(engine, cache_ttl_s=5.0, clock=clock)
     await store.init()
     return store
@@ -92,7 +85,7 @@ async def test_the_row_holds_the_hash_not_the_secret(store: KeyStore, engine: An
 async def test_revocation_reaches_other_replicas_within_the_cache_ttl(
     store: KeyStore, engine: Any
 ) -> None:
-    other_clock = Clock()
+    other_clock = ManualClock()
     other = KeyStore(engine, cache_ttl_s=5.0, clock=other_clock)
     key, secret = await store.create("team-a")
     assert (await other.authenticate(secret)).id == key.id  # now cached by the other replica
@@ -126,7 +119,7 @@ async def test_bad_secrets_are_refused_without_echoing_them(store: KeyStore, eng
 
 
 async def test_unknown_keys_are_cached_negatively(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     queries = count_queries(engine)
     unknown = "sk-ca-" + "A" * 43
@@ -141,7 +134,7 @@ async def test_unknown_keys_are_cached_negatively(
 
 
 async def test_known_keys_are_served_from_memory(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     _, secret = await store.create("team-a")
     queries = count_queries(engine)
@@ -151,7 +144,7 @@ async def test_known_keys_are_served_from_memory(
 
 
 async def test_concurrent_misses_for_one_key_make_one_query(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     _, secret = await store.create("busy")
     clock.now += 10  # the entry has expired: the next burst of requests all miss
@@ -162,7 +155,7 @@ async def test_concurrent_misses_for_one_key_make_one_query(
 
 
 async def test_a_caller_that_gives_up_does_not_fail_the_others(
-    store: KeyStore, clock: Clock
+    store: KeyStore, clock: ManualClock
 ) -> None:
     _, secret = await store.create("busy")
     clock.now += 10
@@ -251,7 +244,7 @@ def test_anonymous_key_has_no_limits() -> None:
 
 
 async def test_a_key_in_use_is_read_again_before_its_entry_expires(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     """In the last fifth of the TTL a request is answered from memory at once and the key is
     read again in the background: no request waits for that query, and the new row is used
@@ -275,7 +268,7 @@ async def test_a_key_in_use_is_read_again_before_its_entry_expires(
 
 
 async def test_a_refresh_that_fails_leaves_the_entry_to_expire(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     _, secret = await store.create("busy")
     await store.authenticate(secret)
@@ -291,7 +284,7 @@ async def test_a_refresh_that_fails_leaves_the_entry_to_expire(
 
 
 async def test_a_key_revoked_while_a_refresh_reads_it_is_refused_at_once(
-    store: KeyStore, engine: Any, clock: Clock
+    store: KeyStore, engine: Any, clock: ManualClock
 ) -> None:
     """The revoking replica refuses the key at once even when the revocation lands while a
     background read of the key is under way: that read saw the key unrevoked, and must not
