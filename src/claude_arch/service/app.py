@@ -229,10 +229,9 @@ def tune_gc() -> None:
     process's settings alone, and the lifespan's ``gc.freeze()`` applies either way).
 
     A request's objects are freed by reference counting when it ends (no cycles:
-    tests/service/test_reference_cycles.py), but with CPython's default threshold, 128 requests
-    in flight passed 700 net allocations every ~10 ms, so nearly every one was scanned and
-    promoted before it ended: ~95 young and ~9 middle collections a second, ~5% of the CPU. At
-    7,000 they mostly die first (3 collections in 10 s, measured). A higher threshold already
+    tests/service/test_reference_cycles.py). With CPython's default threshold, a hundred
+    requests in flight pass it every few milliseconds, so most of their objects would be scanned
+    and promoted before they die; at this one they mostly die first. A higher threshold already
     set is kept."""
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)

@@ -21,8 +21,8 @@ from claude_arch.errors import CallCancelledError, InvalidRequestError, RequestT
 __all__ = ["OFFLOAD_BYTES", "large", "parse_json_object", "read_json"]
 
 OFFLOAD_BYTES = 256 * 1024
-"""Bodies larger than this are parsed and checked off the event loop (a 10 MB body of small
-blocks held it for most of a second: bench/README.md § bench_big_bodies.py)."""
+"""Bodies larger than this are parsed and checked off the event loop, so that one large body
+does not stall every other request (figures: bench/README.md § bench_big_bodies.py)."""
 _SIZE = "body_bytes"
 
 

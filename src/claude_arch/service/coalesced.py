@@ -3,8 +3,8 @@
 uvicorn's protocols write a response's status line and headers, then its body, each with a
 ``transport.write`` of its own: two system calls and two TCP segments for one small answer, where
 aiohttp's server sends one. On loopback, where a gateway and its load balancer or sidecar often
-talk, a send costs the sender the receiver's side of the network stack too: about 15 µs each on
-the benchmark machine (bench/README.md § bench_service.py). :class:`CoalescedWrites` wraps a
+talk, a send costs the sender the receiver's side of the network stack too (figures:
+bench/README.md § bench_service.py). :class:`CoalescedWrites` wraps a
 connection's transport, and the service's protocol
 (:class:`~claude_arch.service.hangup.HangupProtocol`) flushes it when a response is complete.
 """

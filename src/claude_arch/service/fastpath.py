@@ -1,11 +1,11 @@
 """``GatewayApp``: FastAPI, with the hot routes dispatched straight to their handlers.
 
-Measured on one core (bench/README.md § Service): a FastAPI route costs about twice a plain
-Starlette route, because every request crosses FastAPI's middleware layers, its router and its
-dependency solver. ``POST /v1/messages`` and ``/v1/messages/count_tokens`` carry nearly all of a
-gateway's traffic and need none of that, so their handlers (ordinary FastAPI handlers that take a
-``Request``, still registered for the OpenAPI document) are called directly, with the same error
-mapping the app's exception handlers give. Everything else goes through FastAPI unchanged.
+``POST /v1/messages`` and ``/v1/messages/count_tokens`` carry nearly all of a gateway's traffic
+and need none of FastAPI's middleware layers, router and dependency solver, which cost about as
+much as a plain Starlette route's whole request (figures: bench/README.md § Service). Their
+handlers (ordinary FastAPI handlers that take a ``Request``, still registered for the OpenAPI
+document) are called directly, with the same error mapping the app's exception handlers give.
+Everything else goes through FastAPI unchanged.
 """
 
 from __future__ import annotations

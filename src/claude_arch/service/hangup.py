@@ -2,9 +2,9 @@
 
 A request waiting on the upstream must be cancelled the moment its client goes away (the model
 would otherwise keep generating, and the request keep its slot at the gate). The portable way is
-a task per request that waits on ASGI ``receive()`` for ``http.disconnect``; on one core that task
-(created, woken, cancelled) cost about a tenth of a small request's CPU (bench/README.md §
-bench_service.py). The server already learns of the hangup in ``connection_lost``, so
+a task per request that waits on ASGI ``receive()`` for ``http.disconnect``, and that task
+(created, woken, cancelled) is a sizeable part of a small request's CPU (figures: bench/README.md
+§ bench_service.py). The server already learns of the hangup in ``connection_lost``, so
 :class:`HangupProtocol` (uvicorn's httptools protocol, which ``claude-arch serve`` and the test
 server run) puts a :class:`Hangup` in each request's ``scope["extensions"]`` and calls it from
 there. Under any other server the extension is absent and :func:`watch_hangup` falls back to the
@@ -202,7 +202,7 @@ def _nothing() -> None:
     pass
 
 
-class watch_hangup:  # lower case: used like the context-manager function it replaced
+class watch_hangup:  # lower case: used like a context-manager function
     """Within the block, ``on_hangup()`` is called (once) if the client goes away; at once when
     it already has. The request's body must have been read (the fallback watcher reads on).
     A class, not a generator: it runs on every request."""

@@ -73,7 +73,7 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-class request_context:  # lower case: used like the context-manager function it replaced
+class request_context:  # lower case: used like a context-manager function
     """Within the block, log lines carry ``request_id`` (a class: it runs on every request)."""
 
     __slots__ = ("_request_id", "_token")

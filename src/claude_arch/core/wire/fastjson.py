@@ -1,8 +1,8 @@
 """JSON on the per-request path: orjson where it can, the standard library where it cannot.
 
 A gateway request decodes its body and the upstream answer, and encodes the upstream body and
-its access line; orjson takes ~20 µs off the ~130 µs of gateway work per request
-(bench/README.md § bench_gateway.py, ``--stdlib-json``). What orjson refuses, or would read
+its access line; orjson does both several times faster than the standard library (figures:
+bench/README.md § bench_gateway.py, ``--stdlib-json``). What orjson refuses, or would read
 differently (integers beyond 64 bits, non-string keys, escaped lone surrogates), goes to the
 standard library, so results and errors are the standard library's. One difference is kept on
 purpose: ``NaN`` and ``Infinity`` are neither read (an error) nor written (null), as JSON has no
@@ -48,8 +48,8 @@ _LONG_DIGITS = re.compile(r"\d{19}")
 def _long_digits(data: bytes | str) -> bool:
     """19 digits in a row: perhaps an integer beyond 64 bits, which orjson reads as a float
     (losing digits) where json keeps it exact; such a document (or one with a long digit
-    string) goes to json. Bytes are searched as a translated copy: ~0.8 µs for a 600-byte
-    answer where the regular expression took ~7 µs, five times orjson's own parse."""
+    string) goes to json. Bytes are searched as a translated copy, which is much faster than a
+    regular expression over them."""
     if isinstance(data, str):
         return _LONG_DIGITS.search(data) is not None
     return _LONG_RUN in data.translate(_ZERO_DIGITS)
