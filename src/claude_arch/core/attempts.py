@@ -44,7 +44,7 @@ class AttemptPlan:
     def __init__(self, core: ClientCore, call: Call) -> None:
         self._core = core
         self._call = call
-        self._models = core.chain(call)
+        self._models = iter(list(core.chain(call)))
         self._next: ModelInfo | None = next(self._models)
         self._tries = 0
         self.error: APIError | None = None
@@ -68,6 +68,11 @@ class AttemptPlan:
         # cases nothing was sent and the model itself is fine
         refused = isinstance(exc, LimiterTimeoutError)
         ours = refused or isinstance(exc, StoreUnavailableError)
+        if isinstance(exc, RateLimitError) and not isinstance(exc, SpendLimitError):
+            roomy = self._roomier_model()
+            if roomy is not None:  # not the model's fault: no cooldown, no breaker failure
+                self._next = roomy
+                return 0.0
         if not refused:
             delay = self._core.retry.next_delay(exc, self._tries, call.deadline)
             if delay is not None:
@@ -80,6 +85,20 @@ class AttemptPlan:
                     self._core.router.record_failure(call.current.id, exc)
             self._next = next(self._models, None)
         return 0.0
+
+    def _roomier_model(self) -> ModelInfo | None:
+        """After a 429: the first model left in the chain, of another family, that the limiter
+        would admit now (taken out of the chain), or None (then the 429 is waited out)."""
+        if not self._call.fallback:
+            return None
+        family = self._call.current.family
+        rest = list(self._models)
+        for i, model in enumerate(rest):
+            if model.family != family and self._core.has_headroom(self._call, model):
+                self._models = iter(rest[:i] + rest[i + 1 :])
+                return model
+        self._models = iter(rest)
+        return None
 
     @property
     def done(self) -> bool:

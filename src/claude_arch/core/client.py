@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from claude_arch.constants import AUTO_MODEL
 from claude_arch.core.async_stream import MessageStream
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
@@ -34,6 +35,7 @@ from claude_arch.core.client_base import ClientBase
 from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
+from claude_arch.core.schema import check_nesting
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
 from claude_arch.core.wire import (
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.metering import Meter
     from claude_arch.core.ratelimit import RateLimiter, Reservation
-    from claude_arch.core.routing import Router
+    from claude_arch.core.routing import Decision, Router
     from claude_arch.core.wire import ApiStyle
     from claude_arch.settings import Settings
 
@@ -112,7 +114,12 @@ class ClaudeClient(ClientBase):
     ) -> None:
         await self.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close` (the name ``httpx.AsyncClient`` and this package's streams use)."""
+        await self.close()
+
     async def close(self) -> None:
+        """Close the connection pool, and the limiter when the client built it."""
         if self._transport is not None:
             await self._transport.aclose()
         if self.core.owns_limiter and self.core.limiter is not None:
@@ -131,7 +138,8 @@ class ClaudeClient(ClientBase):
         """Send one Messages request; the message carries its usage record in ``.record``."""
         if params.pop("stream", False):
             raise InvalidRequestError("stream: use client.stream(...) to stream", field="stream")
-        call = self.core.plan("create", params, deadline=deadline, timeout=timeout)
+        route = await self.aroute(params)
+        call = self.core.plan("create", params, deadline=deadline, timeout=timeout, route=route)
         return await self.run(call, self._create_once)
 
     def stream(
@@ -145,6 +153,22 @@ class ClaudeClient(ClientBase):
         params.pop("stream", None)
         call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
         return MessageStream(self, call)
+
+    async def aroute(self, params: Mapping[str, Any]) -> Decision | None:
+        """The router's decision for a ``model: "auto"`` request whose router has a classifier
+        beyond its rules (an LLM call, an embedding model): made with ``adecide``, without
+        blocking the event loop; pass it to ``build_call(..., route=...)``. None when there is
+        nothing to decide asynchronously (no router, a named model, rules only): building the
+        call then routes it, quickly.
+
+            route = await claude.aroute(body)
+            stream = claude.stream_call(claude.build_call("stream", body, route=route))
+        """
+        router = self.core.router
+        if router is None or router.classifier is None or params.get("model") != AUTO_MODEL:
+            return None
+        check_nesting(params)  # the router reads the body before validation does
+        return await router.adecide(params)
 
     async def send_call(self, call: Call) -> Message:
         """Send a call made with ``build_call("create", …)``, as :meth:`create` does."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.client_core import ClientCore
     from claude_arch.core.metering import Meter
-    from claude_arch.core.routing import Router
+    from claude_arch.core.routing import Decision, Router
     from claude_arch.settings import Settings
 
 __all__ = ["ClientBase", "Operation"]
@@ -71,11 +71,14 @@ class ClientBase:
         *,
         deadline: float | None = None,
         timeout: float | UseDefault | None = USE_DEFAULT,
+        route: Decision | None = None,
     ) -> Call:
         """A validated, routed call of ``operation`` with ``params`` (the Messages API body,
         ``extra_headers`` allowed), not yet sent; ``stream`` in ``params`` is validated, then
-        dropped (the operation decides). ``deadline`` and ``timeout`` as for ``create``."""
-        call = self.core.plan(operation, params, deadline=deadline, timeout=timeout)
+        dropped (the operation decides). ``deadline`` and ``timeout`` as for ``create``.
+        ``route``: the router's decision for ``model: "auto"``, made already (see ``aroute``);
+        without it "auto" is routed here, with the router's synchronous ``decide``."""
+        call = self.core.plan(operation, params, deadline=deadline, timeout=timeout, route=route)
         call.params.pop("stream", None)  # validated; the client sets it per attempt
         return call
 

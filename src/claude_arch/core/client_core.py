@@ -139,21 +139,27 @@ class ClientCore:
         *,
         deadline: float | None,
         timeout: float | UseDefault | None,
+        route: Decision | None = None,
     ) -> Call:
         """Validate ``params`` locally (naming the bad field) before anything is sent.
+
+        ``model: "auto"`` is routed here (the router's synchronous ``decide``) unless ``route``
+        brings a decision made already (an async classifier's, made with ``adecide``).
 
         ``extra_headers`` (e.g. ``{"anthropic-beta": "…"}``) is taken out of the params and sent
         with each attempt, as the official SDKs allow."""
         body = dict(params)
         extra = body.pop("extra_headers", None)
         model = body.get("model")
-        route: Decision | None = None
         if model == AUTO_MODEL and self.router is not None and operation != "count_tokens":
-            check_nesting(body)  # the router reads the body before validation does
-            route = self.router.decide(body)
+            if route is None:
+                check_nesting(body)  # the router reads the body before validation does
+                route = self.router.decide(body)
             body["model"] = model = route.model
-        elif model == AUTO_MODEL:
-            body["model"] = model = self.settings.default_model
+        else:
+            route = None
+            if model == AUTO_MODEL:
+                body["model"] = model = self.settings.default_model
         body = validate_create_params(
             body, catalog=self.catalog, count_tokens=operation == "count_tokens"
         )
@@ -234,6 +240,22 @@ class ClientCore:
                 yield info
         if not tried:
             yield call.requested
+
+    def has_headroom(self, call: Call, model: ModelInfo) -> bool:
+        """Whether this client's in-process limiter would admit ``call`` on ``model`` now: its
+        family unlimited, or every bucket holding what the call needs, and no 429 pause. A shared
+        limiter (a round trip to ask) or none at all: not known, so False."""
+        if not isinstance(self.limiter, LocalRateLimiter):
+            return False
+        state = self.limiter.snapshot(model.family)
+        if state is None:
+            return True
+        return (
+            state.paused_for <= 0
+            and state.requests.remaining >= 1
+            and state.input_tokens.remaining >= call.input_estimate
+            and state.output_tokens.remaining >= min(call.max_tokens, model.max_output)
+        )
 
     def output_reservation(self, call: Call, model: ModelInfo) -> int:
         """Output tokens to hold in the OTPM bucket: ``max_tokens``, but never more than the

@@ -149,7 +149,8 @@ class ChatTurn:
         }
         if system:
             params["system"] = system
-        admitted = Admitted(self.gateway, self.key, params, stream=True)
+        route = await client.aroute(params)  # an LLM or embedding classifier's, if any
+        admitted = Admitted(self.gateway, self.key, params, stream=True, route=route)
         self.model = admitted.call.current.id
         await admitted.open()
         self._admitted = admitted

@@ -10,6 +10,7 @@ False
 from __future__ import annotations
 
 import ipaddress
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -68,8 +69,15 @@ class ServiceSettings(Settings):
     routing_policy: str | None = Field(
         default=None,
         description="CLAUDE_ARCH_ROUTING_POLICY: route model 'auto' per request with this "
-        "policy ('default', 'seed-intents' or a YAML file; its rules classifier); unset: "
-        "'auto' is CLAUDE_ARCH_DEFAULT_MODEL.",
+        "policy ('default', 'seed-intents' or a YAML file); unset: 'auto' is "
+        "CLAUDE_ARCH_DEFAULT_MODEL.",
+    )
+    routing_classifier: Literal["rules", "llm", "embedding"] = Field(
+        default="rules",
+        description="CLAUDE_ARCH_ROUTING_CLASSIFIER: what decides when no rule of the policy is "
+        "sure enough: 'rules' (their best guess, microseconds), 'llm' (a call to the "
+        "policy's classifier model through this gateway's upstream, cached) or 'embedding' "
+        "(a local MiniLM model; needs the 'route' extra).",
     )
     send_timeout_s: float = Field(
         default=30.0,

@@ -47,17 +47,25 @@ _log = logging.getLogger("claude_arch.service")
 
 
 def router_from_settings(settings: ServiceSettings) -> Router | None:
-    """The router of ``model: "auto"`` the settings name (its policy's rules, a circuit breaker
-    per model in this replica; a policy file is followed as it is edited); None when no policy
-    is set."""
+    """The router of ``model: "auto"`` the settings name: its policy (a policy file is followed
+    as it is edited), the classifier behind its rules (``llm`` calls through a client of its
+    own, on the same upstream and without a router), a circuit breaker per model in this
+    replica. None when no policy is set."""
     name = settings.routing_policy
     if not name:
         return None
-    from claude_arch.core.routing import PolicyWatcher, Router, build_router
+    from claude_arch.core.routing import PolicyWatcher, Router, build_classifier, load_policy
 
-    if Path(name).is_file():
-        return Router(watcher=PolicyWatcher(name))
-    return build_router(name, "rules")
+    watcher = PolicyWatcher(name) if Path(name).is_file() else None
+    policy = watcher.current() if watcher is not None else load_policy(name)
+    kind = settings.routing_classifier
+    client = ClaudeClient(settings, fallbacks=settings.fallbacks) if kind == "llm" else None
+    classifier = build_classifier(policy, kind, client=client)
+    return Router(policy, classifier=classifier, watcher=watcher)
+
+
+ROUTING_CLIENT = "routing classifier client"
+"""The ``llm`` classifier's own client, in ``Gateway.extras`` (closed with the gateway)."""
 
 
 @dataclass(eq=False)
@@ -125,6 +133,10 @@ class Gateway:
             owns_client=owns_client,
         )
         gateway.extras[SESSIONS] = sessions
+        classifier = client.router.classifier if client.router is not None else None
+        routing_client = getattr(classifier, "client", None)
+        if owns_client and isinstance(routing_client, ClaudeClient):
+            gateway.extras[ROUTING_CLIENT] = routing_client
         return gateway
 
     async def authenticate(self, secret: str | None) -> ApiKey:

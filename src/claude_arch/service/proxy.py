@@ -84,6 +84,8 @@ async def create_message(request: Request) -> Response:
     params = await read_json(request, limit=gateway.settings.max_body_bytes)
     refuse_client_options(params, ("extra_headers",))
     streaming = params.get("stream") is True  # any other non-null value: core's 400
+    # "auto" under an LLM or embedding classifier: decided here, without blocking the loop
+    route = await gateway.client.aroute(params)
     admit = functools.partial(
         Admitted,
         gateway,
@@ -92,6 +94,7 @@ async def create_message(request: Request) -> Response:
         stream=streaming,
         extra_headers=beta_headers(request),
         log_into=request.scope["state"],
+        route=route,
     )
     # validation and the token estimate walk the whole body: a large one off the event loop
     admitted = await asyncio.to_thread(admit) if large(request) else admit()

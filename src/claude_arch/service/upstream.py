@@ -28,6 +28,7 @@ from claude_arch.core.worst_case import worst_case_cost
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
+    from claude_arch.core.routing import Decision
     from claude_arch.core.types import Message
     from claude_arch.service.gateway import Gateway
     from claude_arch.service.keys import ApiKey
@@ -75,6 +76,7 @@ class Admitted:
         stream: bool = False,
         extra_headers: dict[str, str] | None = None,
         log_into: dict[str, Any] | None = None,
+        route: Decision | None = None,
     ) -> None:
         self.gateway = gateway
         self.key = key
@@ -87,7 +89,10 @@ class Admitted:
         # The per-attempt timeout is the gateway's: a long non-streamed answer is the caller's
         # choice, not a mistake to refuse.
         self.call = gateway.client.build_call(
-            "stream" if stream else "create", params, timeout=gateway.settings.timeout_s
+            "stream" if stream else "create",
+            params,
+            timeout=gateway.settings.timeout_s,
+            route=route,
         )
         self.params = self.call.params
         self.headers: dict[str, str] = {}

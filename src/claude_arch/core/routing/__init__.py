@@ -11,10 +11,11 @@ model is down.
 Modules: ``policy`` (YAML tiers and rules, validated with file and line), ``features`` and
 ``conditions`` (what rules look at), ``rules_classifier``, ``llm_classifier`` (+ ``llm_prompt``,
 ``decision_cache``), ``embedding_classifier`` (+ ``minilm``), ``cascade``, ``router`` (decide,
-chain, fallback errors), ``breaker`` / ``breaker_redis``, ``routed_call`` (the fallback loop),
+chain, fallback errors), ``breaker`` / ``breaker_redis``,
 ``watcher`` (hot reload), ``dataset`` / ``evaluation`` / ``route_commands`` (``claude-arch
 route``), ``building`` (router from a policy and a classifier kind). The client-bound modules
-(``routed_call``, ``cascade``, ``llm_classifier``) and the embedding ones are imported on use.
+(``cascade``, ``llm_classifier``) and the embedding ones are imported on use. A client given a
+router (``ClaudeClient(router=...)``) routes ``model: "auto"`` and walks the chain itself.
 """
 
 from __future__ import annotations

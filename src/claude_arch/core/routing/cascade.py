@@ -1,9 +1,12 @@
 """The ``cascade`` strategy: answer on the cheapest tier, escalate one tier when a check on the
 answer fails (a refusal, a truncated answer, or a verifier's "no"), counting every call's cost.
 
-    async with ClaudeClient() as claude:
-        result = await cascade_create(claude, router, max_tokens=512, messages=[...])
+    async with ClaudeClient(router=build_router("default")) as claude:
+        result = await cascade_create(claude, max_tokens=512, messages=[...])
         result.message.text, result.escalations, result.cost_usd
+
+Each step is one call of the client's, pinned to a tier: the client's loop retries it and walks
+the tier's chain (breakers, cooldowns, the limiter) as for any ``model: "auto"`` call.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from claude_arch.constants import AUTO_MODEL
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.routing.decision import Decision
-from claude_arch.core.routing.routed_call import create_routed
-from claude_arch.core.routing.router import Router
 from claude_arch.core.types import Message
+from claude_arch.errors import ConfigError
 
 __all__ = ["CascadeResult", "answer_problem", "cascade_create"]
 
@@ -53,21 +56,26 @@ def answer_problem(message: Message) -> str | None:
 
 async def cascade_create(
     client: ClaudeClient,
-    router: Router,
     *,
     verifier: Verifier | None = None,
     **params: Any,
 ) -> CascadeResult:
-    """Answer on the cheapest tier; on a failed check retry one tier up, to the dearest."""
+    """Answer on the cheapest tier of ``client``'s router; on a failed check retry one tier up,
+    to the dearest."""
+    router = client.router
+    if router is None:
+        raise ConfigError("cascade_create: give the client a router (ClaudeClient(router=...))")
     decisions: list[Decision] = []
     reasons: list[str] = []
     cost = Decimal(0)
-    tiers = router.policy.tier_names
     message: Message | None = None
-    for tier in tiers:
-        routed = await create_routed(client, _Pinned(router, tier), **params)
-        message = routed.message
-        decisions.append(routed.decision)
+    for tier in router.policy.tier_names:
+        policy = router.policy
+        first = router.chain(Decision(tier, policy.tiers[tier].models[0], "", "cascade"))
+        step = Decision(tier, first[0], f"cascade step {tier}", "cascade", policy=policy.name)
+        call = client.build_call("create", {**params, "model": AUTO_MODEL}, route=step)
+        message = await client.send_call(call)
+        decisions.append(step.with_model(call.current.id))
         cost += message.record.cost_usd if message.record else Decimal(0)
         problem = answer_problem(message)
         if problem is None and verifier is not None and not await verifier(params, message):
@@ -78,19 +86,3 @@ async def cascade_create(
     if message is None:  # pragma: no cover - a policy has at least one tier
         raise ValueError("the policy has no tiers")
     return CascadeResult(message, decisions, reasons, cost)
-
-
-class _Pinned(Router):
-    """A router whose every decision is one tier (the cascade's current step)."""
-
-    def __init__(self, base: Router, tier: str) -> None:
-        super().__init__(base.policy, breaker=base.breaker, catalog=base.catalog)
-        self._tier = tier
-
-    async def adecide(self, params: Any) -> Decision:
-        models = self.chain(
-            Decision(self._tier, self.policy.tiers[self._tier].models[0], "", "cascade")
-        )
-        return Decision(
-            self._tier, models[0], f"cascade step {self._tier}", "cascade", policy=self.policy.name
-        )

@@ -7,10 +7,10 @@
     >>> router.chain(d)[:3]
     ['claude-haiku-5-5', 'claude-haiku-4-5', 'claude-sonnet-5-5']
 
-How a caller uses it (``routed_call`` does exactly this): ``decide`` (or ``adecide``) once per
-request; then for each model of ``chain(decision)`` that ``breaker.allow``\\ s, send, and tell
-the router with ``record_success`` or ``record_failure``; move on only when
-``is_fallback_error(exc)``.
+A client given a router (``ClaudeClient(router=...)``) uses it for ``model: "auto"``: ``decide``
+(or ``adecide``) once per request; the attempts then walk ``chain(decision)`` in the client's
+own retry loop, telling the router with ``record_success`` or ``record_failure``, and move on
+only when ``is_fallback_error(exc)``.
 """
 
 from __future__ import annotations
