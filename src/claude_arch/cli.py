@@ -17,6 +17,7 @@ from rich.table import Table
 
 from claude_arch import __version__
 from claude_arch.constants import EMULATOR_DEFAULT_PORT
+from claude_arch.edge.cli import edge_app  # light: the edge loads when a command runs
 from claude_arch.errors import ClaudeArchError
 from claude_arch.pipeline.cli import pipeline_app  # light: the ledger loads when a command runs
 from claude_arch.service.keys_cli import keys_app  # light: the store loads when a command runs
@@ -310,6 +311,7 @@ def emulator(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(edge_app, name="edge")
 
 
 @app.command("serve")
