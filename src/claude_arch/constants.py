@@ -48,6 +48,10 @@ DEFAULT_TIMEOUT_S: Final = 600.0
 DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
 EMULATOR_API_KEY: Final = "sk-ant-emulator"
 EMULATOR_DEFAULT_PORT: Final = 4010
+# The emulator's Bedrock and Vertex credentials (static, for tests; the emulator checks them)
+EMULATOR_AWS_ACCESS_KEY: Final = "AKIAEMULATOREXAMPLE0"
+EMULATOR_AWS_SECRET_KEY: Final = "emulator/Secret/Key/EXAMPLEKEY0000000000"  # noqa: S105
+EMULATOR_VERTEX_TOKEN: Final = "ya29.emulator-vertex-token"  # noqa: S105
 
 # --- Service -----------------------------------------------------------------------------------
 SERVICE_DEFAULT_PORT: Final = 8080

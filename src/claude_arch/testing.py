@@ -11,6 +11,15 @@ In sync code (or for a client that runs its own loop), the server runs in a back
             ...
             assert emu.stats()["totals"]["requests"] == 1
 
+The same server speaks Claude's APIs on Amazon Bedrock and Google Vertex AI:
+
+    bedrock = anthropic.AnthropicBedrock(base_url=emu.url, aws_region="us-east-1",
+                                         aws_access_key=emu.aws_access_key,
+                                         aws_secret_key=emu.aws_secret_key)
+    vertex = anthropic.AnthropicVertex(base_url=f"{emu.url}/v1", region="us-east5",
+                                       project_id="my-project", access_token=emu.vertex_token)
+    emu.stats()["by_endpoint"]       # {"bedrock": {"requests": …}, "vertex": {…}, …}
+
 In async tests it runs in the current loop:
 
     async with EmulatorServer(rate_limit_tier="tier1") as emu:
@@ -86,6 +95,21 @@ class EmulatorServer(BackgroundServer):
         self.api_key = self.config.api_keys[0] if self.config.api_keys else EMULATOR_API_KEY
         self.app = create_app(self.config, clock=clock)
         self._runner: web.AppRunner | None = None
+
+    @property
+    def aws_access_key(self) -> str:
+        """The access key ID Bedrock requests are signed with (``aws_credentials``' first)."""
+        return next(iter(self.config.aws_credentials))
+
+    @property
+    def aws_secret_key(self) -> str:
+        """The secret key of :attr:`aws_access_key`."""
+        return self.config.aws_credentials[self.aws_access_key]
+
+    @property
+    def vertex_token(self) -> str:
+        """A bearer token the Vertex routes accept (``vertex_tokens``' first)."""
+        return self.config.vertex_tokens[0]
 
     @property
     def state(self) -> EmulatorState:

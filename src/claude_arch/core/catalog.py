@@ -179,6 +179,10 @@ class ModelInfo:
     price_tiers: tuple[PriceTier, ...] = field(default=())
     """Prices of longer prompts, lowest threshold first."""
     capabilities: Capabilities = field(default=Capabilities())
+    bedrock_id: str | None = None
+    """The base model ID on Amazon Bedrock (``anthropic.…``), where Bedrock serves it."""
+    vertex_id: str | None = None
+    """The model name on Google Vertex AI (``claude-…@date``), where Vertex serves it."""
 
     def prices_for(self, prompt_tokens: int) -> Prices:
         """The published prices of a call with a prompt of ``prompt_tokens`` tokens."""
@@ -293,6 +297,8 @@ class Catalog:
                         for t in m.get("price_tier", ())
                     ),
                     capabilities=capabilities.of(m),
+                    bedrock_id=m.get("bedrock"),
+                    vertex_id=m.get("vertex"),
                 )
                 for m in data["model"]
             ]

@@ -1,4 +1,6 @@
-"""The emulator as an aiohttp application, and the way to serve it.
+"""The emulator as an aiohttp application, and the way to serve it: the Anthropic API, and
+Claude's APIs on Amazon Bedrock (:mod:`.bedrock_routes`) and Google Vertex AI
+(:mod:`.vertex_routes`) beside it.
 
     >>> app = create_app(EmulatorConfig(speed=0))
     >>> sorted({r.method for r in app.router.routes()})
@@ -22,12 +24,14 @@ from claude_arch.constants import HEADER_REQUEST_ID
 from claude_arch.core.catalog import Catalog
 from claude_arch.emulator.batch_routes import BATCHES_KEY, add_batch_routes
 from claude_arch.emulator.batches import BatchStore
+from claude_arch.emulator.bedrock_routes import add_bedrock_routes
 from claude_arch.emulator.catalog_routes import get_model, list_models
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.control import add_control_routes
 from claude_arch.emulator.messages import STATE_KEY, count_tokens, create_message
 from claude_arch.emulator.request_io import ApiError, error_response, request_id
 from claude_arch.emulator.state import Clock, EmulatorState
+from claude_arch.emulator.vertex_routes import add_vertex_routes
 from claude_arch.errors import error_type_for_status
 
 __all__ = ["create_app", "serve"]
@@ -93,6 +97,8 @@ def create_app(
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model_id}", get_model)
     add_control_routes(app)
+    add_bedrock_routes(app)
+    add_vertex_routes(app)
 
     async def close_batches(_: web.Application) -> None:
         await store.close()

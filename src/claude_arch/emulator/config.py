@@ -20,10 +20,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from claude_arch.constants import EMULATOR_DEFAULT_PORT
+from claude_arch.constants import (
+    EMULATOR_AWS_ACCESS_KEY,
+    EMULATOR_AWS_SECRET_KEY,
+    EMULATOR_DEFAULT_PORT,
+    EMULATOR_VERTEX_TOKEN,
+)
 
 __all__ = [
     "EmulatorConfig",
+    "Endpoint",
     "FaultKind",
     "FaultSpec",
     "LatencyProfile",
@@ -43,7 +49,16 @@ FaultKind = Literal[
     "slow_first_byte",
     "mid_stream_error",
     "stream_cut",
+    "throttling",
+    "service_unavailable",
+    "resource_exhausted",
 ]
+"""The last three are the platforms' own: ``throttling`` (Bedrock's ThrottlingException, 429)
+and ``service_unavailable`` (its ServiceUnavailableException, 503) hit Bedrock requests only,
+``resource_exhausted`` (Vertex's quota 429) Vertex requests only. Every other kind hits every
+endpoint, answered in that endpoint's error shape."""
+
+Endpoint = Literal["*", "anthropic", "bedrock", "vertex"]
 
 
 class _Spec(BaseModel):
@@ -59,6 +74,8 @@ class FaultSpec(_Spec):
 
     kind: FaultKind
     model: str = Field(default="*", description="model ID or alias, or '*' for every model")
+    endpoint: Endpoint = "*"
+    """Which API it hits: the Anthropic API, Bedrock's, Vertex's, or '*' for all."""
     probability: Annotated[float, Field(ge=0, le=1)] = 0.0
     next_n: Annotated[int, Field(ge=0)] = 0
     every: Annotated[int, Field(ge=0)] = 0
@@ -175,6 +192,16 @@ class EmulatorConfig(_Spec):
     """Accept top-level request fields outside the API's known list
     (:mod:`claude_arch.core.request_fields`), for clients newer than it; by default they are a
     400 ``"<field>: Extra inputs are not permitted"``, as on the API."""
+    aws_credentials: dict[str, str] = Field(
+        default_factory=lambda: {EMULATOR_AWS_ACCESS_KEY: EMULATOR_AWS_SECRET_KEY}
+    )
+    """Bedrock: access key ID → secret key; a request's SigV4 signature must match one."""
+    bedrock_api_keys: list[str] = Field(default_factory=list)
+    """Bedrock API keys (``Authorization: Bearer``, the SDK's ``AWS_BEARER_TOKEN_BEDROCK``)."""
+    vertex_tokens: list[str] = Field(default_factory=lambda: [EMULATOR_VERTEX_TOKEN])
+    """Vertex: accepted bearer tokens (a missing or other token gets a 401)."""
+    vertex_projects: list[str] = Field(default_factory=list)
+    """Vertex projects the tokens may call (a 403 for any other); empty allows any."""
     keep_requests: Annotated[int, Field(ge=0, le=100_000)] = 0
     """Keep the last N Messages/count_tokens requests (body and headers, keys removed) for tests
     to inspect: ``EmulatorServer.received()``. 0 keeps none."""

@@ -1,4 +1,5 @@
-"""Fault injection: per-model 429/529/500/504, resets, slow first bytes, broken streams.
+"""Fault injection: per-model 429/529/500/504, resets, slow first bytes, broken streams, and the
+cloud platforms' own throttling and quota errors (per endpoint: ``endpoint="bedrock"``).
 
     >>> from claude_arch.emulator.config import FaultSpec
     >>> faults = FaultInjector([FaultSpec(kind="529", model="claude-opus-4-5", next_n=1)], seed=0)
@@ -24,6 +25,12 @@ from claude_arch.emulator.config import FaultSpec
 __all__ = ["Draw", "FaultInjector"]
 
 _STREAM_ONLY = frozenset({"mid_stream_error", "stream_cut"})
+# Platform-only kinds and the endpoint they hit.
+_PLATFORM_ONLY = {
+    "throttling": "bedrock",
+    "service_unavailable": "bedrock",
+    "resource_exhausted": "vertex",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +82,16 @@ class FaultInjector:
             return True
         return armed.spec.probability > 0 and self._rng.random() < armed.spec.probability
 
-    def draw(self, model: str, *, streaming: bool, aliases: Iterable[str] = ()) -> Draw | None:
-        """The faults for one request to ``model``, or None (the common, cheap case)."""
+    def draw(
+        self,
+        model: str,
+        *,
+        streaming: bool,
+        aliases: Iterable[str] = (),
+        endpoint: str = "anthropic",
+    ) -> Draw | None:
+        """The faults for one request to ``model`` on ``endpoint``, or None (the common,
+        cheap case)."""
         if not self._armed:
             return None
         names = {model, *aliases}
@@ -88,6 +103,10 @@ class FaultInjector:
                 if spec.model != "*" and spec.model not in names:
                     continue
                 if spec.kind in _STREAM_ONLY and not streaming:
+                    continue
+                if spec.endpoint not in ("*", endpoint):
+                    continue
+                if _PLATFORM_ONLY.get(spec.kind, endpoint) != endpoint:
                     continue
                 if spec.kind == "slow_first_byte":
                     if self._fires(armed):

@@ -4,12 +4,18 @@ One request goes: key → version → body (413 before reading an oversized one)
 (400 naming the field, an unknown top-level field among them unless ``lenient``; 404 for an
 unknown model) → scripted rule → injected fault → rate limits (429 with ``retry-after``) →
 prompt cache → reply → latency → answer with ``anthropic-ratelimit-*``.
+
+The cloud platforms' routes (:mod:`.bedrock_routes`, :mod:`.vertex_routes`) authenticate and
+parse their own way, then share everything from the scripted rule on through :func:`answer`,
+with their own :class:`Flavour` (stream framing, message IDs, headers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -38,10 +44,19 @@ from claude_arch.emulator.request_io import (
     require_version,
 )
 from claude_arch.emulator.state import EmulatorState
-from claude_arch.emulator.streaming import StreamOutcome, stream_reply
+from claude_arch.emulator.streaming import SSE, StreamEncoding, StreamOutcome, stream_reply
 from claude_arch.errors import ClaudeArchError
 
-__all__ = ["STATE_KEY", "count_tokens", "create_message"]
+__all__ = [
+    "ANTHROPIC",
+    "STATE_KEY",
+    "Flavour",
+    "answer",
+    "count_tokens",
+    "create_message",
+    "keep_request",
+    "validate",
+]
 
 STATE_KEY = web.AppKey("emulator_state", EmulatorState)
 
@@ -51,18 +66,43 @@ _FAULT_ERRORS = {
     "500": (500, "api_error", "Internal server error"),
     "504": (504, "timeout_error", "Request timed out"),
     "spend_limit": (429, "rate_limit_error", "Your organization has reached its spend limit"),
+    "throttling": (429, "rate_limit_error", "Too many requests, please wait before trying again."),
+    "service_unavailable": (503, "api_error", "Bedrock is unable to process your request."),
+    "resource_exhausted": (
+        429,
+        "rate_limit_error",
+        "Resource exhausted. Please try again later. Please refer to "
+        "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.",
+    ),
+}
+_FAULT_CODES = {
+    "throttling": "ThrottlingException",
+    "service_unavailable": "ServiceUnavailableException",
+    "resource_exhausted": "RESOURCE_EXHAUSTED",
 }
 # A spend-limit 429 says so in error.details; clients must not retry it.
 _SPEND_LIMIT_DETAILS = {"error_code": "enforced_spend_limit_reached"}
 _SECRET = frozenset({HEADER_API_KEY, HEADER_AUTHORIZATION})  # never kept by keep_requests
 
 
-async def _validated(
-    request: web.Request, state: EmulatorState, *, count_tokens: bool
-) -> tuple[str, dict[str, Any], ModelInfo]:
-    key_id = require_key(request, state.allowed_keys)
-    require_version(request)
-    body = require_object(await read_json(request, state.config.max_request_bytes))
+@dataclass(frozen=True, slots=True)
+class Flavour:
+    """What differs between the APIs that serve one reply: the endpoint's name (for stats and
+    faults), how a stream is framed (a fresh encoding per stream), the message ID's prefix,
+    whether ``anthropic-ratelimit-*`` headers go out, and headers of its own for a message."""
+
+    endpoint: str
+    encoding: Callable[[], StreamEncoding] = field(default=lambda: SSE)
+    id_prefix: str = "msg_"
+    ratelimit_headers: bool = True
+    message_headers: Callable[[web.Request, dict[str, Any]], dict[str, str]] | None = None
+
+
+ANTHROPIC = Flavour("anthropic")
+
+
+def keep_request(state: EmulatorState, request: web.Request, body: dict[str, Any]) -> None:
+    """Keep what arrived for ``EmulatorServer.received()`` (credentials removed)."""
     if state.config.keep_requests:
         state.received.append(
             {
@@ -73,17 +113,36 @@ async def _validated(
                 "body": body,
             }
         )
+
+
+def validate(
+    state: EmulatorState, body: dict[str, Any], *, count_tokens: bool, betas: str | None
+) -> tuple[dict[str, Any], ModelInfo]:
+    """The validated parameters and their model; ApiError (400/404) naming the field."""
     try:
         params = validate_create_params(
             body,
             catalog=state.catalog,
             count_tokens=count_tokens,
             refuse_unknown=not state.config.lenient,
-            betas=betas_of(request.headers.get(HEADER_BETA)),
+            betas=betas_of(betas),
         )
     except ClaudeArchError as exc:
         raise ApiError.of(exc) from None
-    return key_id, params, state.catalog.resolve(params["model"])
+    return params, state.catalog.resolve(params["model"])
+
+
+async def _validated(
+    request: web.Request, state: EmulatorState, *, count_tokens: bool
+) -> tuple[str, dict[str, Any], ModelInfo]:
+    key_id = require_key(request, state.allowed_keys)
+    require_version(request)
+    body = require_object(await read_json(request, state.config.max_request_bytes))
+    keep_request(state, request, body)
+    params, info = validate(
+        state, body, count_tokens=count_tokens, betas=request.headers.get(HEADER_BETA)
+    )
+    return key_id, params, info
 
 
 async def count_tokens(request: web.Request) -> web.Response:
@@ -110,12 +169,31 @@ async def _injected(state: EmulatorState, draw: Draw, info: ModelInfo, key_id: s
         raise ApiError(status, error_type, message, headers, _SPEND_LIMIT_DETAILS)
     if status in (429, 529):
         headers[HEADER_RETRY_AFTER] = state.limits.retry_after(fault.seconds)
-    raise ApiError(status, error_type, message, headers)
+    raise ApiError(status, error_type, message, headers, code=_FAULT_CODES.get(fault.kind))
 
 
 async def create_message(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
-    key_id, params, info = await _validated(request, state, count_tokens=False)
+    state.stats.endpoint(ANTHROPIC.endpoint, requests=1)
+    try:
+        key_id, params, info = await _validated(request, state, count_tokens=False)
+        return await answer(request, state, key_id, params, info, flavour=ANTHROPIC)
+    except ApiError as exc:
+        state.stats.endpoint(ANTHROPIC.endpoint, **{f"errors_{exc.status}": 1})
+        raise
+
+
+async def answer(
+    request: web.Request,
+    state: EmulatorState,
+    key_id: str,
+    params: dict[str, Any],
+    info: ModelInfo,
+    *,
+    flavour: Flavour,
+) -> web.StreamResponse:
+    """Answer validated ``params`` (JSON or a stream) as ``flavour``'s API does; ApiError for
+    a scripted or injected error and for a rate limit."""
     streaming = params.get("stream") is True
     rule = state.rules.match_request(params)
     if rule is not None and rule.error is not None:
@@ -125,7 +203,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
             headers[HEADER_RETRY_AFTER] = state.limits.retry_after(rule.error.retry_after_s)
         raise ApiError(rule.error.status, rule.error.type, rule.error.message, headers)
     names = (info.id, *info.aliases)
-    draw = state.faults.draw(params["model"], streaming=streaming, aliases=names)
+    draw = state.faults.draw(
+        params["model"], streaming=streaming, aliases=names, endpoint=flavour.endpoint
+    )
     if draw is not None:
         await _injected(state, draw, info, key_id)
     total_input = count_request(params)
@@ -159,8 +239,13 @@ async def create_message(request: web.Request) -> web.StreamResponse:
         total_input - cache.read - cache.created, cache, reply.output_tokens, "standard"
     )
     message = message_body(params["model"], reply, usage)
-    headers = state.limits.headers(info.family, key_id)
+    if flavour.id_prefix != "msg_":
+        message["id"] = flavour.id_prefix + message["id"].removeprefix("msg_")
+    headers = state.limits.headers(info.family, key_id) if flavour.ratelimit_headers else {}
     headers[HEADER_REQUEST_ID] = request_id(request)
+    if flavour.message_headers is not None:
+        headers.update(flavour.message_headers(request, message))
+    state.stats.endpoint(flavour.endpoint, served=1)
     seed = hash(message["id"])
     counts = {
         "requests": 1,
@@ -212,6 +297,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
             outcome=outcome,
             on_finish=finish,
             on_cancel=cancelled_at.append,
+            encoding=flavour.encoding(),
         )
     finally:
         if not finished:  # the client left first: charge what it was sent

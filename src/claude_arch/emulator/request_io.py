@@ -32,6 +32,8 @@ __all__ = [
     "ApiError",
     "error_response",
     "json_response",
+    "parse_json",
+    "read_body",
     "read_json",
     "request_id",
     "require_key",
@@ -52,6 +54,8 @@ class ApiError(Exception):
         message: str,
         headers: Mapping[str, str] | None = None,
         details: Mapping[str, Any] | None = None,
+        *,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -59,6 +63,8 @@ class ApiError(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.details = dict(details) if details else None
+        self.code = code
+        """A cloud platform's own name for the error (``ThrottlingException``), when it has one."""
 
     @classmethod
     def of(cls, exc: ClaudeArchError) -> ApiError:
@@ -143,6 +149,19 @@ def require_version(request: web.Request) -> None:
 
 async def read_json(request: web.Request, limit: int) -> Any:
     """The decoded JSON body; 413 over ``limit`` bytes (checked before reading when announced)."""
+    return parse_json(await read_body(request, limit))
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` decoded as JSON; a 400 when it is not JSON."""
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The raw body; 413 over ``limit`` bytes (checked before reading when announced)."""
     announced = request.content_length
     if announced is not None and announced > limit:
         raise _too_large(limit)
@@ -155,11 +174,7 @@ async def read_json(request: web.Request, limit: int) -> Any:
         if size > limit:
             raise _too_large(limit)
         parts.append(part)
-    raw = b"".join(parts)
-    try:
-        return json.loads(raw, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
+    return b"".join(parts)
 
 
 def _too_large(limit: int) -> ApiError:

@@ -34,6 +34,7 @@ class ServerStats:
             self._total: Counter[str] = Counter()
             self._by_model: dict[str, Counter[str]] = {}
             self._by_key: dict[str, Counter[str]] = {}
+            self._by_endpoint: dict[str, Counter[str]] = {}
             self._stop_ms: deque[float] = deque(maxlen=_KEEP_STOP_TIMES)
 
     def add(self, model: str, key_id: str, **counts: int) -> None:
@@ -53,6 +54,11 @@ class ServerStats:
             by_model.update(counts)
             by_key.update(counts)
 
+    def endpoint(self, endpoint: str, **counts: int) -> None:
+        """Count on one API (``anthropic``, ``bedrock``, ``vertex``): which provider served."""
+        with self._lock:
+            self._by_endpoint.setdefault(endpoint, Counter()).update(counts)
+
     def error(self, status: int) -> None:
         """Count an error answer (``errors_429`` …) in the totals; its model may be unknown."""
         with self._lock:
@@ -63,11 +69,13 @@ class ServerStats:
             self._stop_ms.append(seconds * 1000.0)
 
     def snapshot(self) -> dict[str, Any]:
-        """A JSON-ready copy: ``totals``, ``by_model``, ``by_key``, ``stream_stop_ms``."""
+        """A JSON-ready copy: ``totals``, ``by_model``, ``by_key``, ``by_endpoint``,
+        ``stream_stop_ms``."""
         with self._lock:
             return {
                 "totals": dict(self._total),
                 "by_model": {m: dict(c) for m, c in self._by_model.items()},
                 "by_key": {k: dict(c) for k, c in self._by_key.items()},
+                "by_endpoint": {e: dict(c) for e, c in self._by_endpoint.items()},
                 "stream_stop_ms": list(self._stop_ms),
             }

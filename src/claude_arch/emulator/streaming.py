@@ -20,8 +20,8 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -29,10 +29,9 @@ from claude_arch.core.tokens import count_text
 from claude_arch.emulator.faults import Draw
 from claude_arch.emulator.replies import Reply
 
-__all__ = ["StreamOutcome", "sse_event", "stream_reply"]
+__all__ = ["SSE", "StreamEncoding", "StreamOutcome", "sse_event", "stream_reply"]
 
 _CHUNK = re.compile(r"\S+(?:\s+\S+){0,4}\s*|\s+")
-_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 _PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 _OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
 
@@ -44,6 +43,40 @@ def sse_event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+class StreamEncoding(Protocol):
+    """How a platform frames the events of one stream (SSE for the Anthropic API and Vertex,
+    AWS event stream for Bedrock)."""
+
+    headers: Mapping[str, str]
+
+    def event(self, name: str, data: dict[str, Any]) -> bytes: ...
+
+    def ping(self) -> bytes: ...
+
+    def overloaded(self) -> bytes:
+        """The mid-stream failure as this platform sends it."""
+        ...
+
+
+class _SSE:
+    headers: Mapping[str, str] = {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+    }
+
+    def event(self, name: str, data: dict[str, Any]) -> bytes:
+        return sse_event(name, data)
+
+    def ping(self) -> bytes:
+        return _PING
+
+    def overloaded(self) -> bytes:
+        return sse_event("error", _OVERLOADED)
+
+
+SSE: StreamEncoding = _SSE()
+
+
 def _chunks(text: str) -> list[str]:
     return _CHUNK.findall(text) or [text]
 
@@ -53,38 +86,40 @@ def _json_fragments(raw: str) -> list[str]:
     return ["", *(raw[i : i + step] for i in range(0, len(raw), step))]
 
 
-def _block_events(index: int, block: dict[str, Any]) -> Iterator[_Event]:
+def _block_events(
+    index: int, block: dict[str, Any], encode: Callable[[str, dict[str, Any]], bytes]
+) -> Iterator[_Event]:
     kind = block["type"]
     delta = "content_block_delta"
     if kind == "text":
         opening: dict[str, Any] = {"type": "text", "text": ""}
         if "citations" in block:
             opening["citations"] = []
-        yield sse_event("content_block_start", _start(index, opening)), 0, False
+        yield encode("content_block_start", _start(index, opening)), 0, False
         for citation in block.get("citations") or ():
             payload = {"type": "citations_delta", "citation": citation}
-            yield sse_event(delta, _delta(index, payload)), 0, True
+            yield encode(delta, _delta(index, payload)), 0, True
         for piece in _chunks(block["text"]):
             payload = {"type": "text_delta", "text": piece}
-            yield sse_event(delta, _delta(index, payload)), count_text(piece), True
+            yield encode(delta, _delta(index, payload)), count_text(piece), True
     elif kind == "thinking":
         thinking = {"type": "thinking", "thinking": "", "signature": ""}
-        yield sse_event("content_block_start", _start(index, thinking)), 0, False
+        yield encode("content_block_start", _start(index, thinking)), 0, False
         for piece in _chunks(block["thinking"]):
             payload = {"type": "thinking_delta", "thinking": piece}
-            yield sse_event(delta, _delta(index, payload)), count_text(piece), True
+            yield encode(delta, _delta(index, payload)), count_text(piece), True
         payload = {"type": "signature_delta", "signature": block["signature"]}
-        yield sse_event(delta, _delta(index, payload)), 0, True
+        yield encode(delta, _delta(index, payload)), 0, True
     elif kind in ("tool_use", "server_tool_use"):
         tool_opening: dict[str, Any] = {**block, "input": {}}
-        yield sse_event("content_block_start", _start(index, tool_opening)), 0, False
+        yield encode("content_block_start", _start(index, tool_opening)), 0, False
         raw = json.dumps(block.get("input", {}), separators=(",", ":"))
         for piece in _json_fragments(raw):
             payload = {"type": "input_json_delta", "partial_json": piece}
-            yield sse_event(delta, _delta(index, payload)), count_text(piece), True
+            yield encode(delta, _delta(index, payload)), count_text(piece), True
     else:  # a server tool's result arrives whole
-        yield sse_event("content_block_start", _start(index, block)), 0, False
-    yield sse_event("content_block_stop", {"type": "content_block_stop", "index": index}), 0, False
+        yield encode("content_block_start", _start(index, block)), 0, False
+    yield encode("content_block_stop", {"type": "content_block_stop", "index": index}), 0, False
 
 
 def _start(index: int, block: dict[str, Any]) -> dict[str, Any]:
@@ -95,22 +130,23 @@ def _delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:
     return {"type": "content_block_delta", "index": index, "delta": delta}
 
 
-def _events(message: dict[str, Any], reply: Reply) -> Iterator[_Event]:
+def _events(message: dict[str, Any], reply: Reply, encoding: StreamEncoding) -> Iterator[_Event]:
+    encode = encoding.event
     usage = message["usage"]
     start_usage = {**usage, "output_tokens": min(1, reply.output_tokens)}
     started = {**message, "content": [], "stop_reason": None, "stop_sequence": None}
     yield (
-        sse_event(
+        encode(
             "message_start", {"type": "message_start", "message": {**started, "usage": start_usage}}
         ),
         0,
         False,
     )
     for index, block in enumerate(reply.content):
-        events = _block_events(index, block)
+        events = _block_events(index, block, encode)
         yield next(events)  # content_block_start
         if index == 0:
-            yield _PING, 0, False
+            yield encoding.ping(), 0, False
         yield from events
     final_usage = {
         "input_tokens": usage["input_tokens"],
@@ -122,11 +158,11 @@ def _events(message: dict[str, Any], reply: Reply) -> Iterator[_Event]:
         final_usage["server_tool_use"] = usage["server_tool_use"]
     delta = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
     yield (
-        sse_event("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}),
+        encode("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}),
         0,
         False,
     )
-    yield sse_event("message_stop", {"type": "message_stop"}), 0, False
+    yield encode("message_stop", {"type": "message_stop"}), 0, False
 
 
 class StreamOutcome:
@@ -153,13 +189,14 @@ async def stream_reply(
     outcome: StreamOutcome,
     on_finish: Callable[[StreamOutcome], None],
     on_cancel: Callable[[float], None],
+    encoding: StreamEncoding = SSE,
 ) -> web.StreamResponse:
     """Send ``reply`` as SSE, recording in ``outcome`` what was delivered.
 
     ``on_finish`` runs before the last bytes leave, so a client that has read the whole stream
     finds it already accounted for; ``on_cancel`` gets the instant a disconnect was noticed.
     """
-    response = web.StreamResponse(headers={**headers, **_HEADERS})
+    response = web.StreamResponse(headers={**headers, **encoding.headers})
     fault = draw.fault if draw is not None else None
     fail_after = fault.after_deltas if fault is not None else -1
     paced = first_token_s > 0 or per_token_s > 0
@@ -167,10 +204,11 @@ async def stream_reply(
     deltas = 0
     try:
         await response.prepare(request)
-        for number, (data, tokens, is_delta) in enumerate(_events(message, reply)):
+        ping = encoding.ping()
+        for number, (data, tokens, is_delta) in enumerate(_events(message, reply, encoding)):
             if is_delta and deltas == fail_after and fault is not None:
                 if fault.kind == "mid_stream_error":
-                    buffer.append(sse_event("error", _OVERLOADED))
+                    buffer.append(encoding.overloaded())
                 outcome.failed = True
                 break
             deltas += is_delta
@@ -182,7 +220,7 @@ async def stream_reply(
                         buffer.clear()
                     while delay > ping_interval_s:
                         await asyncio.sleep(ping_interval_s)
-                        await response.write(_PING)
+                        await response.write(ping)
                         delay -= ping_interval_s
                     await asyncio.sleep(delay)
             buffer.append(data)

@@ -1,0 +1,189 @@
+"""Claude on Amazon Bedrock behind the transport boundary: the client keeps speaking the
+Messages API, this transport speaks InvokeModel.
+
+A request aimed at ``…/v1/messages`` becomes ``POST /model/{id}/invoke`` (or
+``/invoke-with-response-stream`` when the body streams) on ``bedrock-runtime``: the model moves
+from the body into the path (the catalog's Bedrock ID behind the inference-profile prefix),
+``anthropic_version: "bedrock-2023-05-31"`` and the ``anthropic-beta`` header's list go into the
+body, the Anthropic headers go and a SigV4 signature comes. ``…/v1/messages/count_tokens``
+becomes Bedrock's CountTokens. Answers come back in the Anthropic shape: event streams as SSE,
+errors as :mod:`.platform_errors` maps them, ``x-amzn-RequestId`` as ``request-id``.
+
+    transport = BedrockTransport(region="us-east-1")     # credentials: the standard chain
+    client = ClaudeClient(api_key="unused", base_url="https://bedrock.invalid",
+                          transport=transport)
+    message = await client.create(model="claude-haiku-4-5", max_tokens=200, messages=[...])
+
+Batches and the models list are not Bedrock APIs: those paths answer 400 naming the platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from claude_arch.constants import HEADER_BETA
+from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.platforms.aws_credentials import (
+    AwsCredentialChain,
+    AwsCredentialSource,
+    aws_region,
+)
+from claude_arch.core.platforms.model_ids import INFERENCE_PROFILES, PlatformModels
+from claude_arch.core.platforms.platform_errors import bedrock_error
+from claude_arch.core.platforms.responses import (
+    BufferedResponse,
+    EventStreamAsSSE,
+    RelabelledResponse,
+    lower_headers,
+)
+from claude_arch.core.platforms.sigv4 import sign
+from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
+from claude_arch.errors import ClaudeArchError, ConfigError
+
+__all__ = ["BEDROCK_VERSION", "BedrockTransport"]
+
+BEDROCK_VERSION = "bedrock-2023-05-31"
+SIGNING_NAME = "bedrock"
+_EVENTSTREAM = "application/vnd.amazon.eventstream"
+
+
+def _error(status: int, message: str) -> BufferedResponse:
+    kind = "not_found_error" if status == 404 else "invalid_request_error"
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return BufferedResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
+def _is_bedrock_id(model: str) -> bool:
+    prefix = model.partition(".")[0]
+    return model.startswith(("anthropic.", "arn:")) or (
+        prefix in INFERENCE_PROFILES and ".anthropic." in model
+    )
+
+
+class BedrockTransport:
+    """An :class:`~claude_arch.core.transports.base.AsyncTransport` to Amazon Bedrock.
+
+    ``inference_profile``: the geography prefix models are called through (``global``, ``us``,
+    ``eu``, ``apac``, ``jp``, ``au``), or None for the in-region base ID. ``model_ids`` names
+    Bedrock IDs for catalog models the catalog has none for. ``transport`` (default aiohttp)
+    carries the signed requests and is closed with this one.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str | None = None,
+        credentials: AwsCredentialSource | None = None,
+        profile: str | None = None,
+        base_url: str | None = None,
+        inference_profile: str | None = "global",
+        model_ids: Mapping[str, str] | None = None,
+        catalog: Catalog | None = None,
+        transport: AsyncTransport | None = None,
+    ) -> None:
+        self.region = aws_region(region)
+        if inference_profile is not None and inference_profile not in INFERENCE_PROFILES:
+            known = ", ".join(INFERENCE_PROFILES)
+            raise ConfigError(
+                f"Bedrock inference profile {inference_profile!r}: use one of {known}"
+            )
+        self.inference_profile = inference_profile
+        self.base_url = (base_url or f"https://bedrock-runtime.{self.region}.amazonaws.com").rstrip(
+            "/"
+        )
+        self._credentials = credentials or AwsCredentialChain(profile=profile)
+        self._models = PlatformModels(catalog or default_catalog(), bedrock_overrides=model_ids)
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"BedrockTransport({self.region}, {self.base_url})"
+
+    async def check(self) -> None:
+        """Resolve the credentials now (at start-up), so a missing one fails before traffic."""
+        await self._credentials.get()
+
+    def model_id(self, model: str) -> str:
+        """The Bedrock model ID a request for ``model`` calls."""
+        if _is_bedrock_id(model):
+            return model
+        return self._models.bedrock(model, profile=self.inference_profile)
+
+    def _inner(self) -> AsyncTransport:
+        if self._transport is None:
+            from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
+
+            self._transport = AiohttpTransport()
+        return self._transport
+
+    async def send(self, request: WireRequest) -> AsyncResponse:
+        path = urlsplit(request.url).path
+        if request.method != "POST" or not path.endswith(("/v1/messages", "/count_tokens")):
+            return _error(400, f"{request.method} {path[-60:]}: not an API of Amazon Bedrock")
+        counting = path.endswith("/v1/messages/count_tokens")
+        try:
+            params: Any = json.loads(request.body or b"")
+            if not isinstance(params, dict) or not isinstance(params.get("model"), str):
+                return _error(400, "model: a request to Bedrock needs a model")
+            model_id = self.model_id(params.pop("model"))
+        except ClaudeArchError as exc:
+            return _error(exc.status, exc.message)
+        except ValueError:
+            return _error(400, "body: invalid JSON")
+        streaming = bool(params.pop("stream", False)) and not counting
+        params.setdefault("anthropic_version", BEDROCK_VERSION)
+        betas = request.headers.get(HEADER_BETA)
+        if betas:
+            params.setdefault("anthropic_beta", [b.strip() for b in betas.split(",") if b.strip()])
+        body = json.dumps(params, separators=(",", ":")).encode()
+        action = "invoke-with-response-stream" if streaming else "invoke"
+        if counting:
+            action = "count-tokens"
+            wrapped = {"input": {"invokeModel": {"body": base64.b64encode(body).decode()}}}
+            body = json.dumps(wrapped, separators=(",", ":")).encode()
+        url = f"{self.base_url}/model/{quote(model_id, safe=':')}/{action}"
+        headers = {
+            "content-type": "application/json",
+            "accept": _EVENTSTREAM if streaming else "application/json",
+            "user-agent": request.headers.get("user-agent", "claude-arch"),
+        }
+        signed = sign(
+            "POST",
+            url,
+            headers,
+            body,
+            credentials=await self._credentials.get(),
+            region=self.region,
+            service=SIGNING_NAME,
+        )
+        wire = WireRequest("POST", url, signed, body, request.timeout, request.connect_timeout)
+        response = await self._inner().send(wire)
+        if response.status >= 300:
+            raw = await response.read()
+            status, error, extra = bedrock_error(
+                response.status, lower_headers(response.headers), raw
+            )
+            headers = {
+                **lower_headers(response.headers),
+                **extra,
+                "content-type": "application/json",
+            }
+            return BufferedResponse(status, headers, json.dumps(error).encode())
+        if counting:
+            raw = await response.read()
+            try:
+                tokens = int(json.loads(raw)["inputTokens"])
+            except (ValueError, KeyError, TypeError):
+                return _error(502, "Bedrock CountTokens answered without inputTokens")
+            counted = json.dumps({"input_tokens": tokens}).encode()
+            return BufferedResponse(200, response.headers, counted)
+        if streaming:
+            return EventStreamAsSSE(response)
+        return RelabelledResponse(response, lower_headers(response.headers))
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
