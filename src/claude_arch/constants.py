@@ -27,6 +27,14 @@ MAX_BATCH_BYTES: Final = 256 * 1024 * 1024
 MAX_BATCH_REQUESTS: Final = 100_000
 BATCH_DISCOUNT: Final = "0.5"
 
+# --- Upstreams ---------------------------------------------------------------------------------
+PROVIDERS: Final = ("anthropic", "bedrock", "vertex")
+"""Where Claude is served: the Anthropic API, Amazon Bedrock, Google Vertex AI. A model name may
+be qualified with one (``bedrock:claude-sonnet-4-5``) in a fallback chain."""
+
+HEADER_PROVIDER: Final = "x-claude-arch-provider"
+"""On a gateway's answers when a cloud platform serves some calls: the provider that answered."""
+
 # --- Environment -------------------------------------------------------------------------------
 ENV_PREFIX: Final = "CLAUDE_ARCH_"
 ENV_API_KEY: Final = "ANTHROPIC_API_KEY"

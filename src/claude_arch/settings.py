@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -107,6 +107,51 @@ class Settings(BaseSettings):
         values.setdefault("_env_file", os.environ.get(ENV_FILE) or None)
         super().__init__(**values)
 
+    upstream: Literal["anthropic", "bedrock", "vertex"] = Field(
+        default="anthropic",
+        description="CLAUDE_ARCH_UPSTREAM: where Claude is called: 'anthropic' (the Messages "
+        "API at ANTHROPIC_BASE_URL), 'bedrock' (Amazon Bedrock) or 'vertex' (Google Vertex "
+        "AI); a fallback chain may name a model on another one ('bedrock:claude-sonnet-4-5').",
+    )
+    bedrock_region: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_BEDROCK_REGION: the Bedrock runtime's region (else AWS_REGION).",
+    )
+    bedrock_profile: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_BEDROCK_PROFILE: an AWS profile to sign with (else the standard "
+        "chain: environment, AWS_PROFILE, the Lambda or instance role).",
+    )
+    bedrock_inference_profile: str = Field(
+        default="global",
+        description="CLAUDE_ARCH_BEDROCK_INFERENCE_PROFILE: the geography models are called "
+        "through (global, us, eu, apac, jp, au), or '' for the in-region model ID.",
+    )
+    bedrock_base_url: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_BEDROCK_BASE_URL: another Bedrock runtime endpoint (a VPC "
+        "endpoint, the emulator).",
+    )
+    vertex_project: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_VERTEX_PROJECT: the Google Cloud project (else the "
+        "credentials' or GOOGLE_CLOUD_PROJECT).",
+    )
+    vertex_region: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_VERTEX_REGION: the Vertex AI region (else CLOUD_ML_REGION).",
+    )
+    vertex_access_token: SecretStr | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_VERTEX_ACCESS_TOKEN: a static OAuth token instead of "
+        "Application Default Credentials.",
+    )
+    vertex_base_url: str | None = Field(
+        default=None,
+        description="CLAUDE_ARCH_VERTEX_BASE_URL: another Vertex endpoint (the emulator: "
+        "http://host:port/v1).",
+    )
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
@@ -128,8 +173,9 @@ class Settings(BaseSettings):
 
     @property
     def uses_emulator(self) -> bool:
-        """True when no API key and no base URL are set: requests go to the embedded emulator."""
-        return self.api_key is None and self.base_url is None
+        """True when no API key and no base URL are set and the upstream is the Anthropic API:
+        requests go to the embedded emulator."""
+        return self.api_key is None and self.base_url is None and self.upstream == "anthropic"
 
     @property
     def sqlalchemy_url(self) -> str:

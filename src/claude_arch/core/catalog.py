@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from claude_arch.constants import PROVIDERS
 from claude_arch.core.types import Usage
 from claude_arch.errors import ConfigError, UnknownModelError
 
@@ -183,6 +184,9 @@ class ModelInfo:
     """The base model ID on Amazon Bedrock (``anthropic.…``), where Bedrock serves it."""
     vertex_id: str | None = None
     """The model name on Google Vertex AI (``claude-…@date``), where Vertex serves it."""
+    provider: str | None = None
+    """Set on a provider-qualified name (``bedrock:claude-sonnet-4-5``): the model as that
+    provider serves it, in a fallback chain beside the same model on the default upstream."""
 
     def prices_for(self, prompt_tokens: int) -> Prices:
         """The published prices of a call with a prompt of ``prompt_tokens`` tokens."""
@@ -322,18 +326,37 @@ class Catalog:
         return iter(self._models)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name
+        return isinstance(name, str) and self.get(name) is not None
 
     @property
     def families(self) -> list[str]:
         return sorted({m.family for m in self._models})
 
     def get(self, name: str) -> ModelInfo | None:
-        return self._by_name.get(name)
+        """The model for an ID or alias (or a provider-qualified one), or None."""
+        info = self._by_name.get(name)
+        if info is None and ":" in name:
+            info = self._qualified(name)
+        return info
+
+    def _qualified(self, name: str) -> ModelInfo | None:
+        """``bedrock:claude-sonnet-4-5``: the model as that provider serves it (same prices and
+        family, ``id`` the qualified name), remembered once made."""
+        provider, _, base = name.partition(":")
+        info = self._by_name.get(base)
+        if provider not in PROVIDERS or info is None or info.provider is not None:
+            return None
+        qualified = replace(info, id=f"{provider}:{info.id}", aliases=(), provider=provider)
+        for key in {name, qualified.id}:
+            self._by_name[key] = qualified
+            self._bills[key] = self._bills[info.id]
+        return qualified
 
     def resolve(self, name: str) -> ModelInfo:
-        """The model for an ID or alias, or :class:`UnknownModelError` naming the closest IDs."""
-        info = self._by_name.get(name)
+        """The model for an ID or alias, or :class:`UnknownModelError` naming the closest IDs.
+        ``provider:model`` (``bedrock:``, ``vertex:``, ``anthropic:``) names the model as that
+        provider serves it."""
+        info = self.get(name)
         if info is None:
             raise UnknownModelError(name, self.suggest(name))
         return info

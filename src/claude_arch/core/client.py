@@ -239,6 +239,12 @@ class ClaudeClient(ClientBase):
             from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
 
             self._transport = AiohttpTransport()
+            if self.core.uses_platforms:
+                from claude_arch.core.platforms.providers import upstream_transport
+
+                self._transport = upstream_transport(
+                    self.core.settings, self.core.fallbacks, self._transport
+                )
         return self._transport
 
     async def send(self, request: WireRequest, model: str | None) -> AsyncResponse:

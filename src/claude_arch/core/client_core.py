@@ -86,7 +86,7 @@ class ClientCore:
         self.catalog = catalog or default_catalog()
         key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
         self.base_url = (base_url or settings.base_url or "").rstrip("/")
-        self.embedded = not self.base_url and key is None
+        self.embedded = not self.base_url and key is None and settings.upstream == "anthropic"
         if not self.base_url and not self.embedded:
             self.base_url = ANTHROPIC_API_URL
         # The embedded emulator wants a key like any server; it is not a secret.
@@ -121,6 +121,16 @@ class ClientCore:
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
+
+    @property
+    def uses_platforms(self) -> bool:
+        """Whether a cloud platform serves some call: the upstream setting, or a fallback chain
+        naming a model on one (``bedrock:…``)."""
+        if self.settings.upstream != "anthropic":
+            return True
+        return any(":" in name for chain in self.fallbacks.values() for name in chain) or any(
+            ":" in name for name in self.fallbacks
+        )
 
     def attempts(self, call: Call) -> AttemptPlan:
         return AttemptPlan(self, call)

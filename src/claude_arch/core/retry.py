@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from claude_arch.errors import (
@@ -148,20 +149,23 @@ class Cooldowns:
     (True, False)
     """
 
-    __slots__ = ("_until", "seconds")
+    __slots__ = ("_clock", "_until", "seconds")
 
-    def __init__(self, seconds: float = 30.0) -> None:
+    def __init__(
+        self, seconds: float = 30.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.seconds = seconds
+        self._clock = clock
         self._until: dict[str, float] = {}
 
     def mark(self, model: str, seconds: float | None = None) -> None:
-        self._until[model] = time.monotonic() + (self.seconds if seconds is None else seconds)
+        self._until[model] = self._clock() + (self.seconds if seconds is None else seconds)
 
     def cooling(self, model: str) -> bool:
         until = self._until.get(model)
         if until is None:
             return False
-        if time.monotonic() >= until:
+        if self._clock() >= until:
             # pop, not del: the threads of a shared SyncClaudeClient may both get here
             self._until.pop(model, None)
             return False

@@ -35,6 +35,7 @@ from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json,
 from claude_arch.errors import (
     APIError,
     APITimeoutError,
+    ConfigError,
     InvalidRequestError,
 )
 
@@ -87,6 +88,11 @@ class SyncClaudeClient(ClientBase):
             tracer_provider=tracer_provider,
             router=router,
         )
+        if transport is None and self.core.uses_platforms:
+            raise ConfigError(
+                "CLAUDE_ARCH_UPSTREAM (or a fallback chain) names a cloud platform: use the async "
+                "ClaudeClient; SyncClaudeClient has no Bedrock or Vertex transport yet"
+            )
         self._transport = transport
         self._lock = threading.Lock()
         self.batches = SyncBatches(self)

@@ -110,7 +110,12 @@ class Gateway:
         gate = InflightGate(
             max_inflight=settings.max_inflight, queue_timeout_s=settings.queue_timeout_s
         )
-        await client.transport()  # the embedded emulator, if any, starts now, not on a request
+        # the embedded emulator, if any, starts now, not on a request; a cloud platform's
+        # credentials are resolved now, so a missing one stops the start with what to set
+        transport = await client.transport()
+        check = getattr(transport, "check", None)
+        if check is not None:
+            await check()
         sessions = sessions_from_settings(
             settings,
             engine,

@@ -21,6 +21,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from claude_arch.constants import HEADER_PROVIDER
 from claude_arch.core.ratelimit.headers import tighter
 from claude_arch.core.ratelimit.protocol import itpm_tokens
 from claude_arch.core.types import UsageRecord
@@ -164,6 +165,9 @@ class Admitted:
         headers = limit_headers(self.gateway, self.headers, call.current.id)
         if call.route is not None:
             headers.update(call.route.with_model(call.current.id).to_headers())
+        upstream = self.gateway.settings.upstream
+        if call.current.provider is not None or upstream != "anthropic":
+            headers[HEADER_PROVIDER] = call.current.provider or upstream
         return headers
 
     @property

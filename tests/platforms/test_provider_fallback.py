@@ -1,0 +1,96 @@
+"""The platforms wired into the client by settings: ``CLAUDE_ARCH_UPSTREAM=bedrock|vertex``
+sends every call to that platform, and a fallback chain that names the same model on another
+provider moves traffic there during a 529 storm and back once the model's cooldown passes,
+proven from the emulator's per-endpoint counts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from claude_arch.core.client import ClaudeClient
+from claude_arch.core.retry import Cooldowns
+from claude_arch.core.sync_client import SyncClaudeClient
+from claude_arch.errors import ConfigError
+from claude_arch.settings import Settings
+from claude_arch.testing import EmulatorServer, ManualClock
+
+SONNET = "claude-sonnet-4-5"
+HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(vertex_projects=["claude-arch-test"]) as server:
+        # the standard AWS chain reads the environment first, as on Lambda
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.aws_access_key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.aws_secret_key)
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        yield server
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def served(emu: EmulatorServer) -> dict[str, int]:
+    return {e: c.get("requests", 0) for e, c in emu.stats()["by_endpoint"].items()}
+
+
+@pytest.mark.parametrize("upstream", ["bedrock", "vertex"])
+async def test_the_upstream_setting_sends_every_call_to_that_platform(
+    emu: EmulatorServer, upstream: str
+) -> None:
+    chosen = settings(
+        upstream=upstream,
+        bedrock_region="us-east-1",
+        bedrock_base_url=emu.url,
+        vertex_project="claude-arch-test",
+        vertex_region="us-east5",
+        vertex_base_url=f"{emu.url}/v1",
+        vertex_access_token=emu.vertex_token,
+    )
+    async with ClaudeClient(chosen) as claude:
+        message = await claude.create(model=SONNET, max_tokens=32, messages=HI)
+        async with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:
+            final = await stream.final_message()
+    assert message.text
+    assert final.usage.output_tokens > 0
+    assert message.record is not None
+    assert message.record.cost_usd > 0
+    assert served(emu) == {upstream: 2}
+
+
+async def test_a_529_storm_moves_traffic_to_bedrock_and_back(emu: EmulatorServer) -> None:
+    clock = ManualClock()
+    chosen = settings(bedrock_region="us-east-1", bedrock_base_url=emu.url)
+    async with ClaudeClient(
+        chosen,
+        api_key=emu.api_key,
+        base_url=emu.url,
+        max_retries=0,
+        fallbacks={SONNET: [f"bedrock:{SONNET}"]},
+    ) as claude:
+        claude.core.cooldowns = Cooldowns(30, clock=clock)
+        emu.set_faults({"kind": "529", "endpoint": "anthropic", "every": 1})
+        during = [await claude.create(model=SONNET, max_tokens=16, messages=HI) for _ in range(3)]
+        # the first call tried the Anthropic API once; then it cooled down and was skipped
+        assert [m.record.model for m in during if m.record] == [f"bedrock:{SONNET}"] * 3
+        assert during[0].record is not None
+        assert during[0].record.fallback_from == SONNET
+        storm = emu.stats()["by_endpoint"]
+        assert storm["anthropic"] == {"requests": 1, "errors_529": 1}
+        assert storm["bedrock"]["requests"] == 3
+
+        emu.set_faults()  # the storm is over
+        clock.advance(31)  # the cooldown has passed: the Anthropic API is tried first again
+        after = await claude.create(model=SONNET, max_tokens=16, messages=HI)
+    assert after.record is not None
+    assert (after.record.model, after.record.fallback_from) == (SONNET, None)
+    assert emu.stats()["by_endpoint"]["bedrock"]["requests"] == 3
+
+
+def test_the_sync_client_refuses_a_platform_upstream_clearly() -> None:
+    with pytest.raises(ConfigError, match="async ClaudeClient"):
+        SyncClaudeClient(settings(upstream="bedrock", bedrock_region="us-east-1"))
