@@ -576,6 +576,65 @@ def advise(
                 console.print(table)
 
 
+@app.command()
+def bench(
+    profile: Annotated[Path, typer.Argument(help="Workload profile (YAML), as for advise.")],
+    requests: Annotated[int, typer.Option("--requests", help="Requests per run.")] = 100,
+    concurrency: Annotated[
+        str, typer.Option("--concurrency", help="Requests in flight, one run each: 1,8,32.")
+    ] = "1,8,32",
+    speed: Annotated[
+        float, typer.Option("--speed", help="The emulator's latency divisor (time compressed).")
+    ] = 20.0,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", help="Only this variant; repeatable.")
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object.", metavar="")
+    ] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table.", metavar="")
+    ] = False,
+) -> None:
+    """Measure every built variant against the emulator with PROFILE's traffic: latency, TTFT,
+    throughput, 429s and cost per 1,000 requests (variants not built are shown as such)."""
+    from claude_arch.advisor import default_sources, load_profile
+    from claude_arch.advisor.measure import BenchOptions, report_html, report_table, run_bench
+    from claude_arch.advisor.measure.progress import BenchProgress
+    from claude_arch.advisor.measure.table import report_markdown
+
+    try:
+        levels = tuple(int(part) for part in concurrency.split(",") if part.strip())
+    except ValueError:
+        levels = ()
+    options = BenchOptions(
+        requests=requests,
+        concurrency=levels,
+        speed=speed,
+        variants=tuple(variant) if variant else None,
+    )
+    try:
+        checked = load_profile(profile, default_sources())
+        options.check()
+    except ClaudeArchError as exc:
+        _fail(exc)
+        raise typer.Exit(2) from None
+    with BenchProgress(err_console) as progress:
+        report = run_bench(checked, options, progress)
+    if html is not None:
+        html.write_text(report_html(report), "utf-8")
+        err_console.print(f"report: {escape(str(html))}", highlight=False)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+    elif markdown:
+        print(report_markdown(report), end="")
+    else:  # 100 columns when piped, where rich would assume 80
+        console.print(report_table(report), width=None if console.is_terminal else 100)
+
+
 lambda_app = typer.Typer(
     help="Run the AWS Lambda handlers on this machine, under the real runtime client.",
     no_args_is_help=True,

@@ -30,7 +30,15 @@ from claude_arch.errors import (
     InvalidRequestError,
     error_type_for_status,
 )
-from claude_arch.service import batch_routes, chat, dashboard, model_routes, ops, proxy
+from claude_arch.service import (
+    advise_routes,
+    batch_routes,
+    chat,
+    dashboard,
+    model_routes,
+    ops,
+    proxy,
+)
 from claude_arch.service.config import ServiceSettings
 from claude_arch.service.dashboard import Dashboard
 from claude_arch.service.fastpath import GatewayApp
@@ -99,6 +107,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(dashboard.router)
     app.include_router(ops.router)
+    app.include_router(advise_routes.router)
     for path, handler in proxy.HOT_ROUTES.items():
         app.fast_post(path, handler)
     _document_request_bodies(app)

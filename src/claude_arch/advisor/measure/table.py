@@ -1,0 +1,83 @@
+"""The benchmark as a terminal table (fits 100 columns) and as Markdown.
+
+console.print(report_table(report))
+print(report_markdown(report))        # what docs/selection-guide.md shows
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.table import Table
+
+from claude_arch.advisor.measure.report import BenchReport, VariantResult
+
+__all__ = ["HEAD", "report_markdown", "report_table", "row_cells"]
+
+HEAD = (
+    "variant",
+    "p50 ms",
+    "p99 ms",
+    "TTFT p50",
+    "TTFT p99",
+    "req/s",
+    "429 %",
+    "$ / 1k req",
+)
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def row_cells(result: VariantResult) -> tuple[str, ...]:
+    """The table's cells for one variant (its figures at the highest concurrency)."""
+    head = result.headline
+    if head is None or result.status != "measured":
+        label = "not built" if result.status == "not built" else "failed"
+        return (result.id, label, *("–" for _ in HEAD[2:]))
+    return (
+        result.id,
+        _ms(head.latency_p50_ms),
+        _ms(head.latency_p99_ms),
+        _ms(head.ttft_p50_ms),
+        _ms(head.ttft_p99_ms),
+        f"{head.throughput_rps:,.1f}",
+        f"{head.upstream_429_share * 100:.1f}",
+        f"{head.cost_per_1k_usd:,.2f}",
+    )
+
+
+def _title(report: BenchReport) -> str:
+    top = max(report.concurrency)
+    return (
+        f"bench {report.profile}: {report.model}, {report.requests} requests at concurrency "
+        f"{top}, speed ×{report.speed:g}, {report.tier}"
+    )
+
+
+def report_table(report: BenchReport) -> Table:
+    """One row per variant, built or not; reasons for the ones not measured in the caption."""
+    table = Table(box=box.SIMPLE, title=_title(report), title_justify="left")
+    for name in HEAD:
+        table.add_column(name, justify="left" if name == "variant" else "right", no_wrap=True)
+    for result in report.variants:
+        style = None if result.status == "measured" else "dim"
+        table.add_row(*row_cells(result), style=style)
+    notes = [f"{v.id}: {v.reason}" for v in report.variants if v.status != "measured"]
+    table.caption = "\n".join(notes) or None
+    table.caption_justify = "left"
+    return table
+
+
+def report_markdown(report: BenchReport) -> str:
+    """The same table in Markdown, with the conditions of the run above it."""
+    machine = report.machine
+    lines = [
+        f"{_title(report)}; {machine.get('cores')} cores ({machine.get('cpu') or 'unknown CPU'})",
+        "",
+        "| " + " | ".join(HEAD) + " |",
+        "|---|" + "---:|" * (len(HEAD) - 1),
+    ]
+    lines += ["| " + " | ".join(row_cells(v)) + " |" for v in report.variants]
+    notes = [f"- {v.id}: {v.reason}" for v in report.variants if v.status != "measured"]
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
