@@ -29,7 +29,7 @@ from claude_arch.emulator.catalog_routes import get_model, list_models
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.control import add_control_routes
 from claude_arch.emulator.messages import STATE_KEY, count_tokens, create_message
-from claude_arch.emulator.request_io import ApiError, error_response, request_id
+from claude_arch.emulator.request_io import ErrorAnswer, error_response, request_id
 from claude_arch.emulator.state import Clock, EmulatorState
 from claude_arch.emulator.vertex_routes import add_vertex_routes
 from claude_arch.errors import error_type_for_status
@@ -46,7 +46,7 @@ async def answer_in_api_shape(
     """Errors in the Anthropic shape; a request-id on every response; never a raw 500."""
     try:
         response = await handler(request)
-    except ApiError as exc:
+    except ErrorAnswer as exc:
         request.app[STATE_KEY].stats.error(exc.status)
         return error_response(
             exc.status,

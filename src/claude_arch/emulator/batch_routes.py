@@ -11,7 +11,7 @@ from claude_arch.emulator.batches import BatchRecord, BatchStore, parse_requests
 from claude_arch.emulator.catalog_routes import page
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import (
-    ApiError,
+    ErrorAnswer,
     json_response,
     read_json,
     request_id,
@@ -35,7 +35,7 @@ def _batch(request: web.Request) -> BatchRecord:
     batch_id = request.match_info["batch_id"]
     batch = request.app[BATCHES_KEY].get(batch_id)
     if batch is None:
-        raise ApiError(404, "not_found_error", f"message batch {batch_id[:80]!r} not found")
+        raise ErrorAnswer(404, "not_found_error", f"message batch {batch_id[:80]!r} not found")
     return batch
 
 
@@ -47,7 +47,7 @@ async def create_batch(request: web.Request) -> web.Response:
     try:
         requests = parse_requests(body)
     except ClaudeArchError as exc:
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     betas = betas_of(request.headers.get(HEADER_BETA))
     batch = request.app[BATCHES_KEY].create(requests, key_id, betas)
     return json_response(batch.to_api(_base_url(request)), request_id(request))
@@ -74,7 +74,7 @@ async def cancel_batch(request: web.Request) -> web.Response:
 async def delete_batch(request: web.Request) -> web.Response:
     batch = _batch(request)
     if batch.processing_status != "ended":
-        raise ApiError(
+        raise ErrorAnswer(
             400,
             "invalid_request_error",
             f"message batch {batch.id} is still {batch.processing_status}; cancel it first",
@@ -87,7 +87,7 @@ async def delete_batch(request: web.Request) -> web.Response:
 async def batch_results(request: web.Request) -> web.Response:
     batch = _batch(request)
     if batch.processing_status != "ended":
-        raise ApiError(
+        raise ErrorAnswer(
             400, "invalid_request_error", f"message batch {batch.id} has not ended; no results yet"
         )
     return web.Response(

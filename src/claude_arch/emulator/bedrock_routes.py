@@ -32,7 +32,7 @@ from claude_arch.core.platforms.sigv4 import verify_signature
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
 from claude_arch.emulator.messages import STATE_KEY, Flavour, answer, keep_request, validate
-from claude_arch.emulator.request_io import ApiError, parse_json, read_body, require_object
+from claude_arch.emulator.request_io import ErrorAnswer, parse_json, read_body, require_object
 from claude_arch.emulator.state import EmulatorState
 
 __all__ = ["BEDROCK", "add_bedrock_routes", "bedrock_error_response"]
@@ -61,7 +61,7 @@ _EXTRANEOUS = "Malformed input request: #: extraneous key [{}] is not permitted,
 _EXTRANEOUS += "your input and try again."
 
 
-def bedrock_error_response(exc: ApiError) -> web.Response:
+def bedrock_error_response(exc: ErrorAnswer) -> web.Response:
     """``exc`` as Bedrock answers it: ``{"message"}`` and ``x-amzn-ErrorType``."""
     if exc.code is not None:
         name, status = exc.code, _STATUS_OF.get(exc.code, exc.status)
@@ -145,13 +145,13 @@ MODELS_KEY = web.AppKey("bedrock_models", PlatformModels)
 
 
 def _authenticate(request: web.Request, state: EmulatorState, body: bytes) -> str:
-    """The caller's key ID (a hash), or ApiError in Bedrock's 403 shape."""
+    """The caller's key ID (a hash), or ErrorAnswer in Bedrock's 403 shape."""
     auth = request.headers.get(HEADER_AUTHORIZATION, "")
     if auth[:7].lower() == "bearer ":
         token = auth[7:].strip()
         if token and token in state.config.bedrock_api_keys:
             return short_hash(token)
-        raise ApiError(
+        raise ErrorAnswer(
             403, "permission_error", "Invalid API Key format", code="AccessDeniedException"
         )
     headers = {name.lower(): value for name, value in request.headers.items()}
@@ -166,9 +166,9 @@ def _authenticate(request: web.Request, state: EmulatorState, body: bytes) -> st
                 f"\n\nThe Canonical String for this request should have been\n'{check.canonical}'"
                 f"\n\nThe String-to-Sign should have been\n'{check.string_to_sign}'\n"
             )
-        raise ApiError(403, "permission_error", message, code=check.code)
+        raise ErrorAnswer(403, "permission_error", message, code=check.code)
     if check.service != "bedrock":
-        raise ApiError(
+        raise ErrorAnswer(
             403,
             "permission_error",
             "Credential should be scoped to correct service: 'bedrock'. ",
@@ -181,7 +181,7 @@ def _model(request: web.Request) -> Any:
     model_id = request.match_info["model_id"]
     info = request.app[MODELS_KEY].from_bedrock(model_id)
     if info is None:
-        raise ApiError(400, "invalid_request_error", "The provided model identifier is invalid.")
+        raise ErrorAnswer(400, "invalid_request_error", "The provided model identifier is invalid.")
     return info
 
 
@@ -189,22 +189,24 @@ def _invoke_body(raw: bytes, model: str, *, streaming: bool) -> tuple[dict[str, 
     body = require_object(parse_json(raw))
     for key in ("model", "stream"):
         if key in body:
-            raise ApiError(400, "invalid_request_error", _EXTRANEOUS.format(key))
+            raise ErrorAnswer(400, "invalid_request_error", _EXTRANEOUS.format(key))
     version = body.pop("anthropic_version", None)
     if version is None:
-        raise ApiError(
+        raise ErrorAnswer(
             400,
             "invalid_request_error",
             "Malformed input request: #: required key [anthropic_version] not found, please "
             "reformat your input and try again.",
         )
     if version not in BEDROCK_VERSIONS:
-        raise ApiError(400, "invalid_request_error", f"Invalid API version: {str(version)[:40]}")
+        raise ErrorAnswer(400, "invalid_request_error", f"Invalid API version: {str(version)[:40]}")
     betas = body.pop("anthropic_beta", None)
     if betas is not None and not (
         isinstance(betas, list) and all(isinstance(b, str) for b in betas)
     ):
-        raise ApiError(400, "invalid_request_error", "anthropic_beta: expected a list of strings")
+        raise ErrorAnswer(
+            400, "invalid_request_error", "anthropic_beta: expected a list of strings"
+        )
     body["model"] = model
     if streaming:
         body["stream"] = True
@@ -223,7 +225,7 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         keep_request(state, request, body)
         params, info = validate(state, body, count_tokens=False, betas=betas)
         return await answer(request, state, key_id, params, info, flavour=BEDROCK)
-    except ApiError as exc:
+    except ErrorAnswer as exc:
         state.stats.endpoint(BEDROCK.endpoint, **{f"errors_{exc.status}": 1})
         state.stats.error(exc.status)
         return bedrock_error_response(exc)
@@ -240,7 +242,7 @@ async def count_tokens(request: web.Request) -> web.Response:
         try:
             inner = base64.b64decode(wrapper["input"]["invokeModel"]["body"], validate=True)
         except (KeyError, TypeError, binascii.Error):
-            raise ApiError(
+            raise ErrorAnswer(
                 400,
                 "invalid_request_error",
                 "input.invokeModel.body: expected the base64 of an InvokeModel body",
@@ -248,7 +250,7 @@ async def count_tokens(request: web.Request) -> web.Response:
         body, betas = _invoke_body(inner, info.id, streaming=False)
         body.pop("max_tokens", None)
         params, _ = validate(state, body, count_tokens=True, betas=betas)
-    except ApiError as exc:
+    except ErrorAnswer as exc:
         state.stats.endpoint(BEDROCK.endpoint, **{f"errors_{exc.status}": 1})
         state.stats.error(exc.status)
         return bedrock_error_response(exc)

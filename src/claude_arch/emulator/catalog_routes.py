@@ -10,7 +10,7 @@ from aiohttp import web
 from claude_arch.core.catalog import model_object
 from claude_arch.core.wire import paging
 from claude_arch.emulator.messages import STATE_KEY
-from claude_arch.emulator.request_io import ApiError, json_response, request_id, require_key
+from claude_arch.emulator.request_io import ErrorAnswer, json_response, request_id, require_key
 from claude_arch.errors import ClaudeArchError
 
 __all__ = ["get_model", "list_models", "page"]
@@ -33,7 +33,7 @@ def page(
             after_id=query.get("after_id"),
         )
     except ClaudeArchError as exc:
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
 
 
 async def list_models(request: web.Request) -> web.Response:
@@ -50,5 +50,5 @@ async def get_model(request: web.Request) -> web.Response:
     name = request.match_info["model_id"]
     info = state.catalog.get(name)
     if info is None:
-        raise ApiError(404, "not_found_error", f"model: {name[:100]!r} not found")
+        raise ErrorAnswer(404, "not_found_error", f"model: {name[:100]!r} not found")
     return json_response(model_object(info), request_id(request))

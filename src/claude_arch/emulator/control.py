@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from claude_arch.emulator.config import FaultSpec, RuleSpec
 from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import (
-    ApiError,
+    ErrorAnswer,
     json_response,
     read_json,
     request_id,
@@ -33,10 +33,10 @@ __all__ = ["add_control_routes"]
 _CONTROL_BODY_LIMIT = 8 * 1024 * 1024
 
 
-def _bad(exc: ValidationError) -> ApiError:
+def _bad(exc: ValidationError) -> ErrorAnswer:
     first = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in first["loc"])
-    return ApiError(400, "invalid_request_error", f"{where}: {first['msg']}")
+    return ErrorAnswer(400, "invalid_request_error", f"{where}: {first['msg']}")
 
 
 async def _body(request: web.Request) -> Any:
@@ -56,7 +56,7 @@ async def put_faults(request: web.Request) -> web.Response:
     items = body.get("faults") if isinstance(body, dict) else body
     seed = body.get("seed") if isinstance(body, dict) else None
     if not isinstance(items, list) or not (seed is None or isinstance(seed, int)):
-        raise ApiError(400, "invalid_request_error", "faults: expected a list (and an int seed)")
+        raise ErrorAnswer(400, "invalid_request_error", "faults: expected a list (and an int seed)")
     try:
         specs = [FaultSpec.model_validate(item) for item in items]
     except ValidationError as exc:
@@ -77,7 +77,7 @@ async def put_rules(request: web.Request) -> web.Response:
         specs = parse_rules(body)
         request.app[STATE_KEY].rules.replace(specs)
     except ClaudeArchError as exc:
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     return json_response({"rules": len(specs)}, request_id(request))
 
 
@@ -88,7 +88,7 @@ async def add_rule(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise _bad(exc) from None
     except ClaudeArchError as exc:
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     return json_response({"rules": len(request.app[STATE_KEY].rules)}, request_id(request))
 
 

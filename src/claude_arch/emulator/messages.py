@@ -35,7 +35,7 @@ from claude_arch.core.tokens import count_request
 from claude_arch.emulator.faults import Draw
 from claude_arch.emulator.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.request_io import (
-    ApiError,
+    ErrorAnswer,
     json_response,
     read_json,
     request_id,
@@ -118,7 +118,7 @@ def keep_request(state: EmulatorState, request: web.Request, body: dict[str, Any
 def validate(
     state: EmulatorState, body: dict[str, Any], *, count_tokens: bool, betas: str | None
 ) -> tuple[dict[str, Any], ModelInfo]:
-    """The validated parameters and their model; ApiError (400/404) naming the field."""
+    """The validated parameters and their model; ErrorAnswer (400/404) naming the field."""
     try:
         params = validate_create_params(
             body,
@@ -128,7 +128,7 @@ def validate(
             betas=betas_of(betas),
         )
     except ClaudeArchError as exc:
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     return params, state.catalog.resolve(params["model"])
 
 
@@ -166,10 +166,10 @@ async def _injected(state: EmulatorState, draw: Draw, info: ModelInfo, key_id: s
     if status == 429:
         headers.update(state.limits.headers(info.family, key_id))
     if fault.kind == "spend_limit":
-        raise ApiError(status, error_type, message, headers, _SPEND_LIMIT_DETAILS)
+        raise ErrorAnswer(status, error_type, message, headers, _SPEND_LIMIT_DETAILS)
     if status in (429, 529):
         headers[HEADER_RETRY_AFTER] = state.limits.retry_after(fault.seconds)
-    raise ApiError(status, error_type, message, headers, code=_FAULT_CODES.get(fault.kind))
+    raise ErrorAnswer(status, error_type, message, headers, code=_FAULT_CODES.get(fault.kind))
 
 
 async def create_message(request: web.Request) -> web.StreamResponse:
@@ -178,7 +178,7 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     try:
         key_id, params, info = await _validated(request, state, count_tokens=False)
         return await answer(request, state, key_id, params, info, flavour=ANTHROPIC)
-    except ApiError as exc:
+    except ErrorAnswer as exc:
         state.stats.endpoint(ANTHROPIC.endpoint, **{f"errors_{exc.status}": 1})
         raise
 
@@ -192,7 +192,7 @@ async def answer(
     *,
     flavour: Flavour,
 ) -> web.StreamResponse:
-    """Answer validated ``params`` (JSON or a stream) as ``flavour``'s API does; ApiError for
+    """Answer validated ``params`` (JSON or a stream) as ``flavour``'s API does; ErrorAnswer for
     a scripted or injected error and for a rate limit."""
     streaming = params.get("stream") is True
     rule = state.rules.match_request(params)
@@ -201,7 +201,7 @@ async def answer(
         headers: dict[str, str] = {}
         if rule.error.status in (429, 529):
             headers[HEADER_RETRY_AFTER] = state.limits.retry_after(rule.error.retry_after_s)
-        raise ApiError(rule.error.status, rule.error.type, rule.error.message, headers)
+        raise ErrorAnswer(rule.error.status, rule.error.type, rule.error.message, headers)
     names = (info.id, *info.aliases)
     draw = state.faults.draw(
         params["model"], streaming=streaming, aliases=names, endpoint=flavour.endpoint
@@ -216,12 +216,12 @@ async def answer(
             info.family, key_id, input_tokens=uncached, output_tokens=max_tokens
         )
     except ClaudeArchError as exc:  # larger than a whole bucket: it could never be admitted
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     if not isinstance(admitted, Reservation):
         state.stats.add(info.id, key_id, rate_limited=1)
         headers = state.limits.headers(info.family, key_id)
         headers[HEADER_RETRY_AFTER] = state.limits.retry_after(admitted)
-        raise ApiError(
+        raise ErrorAnswer(
             429,
             "rate_limit_error",
             f"This request would exceed the rate limit for {info.family} models "
@@ -232,7 +232,7 @@ async def answer(
         cache = state.cache.apply(params, scope=key_id, total_tokens=total_input)
     except ClaudeArchError as exc:
         state.limits.settle(admitted, input_tokens=0, output_tokens=0)
-        raise ApiError.of(exc) from None
+        raise ErrorAnswer.of(exc) from None
     billed_input = total_input - cache.read
     reply = compose_reply(params, info.family, state.config, rule=rule, salt=state.salt())
     usage = usage_body(

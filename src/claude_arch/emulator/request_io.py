@@ -29,7 +29,7 @@ from claude_arch.emulator.ids import new_id, short_hash
 from claude_arch.errors import ClaudeArchError
 
 __all__ = [
-    "ApiError",
+    "ErrorAnswer",
     "error_response",
     "json_response",
     "parse_json",
@@ -44,7 +44,7 @@ _JSON = "application/json"
 REQUEST_ID_KEY = web.RequestKey("request_id", str)
 
 
-class ApiError(Exception):
+class ErrorAnswer(Exception):
     """An answer in the error shape, raised from anywhere in a handler."""
 
     def __init__(
@@ -67,7 +67,7 @@ class ApiError(Exception):
         """A cloud platform's own name for the error (``ThrottlingException``), when it has one."""
 
     @classmethod
-    def of(cls, exc: ClaudeArchError) -> ApiError:
+    def of(cls, exc: ClaudeArchError) -> ErrorAnswer:
         return cls(exc.status, exc.error_type, exc.message)
 
 
@@ -124,23 +124,23 @@ def require_key(request: web.Request, allowed: frozenset[str]) -> str:
         if auth[:7].lower() == "bearer ":
             key = auth[7:].strip()
     if not key:
-        raise ApiError(
+        raise ErrorAnswer(
             401,
             "authentication_error",
             "x-api-key header or Authorization: Bearer is required",
         )
     if allowed and key not in allowed:
-        raise ApiError(401, "authentication_error", "invalid x-api-key")
+        raise ErrorAnswer(401, "authentication_error", "invalid x-api-key")
     return short_hash(key)
 
 
 def require_version(request: web.Request) -> None:
     version = request.headers.get(HEADER_VERSION)
     if version is None:
-        raise ApiError(400, "invalid_request_error", "anthropic-version: header is required")
+        raise ErrorAnswer(400, "invalid_request_error", "anthropic-version: header is required")
     if version not in ACCEPTED_VERSIONS:
         known = ", ".join(sorted(ACCEPTED_VERSIONS))
-        raise ApiError(
+        raise ErrorAnswer(
             400,
             "invalid_request_error",
             f"anthropic-version: {version[:40]!r} is not a valid version; use one of {known}",
@@ -157,7 +157,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
-        raise ApiError(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
+        raise ErrorAnswer(400, "invalid_request_error", f"body: invalid JSON ({exc})") from None
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -177,9 +177,9 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _too_large(limit: int) -> ApiError:
+def _too_large(limit: int) -> ErrorAnswer:
     message = f"Request exceeds the maximum allowed size of {limit} bytes"
-    return ApiError(413, "request_too_large", message)
+    return ErrorAnswer(413, "request_too_large", message)
 
 
 def _no_constants(name: str) -> Any:
@@ -189,5 +189,5 @@ def _no_constants(name: str) -> Any:
 
 def require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise ApiError(400, "invalid_request_error", "body: expected a JSON object")
+        raise ErrorAnswer(400, "invalid_request_error", "body: expected a JSON object")
     return body

@@ -29,7 +29,7 @@ from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
 from claude_arch.emulator.messages import STATE_KEY, Flavour, answer, keep_request, validate
 from claude_arch.emulator.request_io import (
-    ApiError,
+    ErrorAnswer,
     error_response,
     json_response,
     read_json,
@@ -64,7 +64,7 @@ VERTEX = Flavour("vertex", id_prefix="msg_vrtx_", ratelimit_headers=False)
 MODELS_KEY = web.AppKey("vertex_models", PlatformModels)
 
 
-class GoogleError(ApiError):
+class GoogleError(ErrorAnswer):
     """An error of Vertex itself, answered in Google's shape."""
 
 
@@ -72,7 +72,7 @@ def _google(status: int, message: str) -> GoogleError:
     return GoogleError(status, "api_error", message, code=_GOOGLE_STATUS.get(status, "INTERNAL"))
 
 
-def _error_response(request: web.Request, exc: ApiError) -> web.Response:
+def _error_response(request: web.Request, exc: ErrorAnswer) -> web.Response:
     if isinstance(exc, GoogleError) or exc.code == "RESOURCE_EXHAUSTED" or exc.status == 429:
         code = exc.code or _GOOGLE_STATUS.get(exc.status, "INTERNAL")
         body = {"error": {"code": exc.status, "message": exc.message, "status": code}}
@@ -117,7 +117,7 @@ def _version(body: dict[str, Any]) -> None:
     version = body.pop("anthropic_version", None)
     if version not in VERTEX_VERSIONS:
         said = "missing" if version is None else repr(str(version)[:40])
-        raise ApiError(
+        raise ErrorAnswer(
             400,
             "invalid_request_error",
             f'anthropic_version: {said}; Vertex AI expects "vertex-2023-10-16"',
@@ -140,7 +140,7 @@ async def predict(request: web.Request) -> web.StreamResponse:
             return await _count(request, body, action)
         info = _model(request, name)
         if "model" in body:
-            raise ApiError(
+            raise ErrorAnswer(
                 400,
                 "invalid_request_error",
                 "model: Extra inputs are not permitted (Vertex AI takes the model from the URL)",
@@ -154,7 +154,7 @@ async def predict(request: web.Request) -> web.StreamResponse:
             betas=request.headers.get(HEADER_BETA),
         )
         return await answer(request, state, key_id, params, info, flavour=VERTEX)
-    except ApiError as exc:
+    except ErrorAnswer as exc:
         state.stats.endpoint(VERTEX.endpoint, **{f"errors_{exc.status}": 1})
         state.stats.error(exc.status)
         return _error_response(request, exc)
