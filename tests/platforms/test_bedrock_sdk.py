@@ -21,17 +21,18 @@ def emu() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def bedrock(emu: EmulatorServer) -> anthropic.AnthropicBedrock:
+def bedrock(emu: EmulatorServer) -> Iterator[anthropic.AnthropicBedrock]:
     emu.set_faults()
     emu.clear_rules()
     emu.reset()
-    return anthropic.AnthropicBedrock(
+    with anthropic.AnthropicBedrock(
         base_url=emu.url,
         aws_region="us-east-1",
         aws_access_key=emu.aws_access_key,
         aws_secret_key=emu.aws_secret_key,
         max_retries=0,
-    )
+    ) as client:
+        yield client
 
 
 def test_create(bedrock: anthropic.AnthropicBedrock, emu: EmulatorServer) -> None:
@@ -72,14 +73,16 @@ def test_tools(bedrock: anthropic.AnthropicBedrock, emu: EmulatorServer) -> None
 
 
 def test_a_wrong_secret_is_bedrocks_403(emu: EmulatorServer) -> None:
-    client = anthropic.AnthropicBedrock(
-        base_url=emu.url,
-        aws_region="us-east-1",
-        aws_access_key=emu.aws_access_key,
-        aws_secret_key="not-the-secret",
-        max_retries=0,
-    )
-    with pytest.raises(anthropic.PermissionDeniedError) as caught:
+    with (
+        anthropic.AnthropicBedrock(
+            base_url=emu.url,
+            aws_region="us-east-1",
+            aws_access_key=emu.aws_access_key,
+            aws_secret_key="not-the-secret",
+            max_retries=0,
+        ) as client,
+        pytest.raises(anthropic.PermissionDeniedError) as caught,
+    ):
         client.messages.create(model=HAIKU, max_tokens=10, messages=HI)
     assert caught.value.response.headers["x-amzn-errortype"].startswith(
         "InvalidSignatureException:"

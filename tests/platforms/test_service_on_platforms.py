@@ -35,16 +35,18 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
 def test_a_529_storm_is_served_by_bedrock_and_the_answer_says_so(
     emu: EmulatorServer, tmp_path: Path
 ) -> None:
-    with ServiceServer.for_emulator(
-        emu,
-        tmp_path,
-        dev=True,
-        max_retries=0,
-        fallbacks={SONNET: [f"bedrock:{SONNET}"]},
-        bedrock_region="us-east-1",
-        bedrock_base_url=emu.url,
-    ) as svc:
-        client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
+    with (
+        ServiceServer.for_emulator(
+            emu,
+            tmp_path,
+            dev=True,
+            max_retries=0,
+            fallbacks={SONNET: [f"bedrock:{SONNET}"]},
+            bedrock_region="us-east-1",
+            bedrock_base_url=emu.url,
+        ) as svc,
+        anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
+    ):
         calm = client.messages.with_raw_response.create(model=SONNET, max_tokens=16, messages=HI)
         emu.set_faults({"kind": "529", "endpoint": "anthropic", "every": 1})
         stormy = client.messages.with_raw_response.create(model=SONNET, max_tokens=16, messages=HI)
@@ -60,17 +62,19 @@ def test_a_529_storm_is_served_by_bedrock_and_the_answer_says_so(
 
 @pytest.mark.sdk
 def test_the_vertex_upstream_serves_every_call(emu: EmulatorServer, tmp_path: Path) -> None:
-    with ServiceServer.for_emulator(
-        emu,
-        tmp_path,
-        dev=True,
-        upstream="vertex",
-        vertex_project="claude-arch-test",
-        vertex_region="us-east5",
-        vertex_base_url=f"{emu.url}/v1",
-        vertex_access_token=emu.vertex_token,
-    ) as svc:
-        client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
+    with (
+        ServiceServer.for_emulator(
+            emu,
+            tmp_path,
+            dev=True,
+            upstream="vertex",
+            vertex_project="claude-arch-test",
+            vertex_region="us-east5",
+            vertex_base_url=f"{emu.url}/v1",
+            vertex_access_token=emu.vertex_token,
+        ) as svc,
+        anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
+    ):
         raw = client.messages.with_raw_response.create(model=SONNET, max_tokens=16, messages=HI)
     assert raw.headers["x-claude-arch-provider"] == "vertex"
     assert raw.parse().usage.output_tokens > 0

@@ -33,11 +33,12 @@ def _client(
 
 
 @pytest.fixture
-def vertex(emu: EmulatorServer) -> anthropic.AnthropicVertex:
+def vertex(emu: EmulatorServer) -> Iterator[anthropic.AnthropicVertex]:
     emu.set_faults()
     emu.clear_rules()
     emu.reset()
-    return _client(emu, emu.vertex_token)
+    with _client(emu, emu.vertex_token) as client:
+        yield client
 
 
 def test_create_and_count(vertex: anthropic.AnthropicVertex, emu: EmulatorServer) -> None:
@@ -67,13 +68,17 @@ def test_tools(vertex: anthropic.AnthropicVertex, emu: EmulatorServer) -> None:
 
 
 def test_a_wrong_token_is_a_401_and_another_project_a_403(emu: EmulatorServer) -> None:
-    with pytest.raises(anthropic.AuthenticationError) as caught:
-        _client(emu, "ya29.wrong").messages.create(model=HAIKU, max_tokens=10, messages=HI)
+    with (
+        _client(emu, "ya29.wrong") as wrong,
+        pytest.raises(anthropic.AuthenticationError) as caught,
+    ):
+        wrong.messages.create(model=HAIKU, max_tokens=10, messages=HI)
     assert caught.value.body["error"]["status"] == "UNAUTHENTICATED"
-    with pytest.raises(anthropic.PermissionDeniedError) as denied:
-        _client(emu, emu.vertex_token, "other").messages.create(
-            model=HAIKU, max_tokens=10, messages=HI
-        )
+    with (
+        _client(emu, emu.vertex_token, "other") as elsewhere,
+        pytest.raises(anthropic.PermissionDeniedError) as denied,
+    ):
+        elsewhere.messages.create(model=HAIKU, max_tokens=10, messages=HI)
     assert denied.value.body["error"]["status"] == "PERMISSION_DENIED"
 
 

@@ -44,30 +44,30 @@ def test_the_llm_classifier_routes_json_and_streamed_requests(
         user="(?i)sort",
         tool_use={"name": "route", "input": {"tier": "code"}},
     )
-    client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
-    raw = client.messages.with_raw_response.create(
-        model="auto",
-        max_tokens=64,
-        messages=[{"role": "user", "content": "What is the capital of Peru?"}],
-    )
-    assert raw.parse().model == "claude-haiku-4-5"
-    assert raw.headers["x-claude-arch-route"] == (
-        "question; model=claude-haiku-4-5; classifier=llm"
-    )
-    with client.messages.stream(
-        model="auto",
-        max_tokens=64,
-        messages=[{"role": "user", "content": "Write a function to sort a list of dates."}],
-    ) as stream:
-        route = stream.response.headers["x-claude-arch-route"]
-        final = stream.get_final_message()
-    assert final.model == "claude-sonnet-4-5"
-    assert route == "code; model=claude-sonnet-4-5; classifier=llm"
-    # two classifier calls (haiku, forced tool) beside the two answers
-    sent = [r["body"] for r in emu.received()]
-    classified = [b for b in sent if b.get("tool_choice", {}).get("name") == "route"]
-    assert [b["model"] for b in classified] == ["claude-haiku-4-5"] * 2
-    assert len(sent) == 4
+    with anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client:
+        raw = client.messages.with_raw_response.create(
+            model="auto",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "What is the capital of Peru?"}],
+        )
+        assert raw.parse().model == "claude-haiku-4-5"
+        assert raw.headers["x-claude-arch-route"] == (
+            "question; model=claude-haiku-4-5; classifier=llm"
+        )
+        with client.messages.stream(
+            model="auto",
+            max_tokens=64,
+            messages=[{"role": "user", "content": "Write a function to sort a list of dates."}],
+        ) as stream:
+            route = stream.response.headers["x-claude-arch-route"]
+            final = stream.get_final_message()
+        assert final.model == "claude-sonnet-4-5"
+        assert route == "code; model=claude-sonnet-4-5; classifier=llm"
+        # two classifier calls (haiku, forced tool) beside the two answers
+        sent = [r["body"] for r in emu.received()]
+        classified = [b for b in sent if b.get("tool_choice", {}).get("name") == "route"]
+        assert [b["model"] for b in classified] == ["claude-haiku-4-5"] * 2
+        assert len(sent) == 4
 
 
 @pytest.mark.sdk
@@ -79,13 +79,13 @@ def test_a_failing_llm_classifier_falls_back_to_the_rules(
         system=CLASSIFIER_SYSTEM,
         error={"status": 529, "type": "overloaded_error", "message": "busy"},
     )
-    client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
-    raw = client.messages.with_raw_response.create(
-        model="auto", max_tokens=64, messages=[{"role": "user", "content": "Hello there"}]
-    )
-    assert raw.parse().content  # the request itself is answered
-    assert "classifier=rules (fallback)" in raw.headers["x-claude-arch-route"]
-    assert raw.headers["x-claude-arch-route-reason"].startswith("fallback to rules")
+    with anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client:
+        raw = client.messages.with_raw_response.create(
+            model="auto", max_tokens=64, messages=[{"role": "user", "content": "Hello there"}]
+        )
+        assert raw.parse().content  # the request itself is answered
+        assert "classifier=rules (fallback)" in raw.headers["x-claude-arch-route"]
+        assert raw.headers["x-claude-arch-route-reason"].startswith("fallback to rules")
 
 
 @pytest.mark.sdk
@@ -96,8 +96,8 @@ def test_the_embedding_classifier_decides_when_the_rules_are_unsure(tmp_path: Pa
         ServiceServer.for_emulator(
             emu, tmp_path, dev=True, routing_policy="default", routing_classifier="embedding"
         ) as svc,
+        anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
     ):
-        client = anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0)
         raw = client.messages.with_raw_response.create(
             model="auto",
             max_tokens=64,
