@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.client_core import ClientCore
+    from claude_arch.core.routing import Router
     from claude_arch.core.sync_client import SyncClaudeClient
 
 __all__ = ["AsyncBatches", "CheckedBatch", "SyncBatches", "check_batch", "check_custom_id"]
@@ -72,13 +73,15 @@ def check_batch(
     catalog: Catalog,
     default_model: str,
     max_requests: int = MAX_BATCH_REQUESTS,
+    router: Router | None = None,
 ) -> CheckedBatch:
     """Check a batch as the API would before accepting it: a non-empty list of at most
     ``max_requests`` requests, each an object of a ``custom_id`` (``^[A-Za-z0-9_-]{1,64}$``,
-    unique in the batch) and ``params`` valid as a single call's (``model: "auto"`` is
-    ``default_model``). The first bad request fails the whole batch: an
-    :class:`InvalidRequestError` (400) whose message and ``field`` start with its index,
-    e.g. ``requests.3.params.max_tokens: …``; an unknown model's message names the closest IDs.
+    unique in the batch) and ``params`` valid as a single call's (``model: "auto"`` is the
+    ``router``'s choice for that request, or ``default_model`` without one). The first bad
+    request fails the whole batch: an :class:`InvalidRequestError` (400) whose message and
+    ``field`` start with its index, e.g. ``requests.3.params.max_tokens: …``; an unknown model's
+    message names the closest IDs.
 
     >>> from claude_arch.core.catalog import default_catalog
     >>> ok = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [
@@ -110,7 +113,7 @@ def check_batch(
     for i, item in enumerate(items):
         custom_id, params = _check_item(i, item, seen)
         if params.get("model") == "auto":
-            params["model"] = default_model
+            params["model"] = router.decide(params).model if router else default_model
         try:
             params = validate_create_params(params, catalog=catalog)
         except InvalidRequestError as exc:
@@ -167,9 +170,17 @@ def _check_item(i: int, item: object, seen: set[str]) -> tuple[str, dict[str, An
 def _checked(core: ClientCore, requests: Iterable[Mapping[str, Any]] | CheckedBatch) -> bytes:
     if isinstance(requests, CheckedBatch):
         return requests.body()
+    return _check(core, requests).body()
+
+
+def _check(core: ClientCore, requests: object) -> CheckedBatch:
+    """:func:`check_batch` with a client's catalog, default model and router."""
     return check_batch(
-        requests, catalog=core.catalog, default_model=core.settings.default_model
-    ).body()
+        requests,
+        catalog=core.catalog,
+        default_model=core.settings.default_model,
+        router=core.router,
+    )
 
 
 def _list_path(limit: int, before_id: str | None, after_id: str | None) -> str:
@@ -241,11 +252,9 @@ class AsyncBatches:
         return await client.run(call, once)
 
     def check(self, requests: object) -> CheckedBatch:
-        """:func:`check_batch` with this client's catalog and default model: nothing is sent."""
-        core = self._client.core
-        return check_batch(
-            requests, catalog=core.catalog, default_model=core.settings.default_model
-        )
+        """:func:`check_batch` with this client's catalog, default model and router (each
+        ``model: "auto"`` request routed on its own): nothing is sent."""
+        return _check(self._client.core, requests)
 
     async def create(
         self,
@@ -378,11 +387,9 @@ class SyncBatches:
         return client.run(call, once)
 
     def check(self, requests: object) -> CheckedBatch:
-        """:func:`check_batch` with this client's catalog and default model: nothing is sent."""
-        core = self._client.core
-        return check_batch(
-            requests, catalog=core.catalog, default_model=core.settings.default_model
-        )
+        """:func:`check_batch` with this client's catalog, default model and router (each
+        ``model: "auto"`` request routed on its own): nothing is sent."""
+        return _check(self._client.core, requests)
 
     def create(
         self,

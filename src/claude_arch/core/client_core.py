@@ -161,7 +161,7 @@ class ClientCore:
         body = dict(params)
         extra = body.pop("extra_headers", None)
         model = body.get("model")
-        if model == AUTO_MODEL and self.router is not None and operation != "count_tokens":
+        if model == AUTO_MODEL and self.router is not None:
             if route is None:
                 check_nesting(body)  # the router reads the body before validation does
                 route = self.router.decide(body)

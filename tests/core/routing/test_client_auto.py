@@ -43,3 +43,32 @@ async def test_without_a_router_auto_is_the_default_model() -> None:
     assert message.model == settings.default_model
     assert message.record is not None
     assert message.record.route is None
+
+
+async def test_batches_and_token_counts_route_auto_per_request() -> None:
+    settings = Settings(_env_file=None, rate_limit_tier="none")  # type: ignore[call-arg]
+    async with (
+        EmulatorServer(keep_requests=5) as emu,
+        ClaudeClient(
+            settings, base_url=emu.url, api_key=emu.api_key, router=build_router("default")
+        ) as claude,
+    ):
+        checked = claude.batches.check(
+            [
+                {
+                    "custom_id": "quick",
+                    "params": {"model": "auto", "max_tokens": 32, "messages": HI},
+                },
+                {
+                    "custom_id": "hard",
+                    "params": {"model": "auto", "max_tokens": 32, "messages": PROOF},
+                },
+            ]
+        )
+        counted = await claude.count_tokens(model="auto", messages=PROOF)
+    assert [r["params"]["model"] for r in checked.requests] == [
+        "claude-haiku-5-5",
+        "claude-opus-5-5",
+    ]
+    assert counted > 0
+    assert emu.received()[-1]["body"]["model"] == "claude-opus-5-5"
