@@ -50,7 +50,8 @@ def router_from_settings(settings: ServiceSettings) -> Router | None:
     """The router of ``model: "auto"`` the settings name: its policy (a policy file is followed
     as it is edited), the classifier behind its rules (``llm`` calls through a client of its
     own, on the same upstream and without a router), a circuit breaker per model in this
-    replica. None when no policy is set."""
+    replica, or shared through Redis when ``CLAUDE_ARCH_REDIS_URL`` is set (written in the
+    background, read from a view refreshed every second). None when no policy is set."""
     name = settings.routing_policy
     if not name:
         return None
@@ -61,9 +62,16 @@ def router_from_settings(settings: ServiceSettings) -> Router | None:
     kind = settings.routing_classifier
     client = ClaudeClient(settings, fallbacks=settings.fallbacks) if kind == "llm" else None
     classifier = build_classifier(policy, kind, client=client)
-    return Router(policy, classifier=classifier, watcher=watcher)
+    breaker = None
+    if settings.redis_url:
+        from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
+
+        breaker = AsyncRedisBreaker(settings.redis_url)
+    return Router(policy, classifier=classifier, watcher=watcher, breaker=breaker)
 
 
+ROUTING_BREAKER = "routing breaker"
+"""The routing breaker shared through Redis, in ``Gateway.extras`` (closed with the gateway)."""
 ROUTING_CLIENT = "routing classifier client"
 """The ``llm`` classifier's own client, in ``Gateway.extras`` (closed with the gateway)."""
 
@@ -142,6 +150,9 @@ class Gateway:
         routing_client = getattr(classifier, "client", None)
         if owns_client and isinstance(routing_client, ClaudeClient):
             gateway.extras[ROUTING_CLIENT] = routing_client
+        breaker = client.router.breaker if client.router is not None else None
+        if owns_client and hasattr(breaker, "aclose"):
+            gateway.extras[ROUTING_BREAKER] = breaker
         return gateway
 
     async def authenticate(self, secret: str | None) -> ApiKey:
