@@ -1,4 +1,5 @@
-"""Readers for the files in ``deploy/docker``, so tests can check them without a Docker engine.
+"""Readers for the files in ``deploy/docker`` and ``deploy/pipeline``, so tests can check them
+without a Docker engine.
 
 compose = load_compose()
 interpolate("${POSTGRES_PASSWORD:?set it}", {"POSTGRES_PASSWORD": "pw"})   # 'pw'
@@ -20,6 +21,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "deploy" / "docker"
+PIPELINE = ROOT / "deploy" / "pipeline"
 
 _VAR = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -28,15 +30,18 @@ ENV = {"POSTGRES_PASSWORD": "pw-for-the-test"}
 """What a user puts in .env (the one required variable)."""
 
 
-def load_compose() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text("utf-8"))
+def load_compose(folder: Path = DOCKER) -> dict[str, Any]:
+    """``compose.yaml`` of ``folder`` (``deploy/docker`` unless told)."""
+    data: dict[str, Any] = yaml.safe_load((folder / "compose.yaml").read_text("utf-8"))
     return data
 
 
-def service_env(compose: Mapping[str, Any], env: dict[str, str]) -> dict[str, str]:
-    """The service container's environment as Compose would build it from ``env`` (shell/.env):
-    a name without a value is passed through when set and left out when not."""
-    declared = compose["services"]["service"]["environment"]
+def service_env(
+    compose: Mapping[str, Any], env: dict[str, str], service: str = "service"
+) -> dict[str, str]:
+    """The ``service`` container's environment as Compose would build it from ``env``
+    (shell/.env): a name without a value is passed through when set and left out when not."""
+    declared = compose["services"][service]["environment"]
     out = {}
     for name, value in declared.items():
         if value is None:

@@ -1,7 +1,7 @@
 """The queue pipeline: a job ledger and dispatchers that run Messages calls against it.
 
     claude-arch pipeline submit docs/ --template summarize --run nightly
-    claude-arch pipeline run --run nightly
+    claude-arch pipeline run --run nightly          # or: pipeline worker (N) + pipeline enqueue
     claude-arch pipeline results --run nightly --out results.jsonl
 
 See ``docs/pipeline.md``. Needs SQLAlchemy (the ``pipeline`` or ``service`` extra); the names
@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from claude_arch.pipeline.config import PipelineSettings
     from claude_arch.pipeline.jobs import Completion, Job, JobStatus, NewJob, idempotency_key
     from claude_arch.pipeline.ledger import Ledger
     from claude_arch.pipeline.local import LocalDispatcher, RunStats
@@ -25,6 +26,7 @@ __all__ = [
     "Ledger",
     "LocalDispatcher",
     "NewJob",
+    "PipelineSettings",
     "RunStats",
     "idempotency_key",
 ]
@@ -38,6 +40,7 @@ _WHERE = {
     "Ledger": "ledger",
     "LocalDispatcher": "local",
     "RunStats": "local",
+    "PipelineSettings": "config",
 }
 
 

@@ -2,6 +2,8 @@
 
     claude-arch pipeline submit docs/ --template summarize --model claude-haiku-4-5 --run nightly
     claude-arch pipeline run --run nightly --concurrency 256 --max-cost-usd 20
+    claude-arch pipeline worker --broker redis://redis:6379/0 --concurrency 64   # celery, N hosts
+    claude-arch pipeline enqueue --run nightly
     claude-arch pipeline status --run nightly
     claude-arch pipeline results --run nightly --out results.jsonl
 
@@ -49,11 +51,12 @@ RunOpt = Annotated[str | None, typer.Option("--run", help="Only this run (defaul
 
 
 def _with_ledger(work: Callable[[Ledger], Awaitable[T]]) -> T:
+    from claude_arch.pipeline.config import PipelineSettings
     from claude_arch.pipeline.ledger import Ledger
     from claude_arch.settings import Settings
 
     async def main() -> T:
-        ledger = await Ledger.open(Settings().sqlalchemy_url)
+        ledger = await Ledger.open(Settings().sqlalchemy_url, table_name=PipelineSettings().table)
         try:
             return await work(ledger)
         finally:
@@ -207,6 +210,87 @@ def dead_retry(
         raise typer.Exit(2)
     n = _with_ledger(lambda ledger: ledger.requeue_dead(None if all_jobs else ids, run))
     console.print(f"{n} jobs queued again")
+
+
+BrokerOpt = Annotated[
+    str | None,
+    typer.Option(help="redis://… or amqp://… (default: CLAUDE_ARCH_BROKER_URL, else Redis)."),
+]
+
+
+def _celery_config(broker: str | None) -> Any:
+    from claude_arch.pipeline.config import PipelineSettings
+
+    config = PipelineSettings()
+    if broker:
+        config = config.model_copy(update={"broker_url": broker})
+    return config
+
+
+@pipeline_app.command()
+def worker(  # noqa: PLR0917 - typer takes the options as parameters
+    broker: BrokerOpt = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs in flight in this worker.")] = 64,
+    pool: Annotated[
+        str, typer.Option(help="threads (many calls per process) or prefork (one per child).")
+    ] = "threads",
+    beat: Annotated[
+        bool,
+        typer.Option(help="Also run the reconciler's schedule (one per fleet).", metavar=""),
+    ] = False,
+    events: Annotated[
+        bool, typer.Option(help="Send task events (what Flower shows per task).", metavar="")
+    ] = False,
+    loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "info",
+) -> None:
+    """Run a Celery worker of the celery dispatcher (needs the ``pipeline`` extra)."""
+    from claude_arch.pipeline.celery_app import make_app
+
+    config = _celery_config(broker)
+    argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", f"--loglevel={loglevel}"]
+    argv += [
+        f"--queues={config.queue},{config.control_queue}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if beat:
+        from claude_arch.settings import Settings
+
+        Settings().data_dir.mkdir(parents=True, exist_ok=True)  # the beat's schedule file
+        argv.append("--beat")
+    if events:
+        argv.append("--task-events")
+    make_app(config).worker_main(argv)
+
+
+@pipeline_app.command()
+def enqueue(run: RunOpt = None, broker: BrokerOpt = None) -> None:
+    """Publish the ids of waiting jobs (of the run) for the celery workers."""
+    from claude_arch.pipeline.broker import celery_publisher
+    from claude_arch.pipeline.broker import enqueue as publish_waiting
+    from claude_arch.pipeline.celery_app import make_app
+
+    config = _celery_config(broker)
+    publisher = celery_publisher(make_app(config), config.queue)
+    n = _with_ledger(
+        lambda ledger: publish_waiting(
+            ledger, publisher, run=run, max_countdown_s=config.max_countdown_s
+        )
+    )
+    console.print(f"{n} jobs published to the {config.queue} queue")
+
+
+@pipeline_app.command()
+def reconcile(broker: BrokerOpt = None) -> None:
+    """Queue expired leases again and re-publish waiting jobs no worker touched for a while."""
+    from claude_arch.pipeline.celery_app import make_app, reconcile_once
+
+    config = _celery_config(broker)
+    done = reconcile_once(make_app(config), config)
+    console.print(
+        f"{done['reclaimed']} expired leases queued again, "
+        f"{done['republished']} waiting jobs published again"
+    )
 
 
 class _Progress:

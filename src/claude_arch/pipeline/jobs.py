@@ -94,6 +94,7 @@ class Job:
     max_attempts: int
     lease_token: str | None = None
     lease_expires: float | None = None
+    not_before: float = 0.0
     result: str | None = None
     usage: dict[str, Any] | None = None
     cost_usd: float = 0.0
@@ -127,6 +128,7 @@ def job_from_row(row: Any) -> Job:
         max_attempts=int(m["max_attempts"]),
         lease_token=m["lease_token"],
         lease_expires=m["lease_expires"],
+        not_before=float(m["not_before"] or 0.0),
         result=m["result"],
         usage=m["usage"],
         cost_usd=float(m["cost_usd"] or 0.0),

@@ -8,9 +8,12 @@ machines) can share one ledger:
   never leased twice while its lease is valid: the eligibility test is repeated in the ``UPDATE``
   itself (PostgreSQL re-checks it on a row a concurrent transaction changed; SQLite runs one
   writer at a time), and PostgreSQL skips rows another leaser holds locked.
+- :meth:`Ledger.lease_one` does the same for one job by id (a Celery task's message names it).
 - :meth:`Ledger.complete`, :meth:`Ledger.retry` and :meth:`Ledger.fail` only act while the job is
   still ``leased`` under the caller's token, so a result is written once: a worker whose lease was
   taken back learns its result was refused.
+- :meth:`Ledger.reclaim_expired` and :meth:`Ledger.waiting_to_publish` tell a broker-fed
+  dispatcher which jobs to publish (again): expired leases, and waiting jobs nobody touched.
 
     >>> import asyncio
     >>> async def demo():
@@ -41,7 +44,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from claude_arch.core.sql import make_engine
+from claude_arch.core.sql import create_tables, make_engine
 from claude_arch.pipeline.jobs import (
     WAITING,
     Completion,
@@ -90,8 +93,8 @@ class Ledger:
             yield conn
 
     async def create(self) -> None:
-        async with self._begin() as conn:
-            await conn.run_sync(self.table.metadata.create_all)
+        """Create the table when missing (workers starting together may race: that is fine)."""
+        await create_tables(self.engine, self.table)
 
     async def drop(self) -> None:
         async with self._begin() as conn:
@@ -123,24 +126,23 @@ class Ledger:
     ) -> list[Job]:
         """Lease up to ``n`` due jobs (oldest first) for ``lease_s`` seconds; each lease counts
         as an attempt. Expired leases of jobs out of attempts become ``dead`` instead."""
+        return await self._lease(owner, n, lease_s, self._in_run(run))
+
+    async def lease_one(self, job_id: int, owner: str, *, lease_s: float) -> Job | None:
+        """Lease the job ``job_id`` if it is due (as :meth:`lease` does); None: it is not due,
+        held under a valid lease, finished, or unknown (see :meth:`get` for which)."""
+        jobs = await self._lease(owner, 1, lease_s, self.table.c.id == job_id)
+        return jobs[0] if jobs else None
+
+    async def _lease(self, owner: str, n: int, lease_s: float, where: Any) -> list[Job]:
         t = self.table.c
         now = self.clock()
         token = f"{owner}:{uuid.uuid4().hex}"
         async with self._begin() as conn:
-            await conn.execute(
-                update(self.table)
-                .where(self._expired(now), t.attempts >= t.max_attempts, self._in_run(run))
-                .values(
-                    status=JobStatus.dead,
-                    lease_token=None,
-                    last_error="lease expired on the last attempt (the worker died or hung)",
-                    updated_at=now,
-                    finished_at=now,
-                )
-            )
+            await conn.execute(self._bury_expired(now, where))
             due = (
                 select(t.id)
-                .where(self._due(now), self._in_run(run))
+                .where(self._due(now), where)
                 .order_by(t.id)
                 .limit(n)
                 .with_for_update(skip_locked=True)
@@ -162,6 +164,59 @@ class Ledger:
                 .returning(*self.table.c)
             )
             return sorted((job_from_row(row) for row in result), key=lambda j: j.id)
+
+    async def reclaim_expired(self, run: str | None = None) -> list[int]:
+        """Put jobs whose lease expired back to ``queued`` (``dead`` when that was their last
+        attempt); return the ids queued again, oldest first."""
+        t = self.table.c
+        now = self.clock()
+        async with self._begin() as conn:
+            await conn.execute(self._bury_expired(now, self._in_run(run)))
+            result = await conn.execute(
+                update(self.table)
+                .where(self._expired(now), t.attempts < t.max_attempts, self._in_run(run))
+                .values(
+                    status=JobStatus.queued,
+                    lease_token=None,
+                    lease_expires=None,
+                    last_error="lease expired (the worker died or hung)",
+                    updated_at=now,
+                )
+                .returning(t.id)
+            )
+            return sorted(int(row[0]) for row in result)
+
+    async def waiting_to_publish(
+        self, *, idle_s: float, run: str | None = None, after_id: int = 0, limit: int = 1000
+    ) -> list[tuple[int, float]]:
+        """Waiting jobs (queued or retrying) after ``after_id`` untouched for ``idle_s`` seconds,
+        as ``(id, not_before)`` in id order, each marked touched now: a dispatcher that sends
+        jobs to a broker calls this, so a job is handed out again only after another
+        ``idle_s`` without news of it."""
+        t = self.table.c
+        now = self.clock()
+        async with self._begin() as conn:
+            pick = (
+                select(t.id)
+                .where(
+                    t.status.in_(WAITING),
+                    t.updated_at <= now - idle_s,
+                    t.id > after_id,
+                    self._in_run(run),
+                )
+                .order_by(t.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+                .cte("pick")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            result = await conn.execute(
+                update(self.table)
+                .where(t.id == pick.c.id, t.status.in_(WAITING))
+                .values(updated_at=now)
+                .returning(t.id, t.not_before)
+            )
+            return sorted((int(i), float(nb)) for i, nb in result)
 
     async def renew(self, tokens: Sequence[str], *, lease_s: float) -> int:
         """Extend the leases still held under ``tokens``; return how many jobs were extended."""
@@ -262,6 +317,12 @@ class Ledger:
             return max(result.rowcount, 0)
 
     # --- reading ---------------------------------------------------------------------------------
+    async def get(self, job_id: int) -> Job | None:
+        """The job ``job_id`` as it is now; None when there is none."""
+        async with self._begin() as conn:
+            row = (await conn.execute(select(self.table).where(self.table.c.id == job_id))).first()
+            return job_from_row(row) if row is not None else None
+
     async def jobs(
         self,
         *,
@@ -333,6 +394,20 @@ class Ledger:
             return min(times) if times else None
 
     # --- conditions ------------------------------------------------------------------------------
+    def _bury_expired(self, now: float, where: Any) -> Any:
+        t = self.table.c
+        return (
+            update(self.table)
+            .where(self._expired(now), t.attempts >= t.max_attempts, where)
+            .values(
+                status=JobStatus.dead,
+                lease_token=None,
+                last_error="lease expired on the last attempt (the worker died or hung)",
+                updated_at=now,
+                finished_at=now,
+            )
+        )
+
     def _expired(self, now: float) -> Any:
         t = self.table.c
         return and_(t.status == JobStatus.leased, t.lease_expires < now)

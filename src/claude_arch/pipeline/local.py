@@ -14,7 +14,6 @@ job is left to do (or, with ``follow``, never), or once ``max_cost_usd`` is spen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from claude_arch.pipeline.job import execute, record
+from claude_arch.pipeline.leases import LeaseRenewer
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
@@ -83,13 +83,14 @@ class LocalDispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = RunStats()
         self._tasks: dict[asyncio.Task[None], Job] = {}
+        self._renewer = LeaseRenewer(ledger, lease_s=lease_s)
 
     async def run(self) -> RunStats:
         """Work until nothing is left (or the cost cap is reached); return what was done."""
         spent_before = 0.0
         if self.max_cost_usd is not None:
             spent_before = (await self.ledger.counts(self.run_name))["cost_usd"]
-        renewer = asyncio.create_task(self._renew_forever())
+        self._renewer.start()
         refill = max(1, self.concurrency // 8)
         try:
             while True:
@@ -106,6 +107,7 @@ class LocalDispatcher:
                     )
                     leased = len(jobs)
                     for job in jobs:
+                        self._renewer.hold(job)
                         self._tasks[asyncio.create_task(self._work(job))] = job
                 self._report()
                 if not self._tasks:
@@ -123,9 +125,7 @@ class LocalDispatcher:
                     self._tasks, timeout=self.poll_s, return_when=asyncio.FIRST_COMPLETED
                 )
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await self._renewer.stop()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -154,17 +154,9 @@ class LocalDispatcher:
             # the lease expires and the job is taken back; the dispatcher keeps going
             logger.exception("job %s: could not run or record it", job.id)
         finally:
+            self._renewer.release(job)
             if task is not None:
                 self._tasks.pop(task, None)
-
-    async def _renew_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            tokens = sorted({j.lease_token for j in self._tasks.values() if j.lease_token})
-            try:
-                await self.ledger.renew(tokens, lease_s=self.lease_s)
-            except Exception:
-                logger.exception("could not renew %d leases", len(tokens))
 
     def _report(self) -> None:
         self.stats.in_flight = len(self._tasks)

@@ -1,0 +1,155 @@
+"""What a Celery worker process holds for its tasks: one event loop, ledger, client and renewer.
+
+Celery runs a task in a thread (``--pool threads``) or a child process (``prefork``); the job
+function is a coroutine. Each worker process therefore starts one event loop in a thread of its
+own, opens the ledger and the client there once, and every task hands its job to that loop and
+waits:
+
+    runtime = WorkerRuntime.for_process(PipelineSettings())
+    step = runtime.handle(job_id)      # lease, call, record; blocks this thread only
+    if step.countdown is not None:
+        ...                            # re-queue the job's message with that countdown
+
+The client is :func:`~claude_arch.pipeline.job.pipeline_client`'s, as the local dispatcher's: the
+settings' rate limiter (Redis with ``CLAUDE_ARCH_REDIS_URL``, so every worker on every machine
+draws from the organisation's one budget) and no retries of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from claude_arch.pipeline.broker import countdown_for
+from claude_arch.pipeline.job import Outcome, execute, pipeline_client, record
+from claude_arch.pipeline.jobs import WAITING
+from claude_arch.pipeline.leases import LeaseRenewer
+
+if TYPE_CHECKING:
+    from claude_arch.core.client import ClaudeClient
+    from claude_arch.pipeline.config import PipelineSettings
+    from claude_arch.pipeline.ledger import Ledger
+    from claude_arch.settings import Settings
+
+__all__ = ["Step", "WorkerRuntime"]
+
+T = TypeVar("T")
+logger = logging.getLogger("claude_arch.pipeline")
+
+# the call gets the hard time limit less this, so its outcome is recorded before a prefork
+# child would be killed for overrunning
+_RECORD_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a task did with its message: ``done``, ``dead``, ``retry`` / ``wait`` (publish the
+    job again after ``countdown`` seconds), ``skip`` (nothing to do: finished, cancelled, or
+    leased by another worker) or ``refused`` (the lease was taken back before the result was
+    written)."""
+
+    kind: Literal["done", "dead", "retry", "wait", "skip", "refused"]
+    countdown: float | None = None
+
+
+class WorkerRuntime:
+    """One event loop thread with the ledger, the client and a lease renewer, for one process."""
+
+    _current: WorkerRuntime | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, config: PipelineSettings, settings: Settings | None = None) -> None:
+        from claude_arch.settings import Settings
+
+        self.config = config
+        self.settings = settings or Settings()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="claude-arch-pipeline-loop", daemon=True
+        )
+        self._thread.start()
+        self.ledger: Ledger
+        self.client: ClaudeClient
+        self.renewer: LeaseRenewer
+        self.call(self._open())
+
+    @classmethod
+    def for_process(cls, config: PipelineSettings) -> WorkerRuntime:
+        """This process's runtime, made on first use (a forked child makes its own)."""
+        with cls._lock:
+            current = cls._current
+            if current is None or current.pid != os.getpid():
+                current = cls._current = cls(config)
+            return current
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the runtime's loop and wait for it in this thread."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def handle(self, job_id: int) -> Step:
+        """Lease job ``job_id``, send its request once, record the outcome under the lease."""
+        return self.call(self._handle(job_id), timeout=self.config.time_limit_s)
+
+    def close(self) -> None:
+        """Close the client and the ledger, then stop the loop."""
+        with contextlib.suppress(Exception):
+            self.call(self._close(), timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _open(self) -> None:
+        from claude_arch.pipeline.ledger import Ledger
+
+        self.ledger = await Ledger.open(self.settings.sqlalchemy_url, table_name=self.config.table)
+        self.client = pipeline_client(self.settings)
+        self.renewer = LeaseRenewer(self.ledger, lease_s=self.config.lease_s)
+        self.renewer.start()
+
+    async def _close(self) -> None:
+        await self.renewer.stop()
+        await self.client.close()
+        await self.ledger.aclose()
+
+    async def _handle(self, job_id: int) -> Step:
+        job = await self.ledger.lease_one(job_id, self.owner, lease_s=self.config.lease_s)
+        if job is None:
+            return await self._not_leased(job_id)
+        self.renewer.hold(job)
+        try:
+            budget = max(1.0, self.config.time_limit_s - _RECORD_MARGIN_S)
+            try:
+                outcome = await asyncio.wait_for(execute(self.client, job), timeout=budget)
+            except TimeoutError:
+                error = f"no answer within the task's time limit ({budget:.0f} s)"
+                if job.attempts < job.max_attempts:
+                    outcome = Outcome("retry", after_s=self.config.lease_s, error=error)
+                else:
+                    outcome = Outcome("dead", error=error)
+            if not await record(self.ledger, job, outcome):
+                logger.warning("job %s: lease lost, %s not recorded", job.id, outcome.kind)
+                return Step("refused")
+        finally:
+            self.renewer.release(job)
+        if outcome.kind == "retry":
+            return Step("retry", countdown_for(outcome.after_s, self.config.max_countdown_s))
+        if outcome.kind == "dead":
+            logger.warning("job %s (%s) is dead: %s", job.id, job.source, outcome.error)
+        return Step(outcome.kind)
+
+    async def _not_leased(self, job_id: int) -> Step:
+        job = await self.ledger.get(job_id)
+        if job is not None and job.status in WAITING:
+            wait = job.not_before - self.ledger.clock()
+            if wait > 0:
+                return Step("wait", countdown_for(wait, self.config.max_countdown_s))
+        return Step("skip")
