@@ -22,8 +22,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from claude_arch.constants import HEADER_BETA
 from claude_arch.core.catalog import Catalog, default_catalog
@@ -34,6 +33,7 @@ from claude_arch.core.platforms.aws_credentials import (
 )
 from claude_arch.core.platforms.model_ids import INFERENCE_PROFILES, PlatformModels
 from claude_arch.core.platforms.platform_errors import bedrock_error
+from claude_arch.core.platforms.platform_transport import PlatformTransport, error_answer
 from claude_arch.core.platforms.responses import (
     BufferedResponse,
     EventStreamAsSSE,
@@ -42,19 +42,13 @@ from claude_arch.core.platforms.responses import (
 )
 from claude_arch.core.platforms.sigv4 import sign
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
-from claude_arch.errors import ClaudeArchError, ConfigError
+from claude_arch.errors import ConfigError
 
 __all__ = ["BEDROCK_VERSION", "BedrockTransport"]
 
 BEDROCK_VERSION = "bedrock-2023-05-31"
 SIGNING_NAME = "bedrock"
 _EVENTSTREAM = "application/vnd.amazon.eventstream"
-
-
-def _error(status: int, message: str) -> BufferedResponse:
-    kind = "not_found_error" if status == 404 else "invalid_request_error"
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return BufferedResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
 
 
 def _is_bedrock_id(model: str) -> bool:
@@ -64,7 +58,7 @@ def _is_bedrock_id(model: str) -> bool:
     )
 
 
-class BedrockTransport:
+class BedrockTransport(PlatformTransport):
     """An :class:`~claude_arch.core.transports.base.AsyncTransport` to Amazon Bedrock.
 
     ``inference_profile``: the geography prefix models are called through (``global``, ``us``,
@@ -97,7 +91,9 @@ class BedrockTransport:
         )
         self._credentials = credentials or AwsCredentialChain(profile=profile)
         self._models = PlatformModels(catalog or default_catalog(), bedrock_overrides=model_ids)
-        self._transport = transport
+        super().__init__(transport)
+
+    platform = "Amazon Bedrock"
 
     def __repr__(self) -> str:
         return f"BedrockTransport({self.region}, {self.base_url})"
@@ -106,33 +102,17 @@ class BedrockTransport:
         """Resolve the credentials now (at start-up), so a missing one fails before traffic."""
         await self._credentials.get()
 
-    def model_id(self, model: str) -> str:
+    def platform_model(self, model: str) -> str:
         """The Bedrock model ID a request for ``model`` calls."""
         if _is_bedrock_id(model):
             return model
         return self._models.bedrock(model, profile=self.inference_profile)
 
-    def _inner(self) -> AsyncTransport:
-        if self._transport is None:
-            from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
-
-            self._transport = AiohttpTransport()
-        return self._transport
-
     async def send(self, request: WireRequest) -> AsyncResponse:
-        path = urlsplit(request.url).path
-        if request.method != "POST" or not path.endswith(("/v1/messages", "/count_tokens")):
-            return _error(400, f"{request.method} {path[-60:]}: not an API of Amazon Bedrock")
-        counting = path.endswith("/v1/messages/count_tokens")
-        try:
-            params: Any = json.loads(request.body or b"")
-            if not isinstance(params, dict) or not isinstance(params.get("model"), str):
-                return _error(400, "model: a request to Bedrock needs a model")
-            model_id = self.model_id(params.pop("model"))
-        except ClaudeArchError as exc:
-            return _error(exc.status, exc.message)
-        except ValueError:
-            return _error(400, "body: invalid JSON")
+        parsed = self.parse(request)
+        if isinstance(parsed, BufferedResponse):
+            return parsed
+        params, model_id, counting = parsed.params, parsed.model, parsed.counting
         streaming = bool(params.pop("stream", False)) and not counting
         params.setdefault("anthropic_version", BEDROCK_VERSION)
         betas = request.headers.get(HEADER_BETA)
@@ -162,28 +142,15 @@ class BedrockTransport:
         wire = WireRequest("POST", url, signed, body, request.timeout, request.connect_timeout)
         response = await self._inner().send(wire)
         if response.status >= 300:
-            raw = await response.read()
-            status, error, extra = bedrock_error(
-                response.status, lower_headers(response.headers), raw
-            )
-            headers = {
-                **lower_headers(response.headers),
-                **extra,
-                "content-type": "application/json",
-            }
-            return BufferedResponse(status, headers, json.dumps(error).encode())
+            return await self.failed(response, bedrock_error)
         if counting:
             raw = await response.read()
             try:
                 tokens = int(json.loads(raw)["inputTokens"])
             except (ValueError, KeyError, TypeError):
-                return _error(502, "Bedrock CountTokens answered without inputTokens")
+                return error_answer(502, "Bedrock CountTokens answered without inputTokens")
             counted = json.dumps({"input_tokens": tokens}).encode()
             return BufferedResponse(200, response.headers, counted)
         if streaming:
             return EventStreamAsSSE(response)
         return RelabelledResponse(response, lower_headers(response.headers))
-
-    async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()

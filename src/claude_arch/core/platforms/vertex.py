@@ -23,17 +23,17 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from claude_arch.constants import HEADER_BETA
 from claude_arch.core.catalog import Catalog, default_catalog
 from claude_arch.core.platforms.google_credentials import AdcTokenSource, GoogleTokenSource
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.platform_errors import vertex_error
+from claude_arch.core.platforms.platform_transport import PlatformTransport
 from claude_arch.core.platforms.responses import BufferedResponse, RelabelledResponse, lower_headers
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
-from claude_arch.errors import ClaudeArchError, ConfigError
+from claude_arch.errors import ConfigError
 
 __all__ = ["VERTEX_VERSION", "VertexTransport", "vertex_base_url"]
 
@@ -57,13 +57,7 @@ def vertex_base_url(region: str) -> str:
     return f"https://{region}-aiplatform.googleapis.com/v1"
 
 
-def _error(status: int, message: str) -> BufferedResponse:
-    kind = "not_found_error" if status == 404 else "invalid_request_error"
-    body = {"type": "error", "error": {"type": kind, "message": message}}
-    return BufferedResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
-
-
-class VertexTransport:
+class VertexTransport(PlatformTransport):
     """An :class:`~claude_arch.core.transports.base.AsyncTransport` to Google Vertex AI.
 
     ``project`` defaults to ``ANTHROPIC_VERTEX_PROJECT_ID``, ``GOOGLE_CLOUD_PROJECT``, then the
@@ -102,7 +96,9 @@ class VertexTransport:
             tokens = StaticToken(access_token)
         self._tokens = tokens or AdcTokenSource()
         self._models = PlatformModels(catalog or default_catalog(), vertex_overrides=model_ids)
-        self._transport = transport
+        super().__init__(transport)
+
+    platform = "Vertex AI"
 
     def __repr__(self) -> str:
         return f"VertexTransport({self._project}, {self.region}, {self.base_url})"
@@ -122,31 +118,15 @@ class VertexTransport:
         await self._tokens.token()
         await self.project()
 
-    def model_name(self, model: str) -> str:
+    def platform_model(self, model: str) -> str:
         """The Vertex model name a request for ``model`` calls (a Vertex name passes as is)."""
         return model if "@" in model else self._models.vertex(model)
 
-    def _inner(self) -> AsyncTransport:
-        if self._transport is None:
-            from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
-
-            self._transport = AiohttpTransport()
-        return self._transport
-
     async def send(self, request: WireRequest) -> AsyncResponse:
-        path = urlsplit(request.url).path
-        if request.method != "POST" or not path.endswith(("/v1/messages", "/count_tokens")):
-            return _error(400, f"{request.method} {path[-60:]}: not an API of Google Vertex AI")
-        counting = path.endswith("/v1/messages/count_tokens")
-        try:
-            params: Any = json.loads(request.body or b"")
-            if not isinstance(params, dict) or not isinstance(params.get("model"), str):
-                return _error(400, "model: a request to Vertex AI needs a model")
-            name = self.model_name(params.pop("model"))
-        except ClaudeArchError as exc:
-            return _error(exc.status, exc.message)
-        except ValueError:
-            return _error(400, "body: invalid JSON")
+        parsed = self.parse(request)
+        if isinstance(parsed, BufferedResponse):
+            return parsed
+        params, name, counting = parsed.params, parsed.model, parsed.counting
         params.setdefault("anthropic_version", VERTEX_VERSION)
         base = (
             f"{self.base_url}/projects/{quote(await self.project(), safe='')}"
@@ -171,18 +151,5 @@ class VertexTransport:
         wire = WireRequest("POST", url, headers, body, request.timeout, request.connect_timeout)
         response = await self._inner().send(wire)
         if response.status >= 300:
-            raw = await response.read()
-            status, error, extra = vertex_error(
-                response.status, lower_headers(response.headers), raw
-            )
-            headers = {
-                **lower_headers(response.headers),
-                **extra,
-                "content-type": "application/json",
-            }
-            return BufferedResponse(status, headers, json.dumps(error).encode())
+            return await self.failed(response, vertex_error)
         return RelabelledResponse(response, lower_headers(response.headers))
-
-    async def aclose(self) -> None:
-        if self._transport is not None:
-            await self._transport.aclose()

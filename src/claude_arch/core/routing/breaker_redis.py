@@ -11,6 +11,7 @@ is wall time (``time.time``), comparable between machines; tests inject their ow
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from claude_arch.core.routing.breaker import BreakerState
 from claude_arch.errors import ConfigError
 
-__all__ = ["BREAKER_KEY_PREFIX", "RedisBreaker"]
+__all__ = ["BREAKER_KEY_PREFIX", "FAILURE_SCRIPT", "RedisBreaker", "RedisBreakerKeys"]
 
 BREAKER_KEY_PREFIX = "claude-arch:breaker:"
 
@@ -30,7 +31,7 @@ if tonumber(ARGV[1]) - tonumber(opened) < tonumber(ARGV[2]) then return 0 end
 if redis.call('HSETNX', KEYS[1], 'probing', '1') == 1 then return 1 end
 return 0
 """
-_FAILURE = """
+FAILURE_SCRIPT = """
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[4])
 if redis.call('HGET', KEYS[1], 'opened_at') then
@@ -52,7 +53,42 @@ return 0
 """
 
 
-class RedisBreaker:
+class RedisBreakerKeys:
+    """What the Redis breakers share: their settings, keys and the failure script's arguments."""
+
+    def __init__(
+        self,
+        *,
+        failures: int,
+        window_s: float,
+        cooldown_s: float,
+        clock: Callable[[], float],
+        prefix: str,
+    ) -> None:
+        if importlib.util.find_spec("redis") is None:
+            raise ConfigError(
+                "a Redis circuit breaker needs redis: pip install 'claude-arch[redis]'"
+            )
+        if failures < 1 or window_s <= 0 or cooldown_s < 0:
+            raise ValueError("failures >= 1, window_s > 0 and cooldown_s >= 0 are required")
+        self.failures = failures
+        self.window_s = window_s
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+        self.prefix = prefix
+        self._seq = 0
+        self._ttl = int(window_s + cooldown_s) * 10 + 60
+
+    def _keys(self, model: str) -> list[str]:
+        return [f"{self.prefix}{model}", f"{self.prefix}{model}:failures"]
+
+    def _failure_args(self) -> list[float | int | str]:
+        """The failure script's arguments: now, window, threshold, TTL, a unique member."""
+        self._seq += 1
+        return [self.clock(), self.window_s, self.failures, self._ttl, f"{id(self)}:{self._seq}"]
+
+
+class RedisBreaker(RedisBreakerKeys):
     """A breaker shared through Redis; ``clock`` gives wall-clock seconds."""
 
     def __init__(
@@ -65,27 +101,14 @@ class RedisBreaker:
         clock: Callable[[], float] = time.time,
         prefix: str = BREAKER_KEY_PREFIX,
     ) -> None:
-        try:
-            import redis
-        except ImportError as exc:
-            raise ConfigError(
-                "a Redis circuit breaker needs redis: pip install 'claude-arch[redis]'"
-            ) from exc
-        if failures < 1 or window_s <= 0 or cooldown_s < 0:
-            raise ValueError("failures >= 1, window_s > 0 and cooldown_s >= 0 are required")
-        self.failures = failures
-        self.window_s = window_s
-        self.cooldown_s = cooldown_s
-        self.clock = clock
-        self.prefix = prefix
+        super().__init__(
+            failures=failures, window_s=window_s, cooldown_s=cooldown_s, clock=clock, prefix=prefix
+        )
+        import redis
+
         self._redis: Any = redis.Redis.from_url(url)
         self._allow = self._redis.register_script(_ALLOW)
-        self._failure = self._redis.register_script(_FAILURE)
-        self._seq = 0
-        self._ttl = int(window_s + cooldown_s) * 10 + 60
-
-    def _keys(self, model: str) -> list[str]:
-        return [f"{self.prefix}{model}", f"{self.prefix}{model}:failures"]
+        self._failure = self._redis.register_script(FAILURE_SCRIPT)
 
     def allow(self, model: str) -> bool:
         return bool(self._allow(keys=self._keys(model), args=[self.clock(), self.cooldown_s]))
@@ -94,15 +117,7 @@ class RedisBreaker:
         self._redis.delete(*self._keys(model))
 
     def record_failure(self, model: str) -> None:
-        self._seq += 1
-        args: list[float | int | str] = [
-            self.clock(),
-            self.window_s,
-            self.failures,
-            self._ttl,
-            f"{id(self)}:{self._seq}",
-        ]
-        self._failure(keys=self._keys(model), args=args)
+        self._failure(keys=self._keys(model), args=self._failure_args())
 
     def state(self, model: str) -> BreakerState:
         opened = self._redis.hget(self._keys(model)[0], "opened_at")

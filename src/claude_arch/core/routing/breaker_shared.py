@@ -23,15 +23,18 @@ from collections.abc import Callable
 from typing import Any
 
 from claude_arch.core.routing.breaker import BreakerState
-from claude_arch.core.routing.breaker_redis import _FAILURE, BREAKER_KEY_PREFIX
-from claude_arch.errors import ConfigError
+from claude_arch.core.routing.breaker_redis import (
+    BREAKER_KEY_PREFIX,
+    FAILURE_SCRIPT,
+    RedisBreakerKeys,
+)
 
 __all__ = ["AsyncRedisBreaker"]
 
 _log = logging.getLogger("claude_arch.routing")
 
 
-class AsyncRedisBreaker:
+class AsyncRedisBreaker(RedisBreakerKeys):
     """A breaker whose state lives in Redis and whose reads come from a local view."""
 
     def __init__(
@@ -45,32 +48,19 @@ class AsyncRedisBreaker:
         clock: Callable[[], float] = time.time,
         prefix: str = BREAKER_KEY_PREFIX,
     ) -> None:
-        try:
-            import redis.asyncio as aioredis
-        except ImportError as exc:
-            raise ConfigError(
-                "a Redis circuit breaker needs redis: pip install 'claude-arch[redis]'"
-            ) from exc
-        if failures < 1 or window_s <= 0 or cooldown_s < 0:
-            raise ValueError("failures >= 1, window_s > 0 and cooldown_s >= 0 are required")
-        self.failures = failures
-        self.window_s = window_s
-        self.cooldown_s = cooldown_s
+        super().__init__(
+            failures=failures, window_s=window_s, cooldown_s=cooldown_s, clock=clock, prefix=prefix
+        )
+        import redis.asyncio as aioredis
+
         self.refresh_s = refresh_s
-        self.clock = clock
-        self.prefix = prefix
         self._redis: Any = aioredis.Redis.from_url(url)
-        self._failure = self._redis.register_script(_FAILURE)
-        self._ttl = int(window_s + cooldown_s) * 10 + 60
+        self._failure = self._redis.register_script(FAILURE_SCRIPT)
         self._opened: dict[str, float] = {}
         """The local view: models whose breaker is open, and since when (wall clock)."""
         self._known: set[str] = set()
         self._refreshed_at = float("-inf")
         self._pending: set[asyncio.Task[None]] = set()
-        self._seq = 0
-
-    def _keys(self, model: str) -> list[str]:
-        return [f"{self.prefix}{model}", f"{self.prefix}{model}:failures"]
 
     def _spawn(self, work: Any) -> None:
         try:
@@ -108,9 +98,7 @@ class AsyncRedisBreaker:
         self._known.add(model)
         if model in self._opened:  # a failed probe: open again from now
             self._opened[model] = self.clock()
-        self._seq += 1
-        args = [self.clock(), self.window_s, self.failures, self._ttl, f"{id(self)}:{self._seq}"]
-        self._spawn(self._count_failure(model, args))
+        self._spawn(self._count_failure(model, self._failure_args()))
 
     async def _count_failure(self, model: str, args: list[Any]) -> None:
         if await self._failure(keys=self._keys(model), args=args):
