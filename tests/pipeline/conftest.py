@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from claude_arch.pipeline import Ledger
+from claude_arch.testing import ManualClock
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,19 +26,10 @@ def table_name() -> str:
     return f"pipeline_jobs_{uuid.uuid4().hex[:10]}"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    """A clock the test moves by hand (``clock.now``, ``clock.advance``)."""
+    return ManualClock(1_000_000.0)
 
 
 @pytest.fixture

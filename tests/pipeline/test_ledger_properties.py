@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.pipeline import Completion, Job, JobStatus, Ledger, NewJob
+from claude_arch.testing import ManualClock
 
 LEASE_S = 10.0
 ops = st.lists(
@@ -23,14 +23,6 @@ ops = st.lists(
 )
 
 
-@dataclass
-class Clock:
-    now: float = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @settings(max_examples=60, deadline=None)
 @given(ops)
 def test_no_job_is_held_twice_and_no_result_is_written_twice(
@@ -40,7 +32,7 @@ def test_no_job_is_held_twice_and_no_result_is_written_twice(
 
 
 async def _check(steps: list[tuple[str, int, int]]) -> None:
-    clock = Clock()
+    clock = ManualClock()
     ledger = await Ledger.open("sqlite:///:memory:", clock=clock)
     await ledger.submit(
         [NewJob(f"k{i}", "r", f"{i}.txt", {}, "m", max_attempts=50) for i in range(5)]
