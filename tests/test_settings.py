@@ -3,7 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic_settings import BaseSettings
 
+from claude_arch.pipeline.config import PipelineSettings
 from claude_arch.service.config import ServiceSettings
 from claude_arch.settings import Settings
 
@@ -66,11 +68,12 @@ def test_claude_arch_env_file_names_the_dotenv_file_to_read(
     assert Settings(_env_file=None).max_retries != 7  # an explicit argument wins
 
 
-@pytest.mark.parametrize("cls", [Settings, ServiceSettings])
-def test_every_field_names_its_variable_and_says_what_it_does(cls: type[Settings]) -> None:
+@pytest.mark.parametrize("cls", [Settings, ServiceSettings, PipelineSettings])
+def test_every_field_names_its_variable_and_says_what_it_does(cls: type[BaseSettings]) -> None:
     for name, field in cls.model_fields.items():
         description = field.description or ""
         variable, _, what = description.partition(": ")
         aliases = getattr(field.validation_alias, "choices", ())
-        assert variable in {f"CLAUDE_ARCH_{name.upper()}", *aliases}, (name, description)
+        prefix = cls.model_config.get("env_prefix", "")
+        assert variable in {f"{prefix}{name.upper()}", *aliases}, (name, description)
         assert len(what) > 10, (name, description)

@@ -110,3 +110,27 @@ def test_empty_files_unknown_placeholders_and_models_are_refused(env: Path) -> N
     assert result.exit_code == 1
     assert "--model" in result.output
     assert json.loads(runner.invoke(app, ["pipeline", "status", "--json"]).output)["queued"] == 0
+
+
+def test_model_auto_routes_each_job_on_its_own(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompts = {"hi": "Hi!", "proof": "Prove that the square root of 2 is irrational."}
+    jsonl = env / "mixed.jsonl"
+    jsonl.write_text(
+        "".join(
+            json.dumps(
+                {"model": "auto", "max_tokens": 32, "messages": [{"role": "user", "content": p}]}
+            )
+            + "\n"
+            for p in prompts.values()
+        )
+    )
+    submitted = runner.invoke(app, ["pipeline", "submit", str(jsonl), "--run", "auto"])
+    assert submitted.exit_code == 0, submitted.output
+    with EmulatorServer(speed=0) as emu:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", emu.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", emu.api_key)
+        ran = runner.invoke(app, ["pipeline", "run", "--run", "auto"])
+        answered = sorted(m for m, s in emu.stats()["by_model"].items() if s.get("requests"))
+    assert ran.exit_code == 0, ran.output
+    # the rules send the greeting to the fast tier and the proof to the deep one
+    assert answered == ["claude-haiku-5-5", "claude-opus-5-5"]

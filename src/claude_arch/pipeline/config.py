@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from claude_arch.constants import ENV_PREFIX
+from claude_arch.constants import ENV_FILE, ENV_PREFIX
 
 __all__ = ["DEFAULT_BROKER_URL", "PipelineSettings"]
 
@@ -37,7 +38,7 @@ class PipelineSettings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=f"{ENV_PREFIX}PIPELINE_",
-        env_file=".env",
+        env_file=None,
         extra="ignore",
         populate_by_name=True,
         hide_input_in_errors=True,
@@ -53,7 +54,8 @@ class PipelineSettings(BaseSettings):
         "(default: CLAUDE_ARCH_REDIS_URL, else Redis on localhost).",
     )
     queue: str = Field(
-        default="claude-arch-pipeline", description="CLAUDE_ARCH_PIPELINE_QUEUE: the queue."
+        default="claude-arch-pipeline",
+        description="CLAUDE_ARCH_PIPELINE_QUEUE: the broker queue job messages go to.",
     )
     time_limit_s: float = Field(
         default=900.0,
@@ -76,11 +78,25 @@ class PipelineSettings(BaseSettings):
     reconcile_every_s: float = Field(
         default=30.0, gt=0, description="CLAUDE_ARCH_PIPELINE_RECONCILE_EVERY_S: beat period."
     )
+    routing_policy: str = Field(
+        default="default",
+        description="CLAUDE_ARCH_PIPELINE_ROUTING_POLICY: the policy jobs submitted with "
+        "--model auto are routed by, each on its own ('default', 'seed-intents' or a YAML file).",
+    )
+    routing_classifier: Literal["rules", "llm", "embedding"] = Field(
+        default="rules",
+        description="CLAUDE_ARCH_PIPELINE_ROUTING_CLASSIFIER: what decides when no rule is sure "
+        "enough: 'rules', 'llm' (the policy's classifier model) or 'embedding' (local MiniLM).",
+    )
     stale_s: float | None = Field(
         default=None,
         description="CLAUDE_ARCH_PIPELINE_STALE_S: a waiting job untouched this long is "
         "published again by the reconciler (default: the visibility timeout).",
     )
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", os.environ.get(ENV_FILE) or None)
+        super().__init__(**values)
 
     @property
     def broker(self) -> str:

@@ -18,6 +18,7 @@ from claude_arch.pipeline.jobs import Completion, Job
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
+    from claude_arch.pipeline.config import PipelineSettings
     from claude_arch.pipeline.ledger import Ledger
     from claude_arch.settings import Settings
 
@@ -37,12 +38,21 @@ class Outcome:
     error: str | None = None
 
 
-def pipeline_client(settings: Settings | None = None) -> ClaudeClient:
+def pipeline_client(
+    settings: Settings | None = None, config: PipelineSettings | None = None
+) -> ClaudeClient:
     """The client a dispatcher shares between its jobs: the settings' limiter (Redis when
-    ``CLAUDE_ARCH_REDIS_URL`` is set), no retries of its own."""
+    ``CLAUDE_ARCH_REDIS_URL`` is set), no retries of its own, and the router of ``model:
+    "auto"`` jobs (``config``'s policy and classifier; each job is routed on its own)."""
     from claude_arch.core.client import ClaudeClient
+    from claude_arch.core.routing.building import router_for
+    from claude_arch.pipeline.config import PipelineSettings
+    from claude_arch.settings import Settings
 
-    return ClaudeClient(settings, max_retries=0)
+    settings = settings or Settings()
+    config = config or PipelineSettings()
+    router = router_for(config.routing_policy, config.routing_classifier, settings)
+    return ClaudeClient(settings, max_retries=0, router=router)
 
 
 async def execute(client: ClaudeClient, job: Job, *, policy: RetryPolicy = _POLICY) -> Outcome:

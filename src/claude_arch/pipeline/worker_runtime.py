@@ -111,7 +111,7 @@ class WorkerRuntime:
         from claude_arch.pipeline.ledger import Ledger
 
         self.ledger = await Ledger.open(self.settings.sqlalchemy_url, table_name=self.config.table)
-        self.client = pipeline_client(self.settings)
+        self.client = pipeline_client(self.settings, self.config)
         self.renewer = LeaseRenewer(self.ledger, lease_s=self.config.lease_s)
         self.renewer.start()
 

@@ -16,7 +16,6 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,27 +46,19 @@ _log = logging.getLogger("claude_arch.service")
 
 
 def router_from_settings(settings: ServiceSettings) -> Router | None:
-    """The router of ``model: "auto"`` the settings name: its policy (a policy file is followed
-    as it is edited), the classifier behind its rules (``llm`` calls through a client of its
-    own, on the same upstream and without a router), a circuit breaker per model in this
-    replica, or shared through Redis when ``CLAUDE_ARCH_REDIS_URL`` is set (written in the
-    background, read from a view refreshed every second). None when no policy is set."""
-    name = settings.routing_policy
-    if not name:
+    """The router of ``model: "auto"`` the settings name (``CLAUDE_ARCH_ROUTING_POLICY`` and
+    ``_CLASSIFIER``; see :func:`~claude_arch.core.routing.building.router_for`); None when no
+    policy is set."""
+    if not settings.routing_policy:
         return None
-    from claude_arch.core.routing import PolicyWatcher, Router, build_classifier, load_policy
+    from claude_arch.core.routing.building import router_for
 
-    watcher = PolicyWatcher(name) if Path(name).is_file() else None
-    policy = watcher.current() if watcher is not None else load_policy(name)
-    kind = settings.routing_classifier
-    client = ClaudeClient(settings, fallbacks=settings.fallbacks) if kind == "llm" else None
-    classifier = build_classifier(policy, kind, client=client)
-    breaker = None
-    if settings.redis_url:
-        from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
-
-        breaker = AsyncRedisBreaker(settings.redis_url)
-    return Router(policy, classifier=classifier, watcher=watcher, breaker=breaker)
+    return router_for(
+        settings.routing_policy,
+        settings.routing_classifier,
+        settings,
+        fallbacks=settings.fallbacks,
+    )
 
 
 ROUTING_BREAKER = "routing breaker"

@@ -20,8 +20,9 @@ from claude_arch.errors import ConfigError
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.sync_client import SyncClaudeClient
+    from claude_arch.settings import Settings
 
-__all__ = ["SHIPPED_EMBEDDING_MODEL", "build_classifier", "build_router"]
+__all__ = ["SHIPPED_EMBEDDING_MODEL", "build_classifier", "build_router", "router_for"]
 
 SHIPPED_EMBEDDING_MODEL = "default-embedding.json"
 """The embedding model fitted on ``bench/data/routing/train.jsonl`` for the default policy."""
@@ -89,3 +90,34 @@ def build_router(
         policy = load_policy(policy)
     classifier = build_classifier(policy, kind, client=client, model_file=model_file)
     return Router(policy, classifier=classifier, breaker=breaker)
+
+
+def router_for(
+    policy: str,
+    classifier: str,
+    settings: Settings,
+    *,
+    fallbacks: dict[str, list[str]] | None = None,
+) -> Router:
+    """The router a variant runs ``model: "auto"`` with: ``policy`` (a shipped name, or a file
+    followed as it is edited: a broken edit keeps the last good policy), the ``classifier``
+    behind its rules (``llm`` asks through an async client of its own on the settings'
+    upstream, without a router), a circuit breaker per model in this process, or shared through
+    Redis when ``settings.redis_url`` is set (written in the background, read from a view
+    refreshed every second)."""
+    from claude_arch.core.routing.watcher import PolicyWatcher
+
+    watcher = PolicyWatcher(policy) if Path(policy).is_file() else None
+    loaded = watcher.current() if watcher is not None else load_policy(policy)
+    client = None
+    if classifier == "llm":
+        from claude_arch.core.client import ClaudeClient
+
+        client = ClaudeClient(settings, fallbacks=fallbacks)
+    chosen = build_classifier(loaded, classifier, client=client)
+    breaker: CircuitBreaker | None = None
+    if settings.redis_url:
+        from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
+
+        breaker = AsyncRedisBreaker(settings.redis_url)
+    return Router(loaded, classifier=chosen, watcher=watcher, breaker=breaker)
