@@ -17,6 +17,7 @@ libpq's ``sslmode`` (in the URLs managed databases hand out) is asyncpg's ``ssl`
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["async_url", "create_tables", "make_engine"]
+
+_CREATE_TRIES = 3
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -69,19 +72,25 @@ def make_engine(url: str) -> AsyncEngine:
 
 async def create_tables(engine: AsyncEngine, *tables: Table) -> None:
     """Create the ``tables`` (of one metadata) that are missing. Replicas starting together may
-    race to create them: a failure is fine when the tables exist afterwards."""
+    race to create them: a failure is retried (the next try creates only what the winner has
+    not), and is fine when the tables exist afterwards."""
     if not tables:
         return
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(tables[0].metadata.create_all, tables=list(tables))
-    except DBAPIError:
-        async with engine.connect() as conn:
-            exists = await conn.run_sync(
-                lambda sync: all(sync.dialect.has_table(sync, t.name) for t in tables)
-            )
-        if not exists:
-            raise
+    for attempt in range(_CREATE_TRIES):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(tables[0].metadata.create_all, tables=list(tables))
+            return
+        except DBAPIError:
+            async with engine.connect() as conn:
+                exists = await conn.run_sync(
+                    lambda sync: all(sync.dialect.has_table(sync, t.name) for t in tables)
+                )
+            if exists:
+                return
+            if attempt == _CREATE_TRIES - 1:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))  # the other replica's DDL commits
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
