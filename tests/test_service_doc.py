@@ -79,10 +79,12 @@ async def test_every_metric_named_is_exported_and_every_exported_one_is_named(
 ) -> None:
     from claude_arch.service.testing import ServiceServer
 
+    # keys required (a key with a budget brings its spend and budget gauges), on loopback
     settings = ServiceSettings(  # type: ignore[call-arg]
-        _env_file=None, dev=True, port=0, data_dir=tmp_path, emulator_speed=0
+        _env_file=None, port=0, data_dir=tmp_path, emulator_speed=0
     )
     async with ServiceServer(settings) as server, httpx.AsyncClient(base_url=server.url) as http:
+        await server.create_key("budgeted", budget_usd=5)
         exposition = (await http.get("/metrics")).text
     families = dict(re.findall(r"^# TYPE (claude_arch_\w+) (\w+)$", exposition, flags=re.M))
     assert families, exposition[:500]

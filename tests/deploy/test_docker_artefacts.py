@@ -95,12 +95,13 @@ def test_every_container_is_health_checked_and_starts_after_what_it_needs() -> N
         assert all(d["condition"] == "service_healthy" for d in depends.values())
 
 
-def test_only_the_load_balancer_is_published_and_the_stores_have_no_route_out() -> None:
+def test_only_lb_and_grafana_are_published_and_the_stores_have_no_route_out() -> None:
     compose = load_compose()
     published = {name for name, spec in compose["services"].items() if spec.get("ports")}
-    assert published == {"lb"}
-    (port,) = compose["services"]["lb"]["ports"]
-    assert interpolate(port, {}).startswith("127.0.0.1:")  # loopback unless the user opens it
+    assert published == {"lb", "grafana"}
+    for name in published:
+        (port,) = compose["services"][name]["ports"]
+        assert interpolate(port, {}).startswith("127.0.0.1:")  # loopback unless the user opens it
     assert compose["networks"]["data"]["internal"] is True
     for store in ("postgres", "redis"):
         assert compose["services"][store]["networks"] == ["data"]

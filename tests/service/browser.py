@@ -26,7 +26,7 @@ from cached_install import CACHE, exclusive, install_npm_folder, pinned, run_ste
 
 HERE = Path(__file__).resolve().parent / "browser"
 DRIVER_DIR = CACHE / "web-browser"
-DRIVER_SOURCES = ("package.json", "chat_test.mjs")
+DRIVER_SOURCES = ("package.json", "chat_test.mjs", "dashboard_test.mjs")
 CHROMIUM = Path(os.environ.get("CLAUDE_ARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 

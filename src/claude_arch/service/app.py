@@ -68,6 +68,7 @@ def create_app(
         gateway.extras[dashboard.EXTRA_NAME] = board
         app.state.gateway = gateway
         app.state.gauges = ops.GatewayGauges(gateway)
+        app.state.refusals = ops.Refusals(gateway, app.state.gauges.registry)
         _log.info(
             "claude-arch service ready",
             extra={
@@ -92,6 +93,7 @@ def create_app(
     app = GatewayApp(
         max_body_bytes=settings.max_body_bytes,
         error_response=proxy.error_response,
+        on_refusal=lambda exc, path: proxy.count_refusal(app, exc, path, upstream=False),
         loopback_only=not settings.requires_keys,  # no keys: no other site's pages either
         body_limits={BATCHES_PATH: settings.max_batch_body_bytes},
         title="claude-arch service",

@@ -29,13 +29,15 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 class GatewayApp(FastAPI):
     """A FastAPI app with :class:`RequestContext` outermost and a fast lane for hot routes;
-    ``body_limits`` are the paths whose bodies have a limit other than ``max_body_bytes``."""
+    ``body_limits`` are the paths whose bodies have a limit other than ``max_body_bytes``;
+    ``on_refusal(exc, path)`` sees the errors the middleware answers itself."""
 
     def __init__(
         self,
         *,
         max_body_bytes: int,
         error_response: Callable[[ClaudeArchError, Request], Response],
+        on_refusal: Callable[[ClaudeArchError, str], None] | None = None,
         loopback_only: bool = False,
         body_limits: Mapping[str, int] | None = None,
         **options: Any,
@@ -46,6 +48,7 @@ class GatewayApp(FastAPI):
         self._outer: ASGIApp = RequestContext(
             self._dispatch,
             max_body_bytes=max_body_bytes,
+            on_refusal=on_refusal,
             loopback_only=loopback_only,
             body_limits=body_limits,
         )

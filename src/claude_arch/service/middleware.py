@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from claude_arch.constants import HEADER_REQUEST_ID_IN
 from claude_arch.core.wire import encode_body
-from claude_arch.errors import PermissionDeniedError, RequestTooLargeError
+from claude_arch.errors import ClaudeArchError, PermissionDeniedError, RequestTooLargeError
 from claude_arch.service.bodies import too_large
 from claude_arch.service.config import is_loopback
 from claude_arch.service.logs import log_fields, request_context
@@ -74,7 +74,8 @@ def foreign_header(scope: Scope) -> str | None:
 
 class RequestContext:
     """The middleware the module describes; ``body_limits`` maps paths whose bodies have a limit
-    of their own (a Message Batch's) to it, in place of ``max_body_bytes``."""
+    of their own (a Message Batch's) to it, in place of ``max_body_bytes``; ``on_refusal(exc,
+    path)`` is told of each error it answers itself (to count it)."""
 
     def __init__(
         self,
@@ -83,8 +84,10 @@ class RequestContext:
         max_body_bytes: int,
         loopback_only: bool = False,
         body_limits: Mapping[str, int] | None = None,
+        on_refusal: Callable[[ClaudeArchError, str], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_refusal = on_refusal
         self.max_body_bytes = max_body_bytes
         self.loopback_only = loopback_only
         self.body_limits = dict(body_limits or {})
@@ -122,7 +125,7 @@ class RequestContext:
                 if foreign is not None:
                     await self._reject_foreign(scope, receive, send_with_id, request_id, foreign)
                 elif scope["type"] == "http" and self._too_long(scope):
-                    await self._reject_too_large(self._limit(scope), request_id, send_with_id)
+                    await self._reject_too_large(scope, request_id, send_with_id)
                 else:
                     await self.app(scope, receive, send_with_id)
             finally:
@@ -161,10 +164,17 @@ class RequestContext:
             f"{header}: this service runs without keys (dev mode) and serves only pages and "
             "clients on this machine's loopback addresses"
         )
+        self._refused(refusal, scope)
         await self._send_error(refusal, request_id, send)
 
-    async def _reject_too_large(self, limit: int, request_id: str, send: Send) -> None:
-        await self._send_error(too_large(limit), request_id, send)
+    async def _reject_too_large(self, scope: Scope, request_id: str, send: Send) -> None:
+        refusal = too_large(self._limit(scope))
+        self._refused(refusal, scope)
+        await self._send_error(refusal, request_id, send)
+
+    def _refused(self, exc: ClaudeArchError, scope: Scope) -> None:
+        if self.on_refusal is not None:
+            self.on_refusal(exc, scope["path"])
 
     async def _send_error(
         self, exc: PermissionDeniedError | RequestTooLargeError, request_id: str, send: Send

@@ -231,10 +231,20 @@ async def count_tokens(request: Request) -> Response:
 
 
 def error_response(exc: ClaudeArchError, request: Request) -> Response:
-    status, body, headers = problem(exc, request_id_of(request), upstream=from_upstream(exc))
+    """The response for ``exc``; an error the gateway decided itself is counted, once, here."""
+    upstream = from_upstream(exc)
+    count_refusal(request.app, exc, request.url.path, upstream=upstream)
+    status, body, headers = problem(exc, request_id_of(request), upstream=upstream)
     return Response(
         encode_body(body), status_code=status, media_type="application/json", headers=headers
     )
+
+
+def count_refusal(app: Any, exc: ClaudeArchError, path: str, *, upstream: bool) -> None:
+    """Hand ``exc`` to the app's :class:`~claude_arch.service.ops.Refusals` (once started)."""
+    refusals = getattr(app.state, "refusals", None)
+    if refusals is not None:
+        refusals.count(exc, path, upstream=upstream)
 
 
 HOT_ROUTES = {"/v1/messages": create_message, "/v1/messages/count_tokens": count_tokens}

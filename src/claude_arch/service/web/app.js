@@ -122,6 +122,7 @@
     if (turn === t) turn = null;
     setBusy(false);
     refreshDashboard();
+    document.dispatchEvent(new Event('claude-arch:turn-finished'));  // the charts redraw
   }
 
   // One handler for both transports: {type: delta|done|error|ping, ...}.
@@ -320,10 +321,14 @@
       name, fmtInt(m.requests), fmtInt(m.errors), fmtInt(m.input_tokens), fmtInt(m.output_tokens),
       fmtCost(m.cost_usd), pair(m.latency_ms), pair(m.ttft_ms),
     ])));
-    ui.errorsBody.replaceChildren(...(snap.recent_errors || []).map((e) => row([
+    const errors = snap.recent_errors || [];
+    ui.errorsBody.replaceChildren(...errors.map((e) => row([
       new Date(e.time * 1000).toLocaleTimeString(), e.model, String(e.status), e.error_type,
       e.request_id || e.upstream_request_id || '–',
     ])));
+    $('errors-table-box').hidden = errors.length === 0;
+    $('errors-empty').hidden = errors.length !== 0;
+    $('emulator-banner').hidden = snap.emulator !== true;
     setStatus(ui.dashStatus, `Updated ${new Date().toLocaleTimeString()}.`);
   }
 
