@@ -59,7 +59,8 @@ def test_ask_with_the_seed_model_id_fails_before_any_request() -> None:
 
 
 def test_demo_runs_the_emulator_and_a_streamed_answer() -> None:
-    result = runner.invoke(app, ["demo", "--port", "0", "--speed", "0", "--no-serve"])
+    # it ends after its answer unless --serve keeps the emulator up
+    result = runner.invoke(app, ["demo", "--port", "0", "--speed", "0"])
     assert result.exit_code == 0, result.output
     assert "Emulator" in result.stderr
     assert "in /" in result.stderr  # the usage line after the streamed answer

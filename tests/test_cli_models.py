@@ -1,4 +1,5 @@
-"""``claude-arch models``: unpublished prices show as unknown, prompt-size tiers as a row."""
+"""``claude-arch models``: unpublished prices show as unknown, prompt-size tiers as a row; at 80
+columns the table drops the cache prices instead of breaking, and piped it is tab-separated."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ runner = CliRunner()
 
 
 def test_the_table_shows_unpublished_prices_as_unknown_and_the_tier_row() -> None:
-    result = runner.invoke(app, ["models"], env={"COLUMNS": "160"})
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "160", "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     fable = next(line for line in lines if "claude-fable-5 " in line)
@@ -60,3 +61,36 @@ def test_json_has_null_for_unpublished_prices_and_lists_the_tiers() -> None:
     ]
     assert rows["claude-sonnet-5"]["prices"]["cache_write_1h"] == "4"
     assert rows["claude-haiku-4-5"]["price_tiers"] == []
+
+
+def test_at_80_columns_every_line_fits_and_the_cache_prices_are_left_out() -> None:
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    result = runner.invoke(app, ["models"], env=terminal)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[:1] == ["model"])
+    assert header.split() == ["model", "context", "max", "out", "input", "output"]
+    assert any(line.split()[:1] == ["claude-haiku-4-5"] for line in lines)
+    assert "Cache prices: a terminal of 100+ columns, or --json." in result.output
+
+
+def test_piped_it_prints_one_tab_separated_row_per_price() -> None:
+    result = runner.invoke(app, ["models"])  # not a terminal
+    assert result.exit_code == 0, result.output
+    header, *rows = (line.split("\t") for line in result.output.splitlines())
+    assert header == [
+        "model",
+        "prompt_above",
+        "context",
+        "max_output",
+        "input",
+        "output",
+        "cache_write_5m",
+        "cache_write_1h",
+        "cache_read",
+    ]
+    assert all(len(row) == len(header) for row in rows)
+    haiku = [row for row in rows if row[0] == "claude-haiku-5-5"]
+    assert [row[1] for row in haiku] == ["0", "100000"]
+    assert haiku[1][4:] == ["0.50", "2.50", "0.625", "", ""]  # unpublished: empty

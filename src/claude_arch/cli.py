@@ -88,20 +88,34 @@ def models(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
+    if not console.is_terminal:  # piped: one tab-separated row per price, for cut, awk, sort
+        typer.echo("\t".join(("model", "prompt_above", "context", "max_output", *names)))
+        for m in catalog:
+            for above, prices in (
+                (0, m.prices),
+                *((t.above_prompt_tokens, t.prices) for t in m.price_tiers),
+            ):
+                given = ["" if (v := getattr(prices, k)) is None else str(v) for k in names]
+                row = (m.id, str(above), str(m.context_window), str(m.max_output), *given)
+                typer.echo("\t".join(row))
+        return
+    narrow = console.width < _WIDE_TABLE  # 80 columns: the cache prices are left out
+    shown = names[:2] if narrow else names
     table = Table(
         title="Claude models: USD per million tokens (w = cache write)",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
     table.add_column("model", no_wrap=True)
-    for col in ("context", "max out", "input", "output", "w 5m", "w 1h", "read"):
+    headings = ("context", "max out", "input", "output", "w 5m", "w 1h", "read")
+    for col in headings[: 2 + len(shown)]:
         table.add_column(col, justify="right", no_wrap=True)
 
     def tokens(n: int) -> str:
         return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
 
     def cells(p: Prices) -> list[str]:
-        return [str(v) if (v := getattr(p, k)) is not None else "unknown" for k in names]
+        return [str(v) if (v := getattr(p, k)) is not None else "unknown" for k in shown]
 
     for m in catalog:
         first_tier = m.price_tiers[0].above_prompt_tokens if m.price_tiers else None
@@ -116,11 +130,17 @@ def models(
         for t in m.price_tiers:
             table.add_row(f"  prompt > {tokens(t.above_prompt_tokens)}", "", "", *cells(t.prices))
     console.print(table)
+    if narrow:
+        console.print(f"Cache prices: a terminal of {_WIDE_TABLE}+ columns, or --json.")
     console.print(
         f"Message Batches bill {catalog.batch_discount:.0%} of these prices. An unknown cache "
         "price is not published; cost estimates derive it from the input price "
         "(docs/catalog.md). Aliases and families: claude-arch models --json"
     )
+
+
+_WIDE_TABLE = 100
+"""Columns the full models table needs; narrower terminals get it without the cache prices."""
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -380,10 +400,13 @@ def demo(
     prompt: Annotated[str, typer.Option("--prompt")] = "Explain token buckets in two sentences.",
     serve_after: Annotated[
         bool,
-        typer.Option("--serve/--no-serve", help="Keep the emulator up after the demo.", metavar=""),
-    ] = True,
+        typer.Option(
+            "--serve/--no-serve", help="Keep the emulator up after the answer.", metavar=""
+        ),
+    ] = False,
 ) -> None:
-    """What `make run` runs: the emulator on HOST:PORT, a streamed answer through the client."""
+    """A first look: the emulator on HOST:PORT and one streamed answer through the client; it
+    ends there unless --serve keeps the emulator up (`make run` runs the service instead)."""
     _setup_logging(False)
     import threading
 
