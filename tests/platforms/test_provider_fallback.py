@@ -5,14 +5,13 @@ proven from the emulator's per-endpoint counts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.retry import Cooldowns
 from claude_arch.core.sync_client import SyncClaudeClient
-from claude_arch.errors import ConfigError
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer, ManualClock
 
@@ -20,13 +19,24 @@ SONNET = "claude-sonnet-4-5"
 HI = [{"role": "user", "content": "hi"}]
 
 
+def aws_env(monkeypatch: pytest.MonkeyPatch, server: EmulatorServer) -> None:
+    """The standard AWS chain reads the environment first, as on Lambda."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.aws_access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.aws_secret_key)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+
+
+@pytest.fixture
+def emu_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+    with EmulatorServer(vertex_projects=["claude-arch-test"]) as server:
+        aws_env(monkeypatch, server)
+        yield server
+
+
 @pytest.fixture
 async def emu(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EmulatorServer]:
     async with EmulatorServer(vertex_projects=["claude-arch-test"]) as server:
-        # the standard AWS chain reads the environment first, as on Lambda
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.aws_access_key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.aws_secret_key)
-        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+        aws_env(monkeypatch, server)
         yield server
 
 
@@ -91,6 +101,23 @@ async def test_a_529_storm_moves_traffic_to_bedrock_and_back(emu: EmulatorServer
     assert emu.stats()["by_endpoint"]["bedrock"]["requests"] == 3
 
 
-def test_the_sync_client_refuses_a_platform_upstream_clearly() -> None:
-    with pytest.raises(ConfigError, match="async ClaudeClient"):
-        SyncClaudeClient(settings(upstream="bedrock", bedrock_region="us-east-1"))
+@pytest.mark.parametrize("upstream", ["bedrock", "vertex"])
+def test_the_sync_client_reaches_the_platforms_through_its_bridge(
+    emu_thread: EmulatorServer, upstream: str
+) -> None:
+    chosen = settings(
+        upstream=upstream,
+        bedrock_region="us-east-1",
+        bedrock_base_url=emu_thread.url,
+        vertex_project="claude-arch-test",
+        vertex_region="us-east5",
+        vertex_base_url=f"{emu_thread.url}/v1",
+        vertex_access_token=emu_thread.vertex_token,
+    )
+    with SyncClaudeClient(chosen) as claude:
+        message = claude.create(model=SONNET, max_tokens=32, messages=HI)
+        with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:
+            final = stream.final_message()
+    assert message.text
+    assert final.usage.output_tokens > 0
+    assert served(emu_thread) == {upstream: 2}

@@ -35,7 +35,6 @@ from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json,
 from claude_arch.errors import (
     APIError,
     APITimeoutError,
-    ConfigError,
     InvalidRequestError,
 )
 
@@ -89,10 +88,7 @@ class SyncClaudeClient(ClientBase):
             router=router,
         )
         if transport is None and self.core.uses_platforms:
-            raise ConfigError(
-                "CLAUDE_ARCH_UPSTREAM (or a fallback chain) names a cloud platform: use the async "
-                "ClaudeClient; SyncClaudeClient has no Bedrock or Vertex transport yet"
-            )
+            transport = _platform_bridge(self.core)
         self._transport = transport
         self._lock = threading.Lock()
         self.batches = SyncBatches(self)
@@ -254,3 +250,13 @@ class SyncClaudeClient(ClientBase):
             raise
         self.settle(reservation, message.usage)
         return self.core.finish(call, message, response.headers.get("request-id"))
+
+
+def _platform_bridge(core: ClientCore) -> SyncTransport:
+    """The platforms the settings name (Bedrock, Vertex, several providers), whose transports
+    are async, reached from this blocking client through a :class:`SyncBridge`."""
+    from claude_arch.core.platforms.providers import upstream_transport
+    from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
+    from claude_arch.core.transports.sync_bridge import SyncBridge
+
+    return SyncBridge(lambda: upstream_transport(core.settings, core.fallbacks, AiohttpTransport()))
