@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from claude_arch.errors import ConfigError
 
-__all__ = ["BackgroundServer"]
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["AiohttpServer", "BackgroundServer"]
 
 
 class BackgroundServer:
@@ -102,3 +105,38 @@ class BackgroundServer:
         tb: TracebackType | None,
     ) -> None:
         await self.close_async()
+
+
+class AiohttpServer(BackgroundServer):
+    """A :class:`BackgroundServer` serving an aiohttp application (the emulator, the edge):
+    :meth:`serve_app` listens and sets ``url``; :meth:`stop_app` stops it."""
+
+    shutdown_timeout_s = 0.5
+    """Streams still open at close get this long to finish before they are cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runner: Any = None
+
+    async def serve_app(self, app: web.Application, host: str, port: int) -> None:
+        """Serve ``app`` on ``host:port`` (0: a free port) in the running loop."""
+        from aiohttp import web
+
+        runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=self.shutdown_timeout_s,
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        bound_host, bound_port = runner.addresses[0][:2]
+        self._runner = runner
+        self.url = f"http://{bound_host}:{bound_port}"
+
+    async def stop_app(self) -> None:
+        """Stop serving (a no-op when not serving)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

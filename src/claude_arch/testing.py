@@ -36,9 +36,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aiohttp import web
-
-from claude_arch.background import BackgroundServer
+from claude_arch.background import AiohttpServer
 from claude_arch.constants import EMULATOR_API_KEY
 from claude_arch.emulator.app import create_app
 from claude_arch.emulator.config import EmulatorConfig, FaultSpec, RuleSpec
@@ -52,9 +50,6 @@ __all__ = [
     "start_embedded",
     "start_embedded_at",
 ]
-
-# On close, streams still open get this long to finish before they are cancelled.
-_SHUTDOWN_TIMEOUT_S = 0.5
 
 
 class ManualClock:
@@ -77,7 +72,7 @@ class ManualClock:
         self.now += seconds
 
 
-class EmulatorServer(BackgroundServer):
+class EmulatorServer(AiohttpServer):
     """An emulator on a free local port; a context manager, sync (thread) or async (this loop)."""
 
     thread_name = "claude-arch-emulator"
@@ -94,7 +89,6 @@ class EmulatorServer(BackgroundServer):
         self.config = EmulatorConfig.model_validate({**base, **overrides})
         self.api_key = self.config.api_keys[0] if self.config.api_keys else EMULATOR_API_KEY
         self.app = create_app(self.config, clock=clock)
-        self._runner: web.AppRunner | None = None
 
     @property
     def aws_access_key(self) -> str:
@@ -117,24 +111,11 @@ class EmulatorServer(BackgroundServer):
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def start_async(self) -> EmulatorServer:
-        runner = web.AppRunner(
-            self.app,
-            handler_cancellation=True,
-            access_log=None,
-            shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        self._runner = runner
-        self.url = f"http://{host}:{port}"
+        await self.serve_app(self.app, self.config.host, self.config.port)
         return self
 
     async def close_async(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.stop_app()
 
     # --- control ---------------------------------------------------------------------------------
     def set_faults(self, *faults: FaultSpec | dict[str, Any], seed: int | None = None) -> None:

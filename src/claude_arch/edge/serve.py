@@ -19,7 +19,7 @@ from typing import Any, cast
 import aiohttp
 from aiohttp import web
 
-from claude_arch.background import BackgroundServer
+from claude_arch.background import AiohttpServer
 from claude_arch.edge.config import EdgeConfig
 from claude_arch.edge.cpython import cpython_platform
 from claude_arch.edge.handler import EdgeApp
@@ -28,7 +28,6 @@ from claude_arch.edge.platform import EdgeRequest, EdgeResponse
 __all__ = ["EdgeServer"]
 
 _APP_KEY = web.AppKey("edge", EdgeApp)
-_SHUTDOWN_TIMEOUT_S = 0.5
 
 
 def _edge_request(request: web.Request) -> EdgeRequest:
@@ -65,7 +64,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     return await _respond(request, answer)
 
 
-class EdgeServer(BackgroundServer):
+class EdgeServer(AiohttpServer):
     """The edge core on a local port (``port=0``: a free one), over an aiohttp client session."""
 
     thread_name = "claude-arch-edge"
@@ -84,7 +83,6 @@ class EdgeServer(BackgroundServer):
         self.port = port
         self.kv_entries = dict(kv_entries or {})
         self._session: aiohttp.ClientSession | None = None
-        self._runner: web.AppRunner | None = None
         self.edge: EdgeApp | None = None
 
     async def start_async(self) -> EdgeServer:
@@ -95,21 +93,11 @@ class EdgeServer(BackgroundServer):
         app = web.Application(client_max_size=self.config.max_body_bytes + 1)
         app[_APP_KEY] = self.edge
         app.router.add_route("*", "/{tail:.*}", _handle)
-        runner = web.AppRunner(
-            app, handler_cancellation=True, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        self._runner = runner
-        self.url = f"http://{host}:{port}"
+        await self.serve_app(app, self.host, self.port)
         return self
 
     async def close_async(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.stop_app()
         if self._session is not None:
             await self._session.close()
             self._session = None
