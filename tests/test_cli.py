@@ -48,6 +48,20 @@ def test_ask_streams_through_the_client_and_prints_cost() -> None:
         assert emu.stats()["totals"]["requests"] == 1
 
 
+def test_ask_keeps_its_summary_on_one_line_at_80_columns() -> None:
+    long_answer = " ".join(["word"] * 60)
+    with EmulatorServer() as emu:
+        emu.script(user="ping", text=long_answer)
+        env = {"ANTHROPIC_BASE_URL": emu.url, "ANTHROPIC_API_KEY": "sk-ant-test", "COLUMNS": "80"}
+        result = runner.invoke(app, ["ask", "ping", "--model", "claude-haiku-4-5"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.stderr.splitlines() if "first token" in line]
+    assert len(summary) == 1
+    assert summary[0].startswith("claude-haiku-4-5 · ")
+    assert summary[0].rstrip().endswith("stop end_turn")
+    assert long_answer in result.stdout  # the answer is not broken into lines either
+
+
 def test_ask_with_the_seed_model_id_fails_before_any_request() -> None:
     with EmulatorServer() as emu:
         env = {"ANTHROPIC_BASE_URL": emu.url, "ANTHROPIC_API_KEY": "sk-ant-test", "COLUMNS": "200"}

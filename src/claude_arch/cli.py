@@ -181,9 +181,10 @@ def _stream_answer(
     usage = message.usage
     cost = f"${record.cost_usd}" if record else "n/a"
     ttft = f"{record.ttft_s * 1000:.0f} ms" if record and record.ttft_s is not None else "n/a"
-    err_console.print(
+    err_console.print(  # one line however narrow the terminal, or piped: grep and cut find it
         f"[dim]{message.model} · {usage.input_tokens} in / {usage.output_tokens} out tokens · "
-        f"{cost} · first token {ttft} · stop {message.stop_reason}[/dim]"
+        f"{cost} · first token {ttft} · stop {message.stop_reason}[/dim]",
+        soft_wrap=True,
     )
 
 
