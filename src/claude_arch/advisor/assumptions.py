@@ -3,8 +3,8 @@
     >>> a = default_assumptions()
     >>> a.variant("service").measured, a.variant("service+orchestrator").parts
     (True, ('service', 'orchestrator'))
-    >>> a.variant("pipeline").built
-    'planned'
+    >>> a.variant("pipeline-batch").built
+    "planned (the client's Message Batches API is built)"
 
 A combination's overheads add up, its infrastructure is the union of its parts', and it streams
 only if every synchronous part does.
