@@ -31,10 +31,19 @@ from claude_arch.constants import (
     ENV_PREFIX,
 )
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "SettingsBase"]
 
 
-class Settings(BaseSettings):
+class SettingsBase(BaseSettings):
+    """What every settings class of claude-arch shares: a dotenv file is read only when
+    ``CLAUDE_ARCH_ENV_FILE`` names one (or ``_env_file=`` is given)."""
+
+    def __init__(self, **values: Any) -> None:
+        values.setdefault("_env_file", os.environ.get(ENV_FILE) or None)
+        super().__init__(**values)
+
+
+class Settings(SettingsBase):
     """Every knob of claude-arch, each with the environment variable that sets it."""
 
     model_config = SettingsConfigDict(

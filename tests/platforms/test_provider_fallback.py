@@ -44,15 +44,9 @@ def settings(**values: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
-def served(emu: EmulatorServer) -> dict[str, int]:
-    return {e: c.get("requests", 0) for e, c in emu.stats()["by_endpoint"].items()}
-
-
-@pytest.mark.parametrize("upstream", ["bedrock", "vertex"])
-async def test_the_upstream_setting_sends_every_call_to_that_platform(
-    emu: EmulatorServer, upstream: str
-) -> None:
-    chosen = settings(
+def platform_settings(emu: EmulatorServer, upstream: str) -> Settings:
+    """Every call to ``upstream`` (bedrock or vertex), both pointed at ``emu``."""
+    return settings(
         upstream=upstream,
         bedrock_region="us-east-1",
         bedrock_base_url=emu.url,
@@ -61,6 +55,17 @@ async def test_the_upstream_setting_sends_every_call_to_that_platform(
         vertex_base_url=f"{emu.url}/v1",
         vertex_access_token=emu.vertex_token,
     )
+
+
+def served(emu: EmulatorServer) -> dict[str, int]:
+    return {e: c.get("requests", 0) for e, c in emu.stats()["by_endpoint"].items()}
+
+
+@pytest.mark.parametrize("upstream", ["bedrock", "vertex"])
+async def test_the_upstream_setting_sends_every_call_to_that_platform(
+    emu: EmulatorServer, upstream: str
+) -> None:
+    chosen = platform_settings(emu, upstream)
     async with ClaudeClient(chosen) as claude:
         message = await claude.create(model=SONNET, max_tokens=32, messages=HI)
         async with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:
@@ -105,15 +110,7 @@ async def test_a_529_storm_moves_traffic_to_bedrock_and_back(emu: EmulatorServer
 def test_the_sync_client_reaches_the_platforms_through_its_bridge(
     emu_thread: EmulatorServer, upstream: str
 ) -> None:
-    chosen = settings(
-        upstream=upstream,
-        bedrock_region="us-east-1",
-        bedrock_base_url=emu_thread.url,
-        vertex_project="claude-arch-test",
-        vertex_region="us-east5",
-        vertex_base_url=f"{emu_thread.url}/v1",
-        vertex_access_token=emu_thread.vertex_token,
-    )
+    chosen = platform_settings(emu_thread, upstream)
     with SyncClaudeClient(chosen) as claude:
         message = claude.create(model=SONNET, max_tokens=32, messages=HI)
         with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from claude_arch.constants import ENV_FILE, ENV_PREFIX
+from claude_arch.constants import ENV_PREFIX
+from claude_arch.settings import SettingsBase
 
 __all__ = ["DEFAULT_BROKER_URL", "PipelineSettings"]
 
@@ -33,7 +34,7 @@ DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/0"
 VISIBILITY_MARGIN_S = 60
 
 
-class PipelineSettings(BaseSettings):
+class PipelineSettings(SettingsBase):
     """Knobs of the pipeline's dispatchers, each with the environment variable that sets it."""
 
     model_config = SettingsConfigDict(
@@ -93,10 +94,6 @@ class PipelineSettings(BaseSettings):
         description="CLAUDE_ARCH_PIPELINE_STALE_S: a waiting job untouched this long is "
         "published again by the reconciler (default: the visibility timeout).",
     )
-
-    def __init__(self, **values: Any) -> None:
-        values.setdefault("_env_file", os.environ.get(ENV_FILE) or None)
-        super().__init__(**values)
 
     @property
     def broker(self) -> str:
