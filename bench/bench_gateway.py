@@ -36,8 +36,8 @@ from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.wire import fastjson
 from claude_arch.service.app import create_app
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.hangup import HANGUP, Hangup
-from claude_arch.service.logs import configure_logging
+from claude_arch.service.http.hangup import HANGUP, Hangup
+from claude_arch.service.operations.logs import configure_logging
 from service_baselines.stub_upstream import stream_events
 from service_harness.scenarios_wrk import SMALL  # the body the wrk scenarios send
 

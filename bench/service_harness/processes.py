@@ -287,7 +287,7 @@ class Processes:
 def create_key(data_dir: Path) -> str:
     """A service key in the SQLite store the service will open (what `keys create` does)."""
     from claude_arch.core.sql import make_engine
-    from claude_arch.service.keys import KeyStore
+    from claude_arch.service.tenancy.keys import KeyStore
 
     async def create() -> str:
         engine = make_engine(f"sqlite:///{data_dir / 'claude-arch.db'}")

@@ -20,7 +20,7 @@ from claude_arch.constants import EMULATOR_DEFAULT_PORT
 from claude_arch.edge.cli import edge_app  # light: the edge loads when a command runs
 from claude_arch.errors import ClaudeArchError
 from claude_arch.pipeline.cli import pipeline_app  # light: the ledger loads when a command runs
-from claude_arch.service.keys_cli import keys_app  # light: the store loads when a command runs
+from claude_arch.service.tenancy.keys_cli import keys_app  # light: loads the store when run
 
 if TYPE_CHECKING:
     from claude_arch.core.sync_client import SyncClaudeClient
@@ -357,7 +357,7 @@ def serve_service(
     from pydantic import ValidationError
 
     from claude_arch.service.config import ServiceSettings
-    from claude_arch.service.server import serve
+    from claude_arch.service.http.server import serve
 
     overrides: dict[str, object] = {"dev": True} if dev else {}
     if host is not None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from claude_arch.core.wire import fastjson
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.bodies import parse_json_object
+from claude_arch.service.http.bodies import parse_json_object
 
 JSON_VALUES = st.recursive(
     st.none()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from claude_arch.core.sql import async_url, make_engine
-from claude_arch.service.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore
 
 
 @pytest.mark.parametrize("mode", ["disable", "prefer"])

@@ -30,7 +30,7 @@ from edge_backends import (
 
 from claude_arch.core.sql import make_engine
 from claude_arch.edge.keys_export import edge_records, export_keys
-from claude_arch.service.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore
 from claude_arch.testing import EmulatorServer
 
 

@@ -24,7 +24,7 @@ from claude_arch.edge.platform import MemoryCache, MemoryKeyValue
 from claude_arch.edge.problems import EdgeProblem
 from claude_arch.edge.validate import Policy, check_body, suggest_models
 from claude_arch.errors import ClaudeArchError, UnknownModelError
-from claude_arch.service.keys import hash_secret as service_hash
+from claude_arch.service.tenancy.keys import hash_secret as service_hash
 
 UPLOAD_LIMIT_BYTES = 100 * 1024
 

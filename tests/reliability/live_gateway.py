@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
 from service_process import ServiceProcess
 
 from claude_arch.core.sql import make_engine
-from claude_arch.service.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore
 from claude_arch.testing import EmulatorServer
 
 SUITE_CONFTEST = Path(__file__).resolve().parent.parent / "conftest.py"

@@ -30,8 +30,8 @@ from error_shape import ERROR_SCHEMA, check_error_body
 from live_gateway import LiveGateway, start_gateway
 
 from claude_arch.core.sql import make_engine
-from claude_arch.service.keys import KeyStore
-from claude_arch.service.quota import Quotas
+from claude_arch.service.tenancy.keys import KeyStore
+from claude_arch.service.tenancy.quota import Quotas
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 

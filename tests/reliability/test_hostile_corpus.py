@@ -33,7 +33,7 @@ from live_gateway import LiveGateway
 from rawhttp import Answer, build, chunked, exchange
 
 from claude_arch.core.schema import MAX_NESTING
-from claude_arch.service.hangup import MAX_HEAD_BYTES, MAX_HEADERS
+from claude_arch.service.http.hangup import MAX_HEAD_BYTES, MAX_HEADERS
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 

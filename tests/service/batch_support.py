@@ -22,9 +22,9 @@ from aiohttp import web
 from claude_arch.constants import HEADER_BETA
 from claude_arch.core.catalog import default_catalog
 from claude_arch.core.wire import BATCHES_PATH
-from claude_arch.service.batch_ledger import ledger_of
-from claude_arch.service.batch_store import OwnedBatch
-from claude_arch.service.keys import ApiKey
+from claude_arch.service.api.batch_ledger import ledger_of
+from claude_arch.service.api.batch_store import OwnedBatch
+from claude_arch.service.tenancy.keys import ApiKey
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from claude_arch.emulator.config import LatencyProfile
-from claude_arch.service import chat
-from claude_arch.service.sessions import SessionStore, sessions_of
+from claude_arch.service.chat import routes as chat
+from claude_arch.service.chat.sessions import SessionStore, sessions_of
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

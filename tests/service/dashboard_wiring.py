@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from claude_arch.service import chat
-from claude_arch.service.dashboard import EXTRA_NAME, Dashboard, router
+from claude_arch.service.chat import routes as chat
+from claude_arch.service.operations.dashboard import EXTRA_NAME, Dashboard, router
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from claude_arch.service.logs import JsonFormatter
+from claude_arch.service.operations.logs import JsonFormatter
 
 LOUD_LOGGERS = ("claude_arch", "uvicorn", "uvicorn.error", "uvicorn.access", "aiohttp", "asyncio")
 

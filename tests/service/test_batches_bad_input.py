@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING, MAX_BATCH_BYTES, MAX_BATCH_REQUESTS
 from claude_arch.core.wire import BATCHES_PATH
-from claude_arch.service.batch_store import batches_table
+from claude_arch.service.api.batch_store import batches_table
 from claude_arch.service.testing import ServiceServer
 
 BUDGET = Decimal(5)

@@ -33,10 +33,10 @@ from test_quota import make_key
 from claude_arch.constants import HEADER_BUDGET_REMAINING
 from claude_arch.core.sql import make_engine
 from claude_arch.core.wire import BATCHES_PATH
-from claude_arch.service.batch_store import BatchOwners
-from claude_arch.service.budgets import BATCH_HOLD_TTL_S, RedisBudgets
-from claude_arch.service.keys import KeyStore
-from claude_arch.service.quota import Quotas, usd
+from claude_arch.service.api.batch_store import BatchOwners
+from claude_arch.service.tenancy.budgets import BATCH_HOLD_TTL_S, RedisBudgets
+from claude_arch.service.tenancy.keys import KeyStore
+from claude_arch.service.tenancy.quota import Quotas, usd
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

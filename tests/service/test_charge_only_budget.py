@@ -1,6 +1,6 @@
 """A key without a budget is never refused for cost, so it reserves nothing: its admission carries
-a hold with the id :data:`~claude_arch.service.budgets.CHARGE_ONLY` and settling it charges the
-call's cost (one store call per request; with Redis, one round trip saved). Its spend must still
+a hold with the id :data:`~claude_arch.service.tenancy.budgets.CHARGE_ONLY` and settling it charges
+the call's cost (one store call per request; with Redis, one round trip saved). Its spend must still
 be counted exactly, on either store, next to budgeted keys' holds, across budget periods.
 """
 
@@ -20,7 +20,7 @@ from test_quota import T0, admit, make_key
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING
 from claude_arch.errors import StoreUnavailableError
-from claude_arch.service.budgets import (
+from claude_arch.service.tenancy.budgets import (
     CHARGE_ONLY,
     BudgetHold,
     BudgetState,
@@ -29,8 +29,8 @@ from claude_arch.service.budgets import (
     budget_period_end,
     budget_period_start,
 )
-from claude_arch.service.keys import ApiKey
-from claude_arch.service.quota import Admission, Quotas, usd
+from claude_arch.service.tenancy.keys import ApiKey
+from claude_arch.service.tenancy.quota import Admission, Quotas, usd
 
 MICRO = Decimal("0.000001")
 COST = Decimal("0.000123")

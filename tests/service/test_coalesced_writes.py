@@ -18,7 +18,7 @@ import httpx
 import pytest
 from error_shape import message_body
 
-from claude_arch.service.coalesced import CoalescedWrites
+from claude_arch.service.http.coalesced import CoalescedWrites
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from claude_arch.core.catalog import default_catalog
 from claude_arch.core.tokens import count_request
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.context import input_budget, trim_for_model, trim_history
+from claude_arch.service.chat.context import input_budget, trim_for_model, trim_history
 
 WORDS = st.text(alphabet="abc xyz.,", min_size=0, max_size=400)
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from claude_arch.core.catalog import default_catalog
 from claude_arch.core.types import Usage, UsageRecord
-from claude_arch.service.dashboard import Dashboard, percentile
-from claude_arch.service.logs import request_context
+from claude_arch.service.operations.dashboard import Dashboard, percentile
+from claude_arch.service.operations.logs import request_context
 from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.dashboard import Dashboard
-from claude_arch.service.dashboard_series import (
+from claude_arch.service.operations.dashboard import Dashboard
+from claude_arch.service.operations.dashboard_series import (
     HISTORY_MINUTES,
     MAX_SERIES,
     SAMPLES_PER_MINUTE,

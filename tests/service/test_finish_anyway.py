@@ -11,7 +11,7 @@ import asyncio
 import anyio
 import pytest
 
-from claude_arch.service.upstream import finish_anyway, finishing
+from claude_arch.service.api.upstream import finish_anyway, finishing
 
 
 async def settle(log: list[str], started: asyncio.Event, release: asyncio.Event) -> None:

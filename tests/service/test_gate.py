@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.errors import OverloadedError
-from claude_arch.service.gate import InflightGate
+from claude_arch.service.api.gate import InflightGate
 
 
 async def test_a_waiter_gets_the_slot_that_frees_up() -> None:

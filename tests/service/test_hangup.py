@@ -25,8 +25,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.hangup import HANGUP, Hangup, HangupProtocol, http_protocol, watch_hangup
-from claude_arch.service.server import uvicorn_config
+from claude_arch.service.http.hangup import (
+    HANGUP,
+    Hangup,
+    HangupProtocol,
+    http_protocol,
+    watch_hangup,
+)
+from claude_arch.service.http.server import uvicorn_config
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -10,7 +10,7 @@ import json
 
 import httpx
 
-from claude_arch.service.hangup import MAX_HEAD_BYTES, MAX_HEADERS
+from claude_arch.service.http.hangup import MAX_HEAD_BYTES, MAX_HEADERS
 from claude_arch.service.testing import ServiceServer
 
 

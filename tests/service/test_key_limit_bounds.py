@@ -18,7 +18,7 @@ from test_keys_cli import keys
 
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore
 
 
 @pytest.fixture(params=SQL_BACKENDS)

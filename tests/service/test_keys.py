@@ -16,8 +16,8 @@ from sqlalchemy import util as sqlalchemy_util
 
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
-from claude_arch.service import keys as keys_module
-from claude_arch.service.keys import ApiKey, KeyStore, keys_table
+from claude_arch.service.tenancy import keys as keys_module
+from claude_arch.service.tenancy.keys import ApiKey, KeyStore, keys_table
 from claude_arch.testing import ManualClock
 
 

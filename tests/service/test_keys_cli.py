@@ -17,9 +17,9 @@ from typer.testing import CliRunner, Result
 
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import AuthenticationError
-from claude_arch.service.keys import ApiKey, KeyStore
-from claude_arch.service.keys_cli import keys_app
-from claude_arch.service.quota import Quotas
+from claude_arch.service.tenancy.keys import ApiKey, KeyStore
+from claude_arch.service.tenancy.keys_cli import keys_app
+from claude_arch.service.tenancy.quota import Quotas
 
 app = typer.Typer()
 app.add_typer(keys_app, name="keys")  # as cli.py registers it

@@ -8,7 +8,7 @@ import json
 
 import httpx
 
-from claude_arch.service.bodies import OFFLOAD_BYTES
+from claude_arch.service.http.bodies import OFFLOAD_BYTES
 from claude_arch.service.testing import ServiceServer
 
 HEADERS = {"anthropic-version": "2023-06-01", "content-type": "application/json"}

@@ -10,7 +10,7 @@ from test_quota import admit, make_key
 
 from claude_arch.core.ratelimit.redis import RedisRateLimiter
 from claude_arch.errors import StoreUnavailableError
-from claude_arch.service.quota import Quotas
+from claude_arch.service.tenancy.quota import Quotas
 
 pytestmark = pytest.mark.redis
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_arch.service.logs import (
+from claude_arch.service.operations.logs import (
     JsonFormatter,
     JsonHandler,
     configure_logging,

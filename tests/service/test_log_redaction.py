@@ -14,7 +14,7 @@ from log_capture import json_logs
 from websockets.asyncio.client import connect
 
 from claude_arch.constants import SERVICE_KEY_SECRET_PREFIX
-from claude_arch.service.logs import REDACTED, redact
+from claude_arch.service.operations.logs import REDACTED, redact
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

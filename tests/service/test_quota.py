@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.errors import InvalidRequestError, RateLimitError, SpendLimitError
-from claude_arch.service.budgets import budget_period_end, budget_period_start
-from claude_arch.service.keys import ApiKey, BudgetPeriod
-from claude_arch.service.quota import Admission, Quotas
+from claude_arch.service.tenancy.budgets import budget_period_end, budget_period_start
+from claude_arch.service.tenancy.keys import ApiKey, BudgetPeriod
+from claude_arch.service.tenancy.quota import Admission, Quotas
 
 T0 = datetime(2026, 11, 17, 15, 4, 5, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from claude_arch.errors import (
     SpendLimitError,
     StoreUnavailableError,
 )
-from claude_arch.service.keys import ApiKey
-from claude_arch.service.quota import Quotas
+from claude_arch.service.tenancy.keys import ApiKey
+from claude_arch.service.tenancy.quota import Quotas
 
 pytestmark = pytest.mark.redis
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from claude_arch.service.ops import UPSTREAM_CHECK_TTL_S
+from claude_arch.service.operations.endpoints import UPSTREAM_CHECK_TTL_S
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

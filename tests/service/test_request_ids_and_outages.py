@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from claude_arch.core.sql import make_engine
-from claude_arch.service.logs import JsonFormatter
+from claude_arch.service.operations.logs import JsonFormatter
 from claude_arch.service.testing import ServiceServer
 
 HELLO = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from claude_arch.service.auth import key_from_headers, key_from_subprotocols
 from claude_arch.service.config import ServiceSettings, is_loopback
+from claude_arch.service.tenancy.auth import key_from_headers, key_from_subprotocols
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.sessions_sql import SqlSessionStore, sessions_table
+from claude_arch.service.chat.sessions_sql import SqlSessionStore, sessions_table
 from claude_arch.testing import EmulatorServer
 
 

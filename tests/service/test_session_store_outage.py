@@ -16,9 +16,9 @@ import pytest
 from chat_server import chat_service
 
 from claude_arch.core.sql import make_engine
-from claude_arch.service.sessions import EXTRAS_NAME, SessionStore
-from claude_arch.service.sessions_redis import RedisSessionStore
-from claude_arch.service.sessions_sql import SqlSessionStore
+from claude_arch.service.chat.sessions import EXTRAS_NAME, SessionStore
+from claude_arch.service.chat.sessions_redis import RedisSessionStore
+from claude_arch.service.chat.sessions_sql import SqlSessionStore
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -18,14 +18,14 @@ from keys_databases import database_for
 
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import NotFoundError
-from claude_arch.service.config import ServiceSettings
-from claude_arch.service.sessions import (
+from claude_arch.service.chat.sessions import (
     SessionLimits,
     SessionStore,
     sessions_from_settings,
 )
-from claude_arch.service.sessions_redis import RedisSessionStore
-from claude_arch.service.sessions_sql import SqlSessionStore
+from claude_arch.service.chat.sessions_redis import RedisSessionStore
+from claude_arch.service.chat.sessions_sql import SqlSessionStore
+from claude_arch.service.config import ServiceSettings
 
 BACKENDS = ["sqlite", "postgresql", "redis"]
 

@@ -26,8 +26,8 @@ from log_capture import CapturedLogs, json_logs
 from upstream_watch import until
 
 from claude_arch.core.types import Usage
-from claude_arch.service.keys import ApiKey
-from claude_arch.service.quota import to_micro, usd
+from claude_arch.service.tenancy.keys import ApiKey
+from claude_arch.service.tenancy.quota import to_micro, usd
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -16,7 +16,7 @@ from error_shape import assert_anthropic_error, message_body
 from service_process import ServiceProcess
 
 from claude_arch.core.sql import make_engine
-from claude_arch.service.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore
 from claude_arch.testing import EmulatorServer
 
 RPM = 10

@@ -76,7 +76,7 @@ def render_protocol_data() -> str:
     from claude_arch import constants
     from claude_arch.core.catalog import default_catalog
     from claude_arch.core.schema import MAX_NESTING
-    from claude_arch.service.keys import _SECRET_RE
+    from claude_arch.service.tenancy.keys import _SECRET_RE
 
     catalog = default_catalog()
     models = {m.id: (m.family, m.context_window, m.max_output) for m in catalog}

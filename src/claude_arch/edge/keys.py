@@ -8,7 +8,8 @@
     'key_1'
 
 A key made with ``claude-arch keys create`` works here unchanged: the service stores the hex
-SHA-256 of the secret (``claude_arch.service.keys.hash_secret``) and so does the edge. A secret is
+SHA-256 of the secret (``claude_arch.service.tenancy.keys.hash_secret``) and so does the
+edge. A secret is
 256 random bits, so one unsalted SHA-256 cannot be reversed or guessed (a salt defends low-entropy
 passwords, which these are not); ``docs/service-keys.md`` gives the reasoning. ``claude-arch edge
 keys-export`` writes the service's keys as KV entries ``key:<sha256>`` → a JSON record

@@ -27,7 +27,7 @@ async def edge_records(database_url: str) -> dict[str, dict[str, Any]]:
     from sqlalchemy import select
 
     from claude_arch.core.sql import make_engine
-    from claude_arch.service.keys import KeyStore, keys_table
+    from claude_arch.service.tenancy.keys import KeyStore, keys_table
 
     engine = make_engine(database_url)
     try:

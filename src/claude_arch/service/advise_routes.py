@@ -21,8 +21,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from claude_arch.advisor import advise, default_sources, plan_variant, profile_from_data
-from claude_arch.service.auth import key_from_headers
-from claude_arch.service.bodies import read_json
+from claude_arch.service.http.bodies import read_json
+from claude_arch.service.tenancy.auth import key_from_headers
 
 if TYPE_CHECKING:
     from claude_arch.service.gateway import Gateway

@@ -30,22 +30,18 @@ from claude_arch.errors import (
     InvalidRequestError,
     error_type_for_status,
 )
-from claude_arch.service import (
-    advise_routes,
-    batch_routes,
-    chat,
-    dashboard,
-    model_routes,
-    ops,
-    proxy,
-)
+from claude_arch.service import advise_routes
+from claude_arch.service.api import batch_routes, model_routes, proxy
+from claude_arch.service.chat import routes as chat
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.dashboard import Dashboard
-from claude_arch.service.fastpath import GatewayApp
 from claude_arch.service.gateway import Gateway
-from claude_arch.service.hangup import SEND_TIMEOUT_STATE
-from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
-from claude_arch.service.problems import crash
+from claude_arch.service.http.fastpath import GatewayApp
+from claude_arch.service.http.hangup import SEND_TIMEOUT_STATE
+from claude_arch.service.http.problems import crash
+from claude_arch.service.operations import dashboard
+from claude_arch.service.operations import endpoints as ops
+from claude_arch.service.operations.dashboard import Dashboard
+from claude_arch.service.operations.logs import LOG_LEVEL_ENV, configure_logging
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient

@@ -24,12 +24,12 @@ from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import PrometheusMeter, ScopedMeter
 from claude_arch.core.sql import make_engine
 from claude_arch.errors import StoreUnavailableError
-from claude_arch.service.gate import InflightGate
-from claude_arch.service.keys import ApiKey, KeyStore
-from claude_arch.service.quota import Quotas
-from claude_arch.service.sessions import EXTRAS_NAME as SESSIONS
-from claude_arch.service.sessions import SessionLimits, sessions_from_settings
-from claude_arch.service.upstream import finishing
+from claude_arch.service.api.gate import InflightGate
+from claude_arch.service.api.upstream import finishing
+from claude_arch.service.chat.sessions import EXTRAS_NAME as SESSIONS
+from claude_arch.service.chat.sessions import SessionLimits, sessions_from_settings
+from claude_arch.service.tenancy.keys import ApiKey, KeyStore
+from claude_arch.service.tenancy.quota import Quotas
 
 if TYPE_CHECKING:
     from types import FrameType

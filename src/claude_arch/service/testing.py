@@ -23,7 +23,7 @@ from claude_arch.background import BackgroundServer
 from claude_arch.errors import ConfigError
 from claude_arch.service.app import create_app
 from claude_arch.service.config import ServiceSettings
-from claude_arch.service.server import DrainingServer, uvicorn_config
+from claude_arch.service.http.server import DrainingServer, uvicorn_config
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

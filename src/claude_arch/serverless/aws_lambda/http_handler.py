@@ -5,7 +5,7 @@
 ``POST`` a body of :mod:`claude_arch.serverless.ask` (``{"prompt": "Hello"}``); the answer is
 ``{"text", "usage", "cost_usd", "request_id", ...}``. Every failure is one response in the
 Anthropic error shape with its status, made by the gateway's own
-:func:`~claude_arch.service.problems.problem`: a bad body, event or model is a 400 naming the
+:func:`~claude_arch.service.http.problems.problem`: a bad body, event or model is a 400 naming the
 field, a deadline that runs out a 504 ``timeout_error`` sent before Lambda's own timeout.
 """
 
@@ -25,7 +25,7 @@ from claude_arch.serverless.aws_lambda.http_events import (
 from claude_arch.serverless.aws_lambda.observability import PowertoolsMeter, logger, metrics
 from claude_arch.serverless.config import FunctionConfig
 from claude_arch.serverless.warm import WarmClient, call_deadline
-from claude_arch.service.problems import crash, from_upstream, problem
+from claude_arch.service.http.problems import crash, from_upstream, problem
 
 __all__ = ["claude", "config", "handler"]
 

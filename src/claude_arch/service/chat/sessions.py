@@ -7,14 +7,14 @@
 
 Where: ``settings.session_url`` unset → the service database (SQLite by default, PostgreSQL at
 scale); a SQLAlchemy URL → that database; ``redis://…`` → Redis
-(:mod:`claude_arch.service.sessions_redis`). Both implementations share these rules:
+(:mod:`claude_arch.service.chat.sessions_redis`). Both implementations share these rules:
 
 - A session belongs to the key that created it. Another key asking for it gets the same 404 as
   for a session that does not exist, so ids cannot be probed.
 - A *turn* (the user message and the answer, with any tool exchange between) is stored whole and
   dropped whole, oldest first, so a stored history never starts inside a tool exchange.
 - Bounded: at most ``max_turns`` turns and ``max_bytes`` of JSON per session (the newest turn is
-  always kept). What is *sent* to the model is cut again by :mod:`claude_arch.service.context`.
+  always kept). What is *sent* to the model is cut again by :mod:`claude_arch.service.chat.context`.
 - Expiry: a session not used for ``ttl_s`` (30 days by default) is gone (404). Redis expires the
   keys; SQL treats them as missing and deletes them in passing (at most once an hour per replica).
 """
@@ -164,14 +164,14 @@ def sessions_from_settings(
     """The store ``settings.session_url`` names; unset, the service's own database (``engine``).
 
     Nothing is connected yet: the first use (or :meth:`SessionStore.init`) does it."""
-    from claude_arch.service.sessions_sql import SqlSessionStore
+    from claude_arch.service.chat.sessions_sql import SqlSessionStore
 
     limits = limits or SessionLimits()
     url = settings.session_url
     if not url:
         return SqlSessionStore(engine, limits=limits)
     if is_redis_url(url):
-        from claude_arch.service.sessions_redis import RedisSessionStore
+        from claude_arch.service.chat.sessions_redis import RedisSessionStore
 
         return RedisSessionStore(url, limits=limits)
     from claude_arch.core.sql import make_engine

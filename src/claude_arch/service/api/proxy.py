@@ -1,5 +1,5 @@
 """The Anthropic-compatible API: ``POST /v1/messages`` (JSON and SSE) and
-``POST /v1/messages/count_tokens`` (the models: :mod:`claude_arch.service.model_routes`).
+``POST /v1/messages/count_tokens`` (the models: :mod:`claude_arch.service.api.model_routes`).
 
 Any official SDK works through it unchanged: point its base URL here and give it a *service* key;
 the Anthropic key stays on the server. Unknown body fields and ``anthropic-beta`` pass through,
@@ -29,16 +29,16 @@ from claude_arch.errors import (
     InvalidRequestError,
     OverloadedError,
 )
-from claude_arch.service.auth import key_from_headers
-from claude_arch.service.bodies import large, read_json
-from claude_arch.service.hangup import cancelled_by_hangup
-from claude_arch.service.problems import from_upstream, problem
-from claude_arch.service.upstream import Admitted, limit_headers
+from claude_arch.service.api.upstream import Admitted, limit_headers
+from claude_arch.service.http.bodies import large, read_json
+from claude_arch.service.http.hangup import cancelled_by_hangup
+from claude_arch.service.http.problems import from_upstream, problem
+from claude_arch.service.tenancy.auth import key_from_headers
 
 if TYPE_CHECKING:
     from claude_arch.core.async_stream import MessageStream
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
+    from claude_arch.service.tenancy.keys import ApiKey
 
 __all__ = ["router"]
 
@@ -137,7 +137,7 @@ class SettledAfter(Response):
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """``work``'s result, unless the client hangs up first: then ``work`` is cancelled at once
     (closing its upstream connection, so the model stops generating) and 499 is raised.
-    The work runs in this task: :class:`~claude_arch.service.hangup.cancelled_by_hangup`."""
+    The work runs in this task: :class:`~claude_arch.service.http.hangup.cancelled_by_hangup`."""
     with cancelled_by_hangup(request.scope, request.receive):
         return await work
     raise CallCancelledError("the client closed the connection; the call was cancelled")
@@ -241,11 +241,12 @@ def error_response(exc: ClaudeArchError, request: Request) -> Response:
 
 
 def count_refusal(app: Any, exc: ClaudeArchError, path: str, *, upstream: bool) -> None:
-    """Hand ``exc`` to the app's :class:`~claude_arch.service.ops.Refusals` (once started)."""
+    """Hand ``exc`` to the app's
+    :class:`~claude_arch.service.operations.endpoints.Refusals` (once started)."""
     refusals = getattr(app.state, "refusals", None)
     if refusals is not None:
         refusals.count(exc, path, upstream=upstream)
 
 
 HOT_ROUTES = {"/v1/messages": create_message, "/v1/messages/count_tokens": count_tokens}
-"""What :class:`~claude_arch.service.fastpath.GatewayApp` serves without FastAPI's layers."""
+"""What :class:`~claude_arch.service.http.fastpath.GatewayApp` serves without FastAPI's layers."""

@@ -41,18 +41,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from claude_arch.constants import WS_CLOSE_UNAUTHORIZED, WS_SUBPROTOCOL
 from claude_arch.errors import AuthenticationError, ClaudeArchError, InvalidRequestError
-from claude_arch.service.auth import key_from_headers, key_from_subprotocols
-from claude_arch.service.chat_turn import (
+from claude_arch.service.chat.turn import (
     MAX_TEXT_CHARS,
     ChatTurn,
     error_body,
     parse_chat_request,
 )
-from claude_arch.service.middleware import new_request_id
+from claude_arch.service.http.middleware import new_request_id
+from claude_arch.service.tenancy.auth import key_from_headers, key_from_subprotocols
 
 if TYPE_CHECKING:
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
+    from claude_arch.service.tenancy.keys import ApiKey
 
 __all__ = ["ChatSocket", "serve"]
 

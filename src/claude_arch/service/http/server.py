@@ -19,8 +19,8 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from claude_arch.service.app import create_app, tune_gc
-from claude_arch.service.hangup import http_protocol
-from claude_arch.service.logs import LOG_LEVEL_ENV, configure_logging
+from claude_arch.service.http.hangup import http_protocol
+from claude_arch.service.operations.logs import LOG_LEVEL_ENV, configure_logging
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

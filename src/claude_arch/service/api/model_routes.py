@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from claude_arch.core.catalog import model_object
 from claude_arch.core.wire import paging
 from claude_arch.errors import NotFoundError
-from claude_arch.service.proxy import caller
+from claude_arch.service.api.proxy import caller
 
 __all__ = ["router"]
 

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from claude_arch.core.routing import Decision
     from claude_arch.core.types import Message
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
-    from claude_arch.service.quota import Admission
+    from claude_arch.service.tenancy.keys import ApiKey
+    from claude_arch.service.tenancy.quota import Admission
 
 __all__ = ["CALL_LOG_FIELDS", "Admitted", "finish_anyway", "finishing", "limit_headers"]
 

@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from claude_arch.errors import ClaudeArchError
-from claude_arch.service.middleware import RequestContext
-from claude_arch.service.problems import crash
+from claude_arch.service.http.middleware import RequestContext
+from claude_arch.service.http.problems import crash
 
 __all__ = ["GatewayApp", "Handler"]
 

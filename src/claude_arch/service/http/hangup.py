@@ -11,7 +11,7 @@ there. Under any other server the extension is absent and :func:`watch_hangup` f
 watcher task, so the app works the same under ``uvicorn --http h11`` or another ASGI server.
 
 The same protocol writes each response's status line and body in one system call
-(:class:`~claude_arch.service.coalesced.CoalescedWrites`), and bounds a request's head: more
+(:class:`~claude_arch.service.http.coalesced.CoalescedWrites`), and bounds a request's head: more
 than :data:`MAX_HEAD_BYTES` of request line and headers, or more than :data:`MAX_HEADERS`
 headers, is a 431 and the connection is closed (httptools itself buffers a header of any size);
 and drops a client that reads nothing of its answer for the send timeout (its connection's
@@ -29,7 +29,7 @@ from typing import Any
 from starlette.types import Receive, Scope
 
 from claude_arch.core.wire import encode_body
-from claude_arch.service.coalesced import CoalescedWrites
+from claude_arch.service.http.coalesced import CoalescedWrites
 
 __all__ = [
     "DEFAULT_SEND_TIMEOUT_S",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import REDIS_SESSION_PREFIX
 from claude_arch.errors import ConfigError
-from claude_arch.service.sessions import (
+from claude_arch.service.chat.sessions import (
     Session,
     SessionLimits,
     new_session_id,
@@ -66,7 +66,7 @@ def _import_redis() -> Any:
 
 
 class RedisSessionStore:
-    """:class:`~claude_arch.service.sessions.SessionStore` in Redis; ``prefix`` keeps tests (or
+    """:class:`~claude_arch.service.chat.sessions.SessionStore` in Redis; ``prefix`` keeps tests (or
     two services on one Redis) apart."""
 
     def __init__(

@@ -24,11 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from claude_arch.constants import HEADER_REQUEST_ID_IN
 from claude_arch.core.wire import encode_body
 from claude_arch.errors import ClaudeArchError, PermissionDeniedError, RequestTooLargeError
-from claude_arch.service.bodies import too_large
+from claude_arch.service.api.upstream import CALL_LOG_FIELDS
 from claude_arch.service.config import is_loopback
-from claude_arch.service.logs import log_fields, request_context
-from claude_arch.service.problems import problem
-from claude_arch.service.upstream import CALL_LOG_FIELDS
+from claude_arch.service.http.bodies import too_large
+from claude_arch.service.http.problems import problem
+from claude_arch.service.operations.logs import log_fields, request_context
 
 __all__ = ["RequestContext", "new_request_id"]
 

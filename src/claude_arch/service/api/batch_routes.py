@@ -2,12 +2,12 @@
 delete and results, for the official SDKs' ``client.messages.batches`` and
 ``client.beta.messages.batches`` (``?beta=true``; its ``anthropic-beta`` header goes upstream).
 
-Each batch belongs to the service key that created it (:mod:`claude_arch.service.batch_store`):
+Each batch belongs to the service key that created it (:mod:`claude_arch.service.api.batch_store`):
 any other key gets the 404 of an unknown batch, and a list shows the caller's own batches only.
 A new batch is checked whole before anything is held or sent (size, each ``custom_id``, each
 request's params like a single call's: a 400 naming ``requests.<i>…``), then admitted as one
 request of the key's rpm with its worst case held from the key's budget, and settled at its real
-cost once ended (:mod:`claude_arch.service.batch_ledger`). Every batch object a caller sees has
+cost once ended (:mod:`claude_arch.service.api.batch_ledger`). Every batch object a caller sees has
 a ``results_url`` on this gateway, and the results stream through chunk by chunk.
 """
 
@@ -24,14 +24,14 @@ from starlette.types import Receive, Scope, Send
 
 from claude_arch.core.wire import BATCHES_PATH, encode_body, paging
 from claude_arch.errors import ConflictError, InvalidRequestError, NotFoundError
-from claude_arch.service.batch_ledger import BatchLedger, ledger_of, store_call, to_the_end
-from claude_arch.service.batch_store import OwnedBatch
-from claude_arch.service.bodies import read_json
-from claude_arch.service.budgets import BATCH_HOLD_TTL_S
-from claude_arch.service.hangup import cancelled_by_hangup
-from claude_arch.service.proxy import beta_headers, caller
-from claude_arch.service.quota import usd
-from claude_arch.service.upstream import CALL_LOG_FIELDS
+from claude_arch.service.api.batch_ledger import BatchLedger, ledger_of, store_call, to_the_end
+from claude_arch.service.api.batch_store import OwnedBatch
+from claude_arch.service.api.proxy import beta_headers, caller
+from claude_arch.service.api.upstream import CALL_LOG_FIELDS
+from claude_arch.service.http.bodies import read_json
+from claude_arch.service.http.hangup import cancelled_by_hangup
+from claude_arch.service.tenancy.budgets import BATCH_HOLD_TTL_S
+from claude_arch.service.tenancy.quota import usd
 
 __all__ = ["router"]
 

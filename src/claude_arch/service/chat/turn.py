@@ -11,8 +11,9 @@
 
 A turn loads its session (or makes a new one once the stream has opened, so a refused request
 leaves no empty session), appends the user's text, trims the history to the model's window
-(:mod:`claude_arch.service.context`), and streams through :class:`~claude_arch.service.upstream.
-Admitted`, so it is limited, metered and settled like every other call.
+(:mod:`claude_arch.service.chat.context`), and streams through
+:class:`~claude_arch.service.api.upstream.Admitted`, so it is limited, metered and settled like
+every other call.
 
 What the session keeps is what the user saw: a finished turn stores the question and the answer;
 a turn stopped early (cancel, disconnect, upstream failure) stores the question and the partial
@@ -32,18 +33,18 @@ from claude_arch.errors import (
     ClaudeArchError,
     InvalidRequestError,
 )
-from claude_arch.service.context import trim_for_model
-from claude_arch.service.problems import crash, from_upstream, problem
-from claude_arch.service.sessions import sessions_of
-from claude_arch.service.upstream import Admitted, finish_anyway
+from claude_arch.service.api.upstream import Admitted, finish_anyway
+from claude_arch.service.chat.context import trim_for_model
+from claude_arch.service.chat.sessions import sessions_of
+from claude_arch.service.http.problems import crash, from_upstream, problem
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from claude_arch.core.async_stream import MessageStream
+    from claude_arch.service.chat.sessions import Session
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
-    from claude_arch.service.sessions import Session
+    from claude_arch.service.tenancy.keys import ApiKey
 
 __all__ = ["MAX_TEXT_CHARS", "ChatRequest", "ChatTurn", "error_body", "parse_chat_request"]
 

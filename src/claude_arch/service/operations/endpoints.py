@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 from claude_arch.core.metering.labels import OTHER, BoundedLabels
 from claude_arch.core.types import UsageRecord
 from claude_arch.errors import CallCancelledError
-from claude_arch.service.dashboard import EXTRA_NAME as DASHBOARD
-from claude_arch.service.sessions import sessions_of
+from claude_arch.service.chat.sessions import sessions_of
+from claude_arch.service.operations.dashboard import EXTRA_NAME as DASHBOARD
 
 if TYPE_CHECKING:
     from claude_arch.errors import ClaudeArchError
@@ -173,7 +173,7 @@ async def key_budget_metrics(gateway: Gateway) -> bytes:
     from prometheus_client.core import GaugeMetricFamily
     from prometheus_client.exposition import generate_latest
 
-    from claude_arch.service.dashboard import key_spend
+    from claude_arch.service.operations.dashboard import key_spend
 
     spend = GaugeMetricFamily(
         "claude_arch_key_spend_usd",

@@ -24,8 +24,8 @@ upstream's request ids; never prompt text or keys), and the gateway's gauges (in
 rejected with a 529). A cancelled call (the caller pressed Stop: status 499) is counted as
 ``cancelled``, not as an error. Requests the gateway refuses itself (an unknown model, a bad
 body, a missing key, a key's limits) are recorded here too, by
-:class:`~claude_arch.service.ops.Refusals`. The charts' series:
-:class:`~claude_arch.service.dashboard_series.MinuteSeries`.
+:class:`~claude_arch.service.operations.endpoints.Refusals`. The charts' series:
+:class:`~claude_arch.service.operations.dashboard_series.MinuteSeries`.
 """
 
 from __future__ import annotations
@@ -53,21 +53,21 @@ from claude_arch.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from claude_arch.service.auth import key_from_headers
-from claude_arch.service.dashboard_series import (
+from claude_arch.service.operations.dashboard_series import (
     HISTORY_MINUTES,
     MAX_SERIES,
     MinuteSeries,
     bounded_int,
 )
-from claude_arch.service.logs import current_request_id
+from claude_arch.service.operations.logs import current_request_id
+from claude_arch.service.tenancy.auth import key_from_headers
 
 if TYPE_CHECKING:
     from claude_arch.core.types import UsageRecord
+    from claude_arch.service.api.gate import InflightGate
     from claude_arch.service.config import ServiceSettings
-    from claude_arch.service.gate import InflightGate
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
+    from claude_arch.service.tenancy.keys import ApiKey
 
 __all__ = ["Dashboard", "percentile", "router", "upstream_is_emulator"]
 

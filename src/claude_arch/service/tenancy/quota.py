@@ -12,8 +12,9 @@
 A key's ``rpm`` and ``tpm`` are token buckets of the core rate limiter (family ``service-key``,
 one scope per key id): ``tpm`` counts input plus output tokens in ONE bucket, so a call reserves
 ``input + max_tokens`` and gets the unused part back when it settles. A key's budget is a USD
-counter per period (day, month, total) in :mod:`claude_arch.service.budgets`. With ``redis_url``
-both live in Redis and every replica enforces the same limit; without it, each process has its own.
+counter per period (day, month, total) in :mod:`claude_arch.service.tenancy.budgets`. With
+``redis_url`` both live in Redis and every replica enforces the same limit; without it, each
+process has its own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from claude_arch.errors import (
     SpendLimitError,
     StoreUnavailableError,
 )
-from claude_arch.service.budgets import (
+from claude_arch.service.tenancy.budgets import (
     CHARGE_ONLY,
     HOLD_TTL_S,
     BudgetHold,
@@ -54,7 +55,7 @@ from claude_arch.service.budgets import (
 
 if TYPE_CHECKING:
     from claude_arch.core.ratelimit import RedisRateLimiter
-    from claude_arch.service.keys import ApiKey
+    from claude_arch.service.tenancy.keys import ApiKey
 
 __all__ = ["Admission", "Quotas", "budget_period_start"]
 
@@ -152,7 +153,7 @@ class Quotas:
         ``SpendLimitError`` (429, never to be retried) when the period's budget cannot cover
         ``max_cost_usd``; ``InvalidRequestError`` (400) when the request alone exceeds ``tpm``.
         ``hold_ttl_s``: how long the budget hold outlives a replica that never settles it
-        (default :data:`~claude_arch.service.budgets.HOLD_TTL_S`; a batch's is longer).
+        (default :data:`~claude_arch.service.tenancy.budgets.HOLD_TTL_S`; a batch's is longer).
         """
         tokens = input_tokens + max_output_tokens
         if key.tpm is not None and tokens > key.tpm:

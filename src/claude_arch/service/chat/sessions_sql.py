@@ -9,7 +9,7 @@ Two tables on the service's ``metadata``: ``service_sessions`` (one row per sess
 system prompt, times) and ``service_session_turns`` (one row per turn, its messages as JSON).
 A row per turn makes appending an INSERT instead of rewriting a growing JSON document, and two
 replicas appending to one session at once both keep their turn. The rules (ownership, limits,
-expiry) are in :mod:`claude_arch.service.sessions`.
+expiry) are in :mod:`claude_arch.service.chat.sessions`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from claude_arch.core.sql import create_tables
 from claude_arch.errors import InvalidRequestError
-from claude_arch.service.db import metadata
-from claude_arch.service.sessions import (
+from claude_arch.service.chat.sessions import (
     Session,
     SessionLimits,
     new_session_id,
@@ -50,6 +49,7 @@ from claude_arch.service.sessions import (
     session_not_found,
     utcnow,
 )
+from claude_arch.service.db import metadata
 
 __all__ = ["SqlSessionStore", "sessions_table", "turns_table"]
 
@@ -89,7 +89,7 @@ def _utc(value: datetime) -> datetime:
 
 
 class SqlSessionStore:
-    """:class:`~claude_arch.service.sessions.SessionStore` on an async SQLAlchemy engine."""
+    """:class:`~claude_arch.service.chat.sessions.SessionStore` on an async SQLAlchemy engine."""
 
     outages: tuple[type[BaseException], ...] = (
         OperationalError,

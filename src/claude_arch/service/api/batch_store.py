@@ -42,8 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from claude_arch.core.sql import create_tables
 from claude_arch.core.wire import paging
 from claude_arch.errors import InvalidRequestError, NotFoundError
-from claude_arch.service.budgets import BudgetHold, BudgetState
 from claude_arch.service.db import metadata
+from claude_arch.service.tenancy.budgets import BudgetHold, BudgetState
 
 __all__ = ["BatchOwners", "OwnedBatch", "batches_table"]
 

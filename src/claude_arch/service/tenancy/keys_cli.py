@@ -6,7 +6,7 @@
 
 The database is the service's (``CLAUDE_ARCH_DATABASE_URL``, else SQLite in the data directory);
 spending is shown when ``CLAUDE_ARCH_REDIS_URL`` is set, since in-process counters live in the
-service's own memory. Behaviour lives in :mod:`claude_arch.service.keys`.
+service's own memory. Behaviour lives in :mod:`claude_arch.service.tenancy.keys`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import typer
 from claude_arch.errors import ClaudeArchError
 
 if TYPE_CHECKING:
-    from claude_arch.service.keys import ApiKey, KeyStore
+    from claude_arch.service.tenancy.keys import ApiKey, KeyStore
 
 __all__ = ["keys_app"]
 
@@ -62,7 +62,7 @@ def _budget(value: str) -> Decimal:
 def _run(operation: Callable[[KeyStore], Awaitable[T]]) -> T:
     """Run ``operation`` on a key store over the configured database; errors exit cleanly."""
     from claude_arch.core.sql import make_engine
-    from claude_arch.service.keys import KeyStore
+    from claude_arch.service.tenancy.keys import KeyStore
     from claude_arch.settings import Settings
 
     async def run() -> T:
@@ -170,7 +170,7 @@ def list_keys(
         keys = await store.list(include_revoked=include_revoked)
         if not redis_url:
             return [_row(key, None) for key in keys]
-        from claude_arch.service.quota import Quotas
+        from claude_arch.service.tenancy.quota import Quotas
 
         quotas = Quotas(redis_url=redis_url)
         try:

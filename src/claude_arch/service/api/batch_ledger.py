@@ -6,14 +6,16 @@
 
 **Creation.** The caller's key was admitted for one request and the batch's worst case at the
 batch price (:meth:`~claude_arch.core.batches.AsyncBatches.check`), its budget hold given a TTL
-that outlives any batch (:data:`~claude_arch.service.budgets.BATCH_HOLD_TTL_S`). The batch is
+that outlives any batch
+(:data:`~claude_arch.service.tenancy.budgets.BATCH_HOLD_TTL_S`). The batch is
 created upstream, then its ownership row is written with the hold; if the upstream refuses, the
 hold is released; if the row cannot be written, the upstream batch is cancelled and the hold
 released. The work runs to its end even if the caller hangs up meanwhile.
 
 **Settlement.** The first request of any replica that sees the batch ``ended`` (a retrieve, a
 list, a cancel, the results, a delete) starts it: this replica claims the row
-(:meth:`~claude_arch.service.batch_store.BatchOwners.claim_settlement`), reads the results itself
+(:meth:`~claude_arch.service.api.batch_store.BatchOwners.claim_settlement`), reads the results
+itself
 and prices each succeeded result's usage at the batch price (the core client's usage records,
 which also reach the gateway's meters), marks the row settled with the total, and only then
 releases the hold and charges the key. A delete waits for it; everything else answers at once.
@@ -33,16 +35,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from claude_arch.constants import HEADER_BETA
 from claude_arch.errors import ClaudeArchError, StoreUnavailableError
-from claude_arch.service.batch_store import BatchOwners, OwnedBatch
-from claude_arch.service.quota import to_micro, usd
-from claude_arch.service.upstream import finish_anyway
+from claude_arch.service.api.batch_store import BatchOwners, OwnedBatch
+from claude_arch.service.api.upstream import finish_anyway
+from claude_arch.service.tenancy.quota import to_micro, usd
 
 if TYPE_CHECKING:
     from claude_arch.core.batches import CheckedBatch
     from claude_arch.core.wire import MessageBatch
     from claude_arch.service.gateway import Gateway
-    from claude_arch.service.keys import ApiKey
-    from claude_arch.service.quota import Admission
+    from claude_arch.service.tenancy.keys import ApiKey
+    from claude_arch.service.tenancy.quota import Admission
 
 __all__ = ["EXTRA_NAME", "BatchLedger", "ledger_of", "store_call", "to_the_end"]
 
@@ -76,7 +78,7 @@ async def store_call(work: Coroutine[Any, Any, T]) -> T:
 
 async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
     """``work``'s result; ``work`` runs on to its end even if the caller is cancelled
-    (:func:`~claude_arch.service.upstream.finish_anyway`)."""
+    (:func:`~claude_arch.service.api.upstream.finish_anyway`)."""
     box: list[T] = []
 
     async def run() -> None:

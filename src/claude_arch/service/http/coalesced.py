@@ -6,7 +6,7 @@ aiohttp's server sends one. On loopback, where a gateway and its load balancer o
 talk, a send costs the sender the receiver's side of the network stack too (figures:
 bench/README.md § bench_service.py). :class:`CoalescedWrites` wraps a
 connection's transport, and the service's protocol
-(:class:`~claude_arch.service.hangup.HangupProtocol`) flushes it when a response is complete.
+(:class:`~claude_arch.service.http.hangup.HangupProtocol`) flushes it when a response is complete.
 """
 
 from __future__ import annotations

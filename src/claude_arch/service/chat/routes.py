@@ -1,7 +1,8 @@
 """The chat endpoints: ``POST /v1/chat`` (an SSE stream of text) and ``/v1/chat/ws`` (WebSocket).
 
 Simpler than ``/v1/messages`` for an app or a browser: send text, get text; the conversation lives
-on the server as a session (:mod:`claude_arch.service.sessions`), trimmed to the model's window.
+on the server as a session (:mod:`claude_arch.service.chat.sessions`), trimmed to the model's
+window.
 
     curl -N localhost:8080/v1/chat -H 'x-api-key: sk-ca-…' -d '{"text": "Hello"}'
 
@@ -16,7 +17,8 @@ The session's id also comes in the ``claude-arch-session-id`` response header; s
 ``session_id`` to continue. Errors before the stream starts are plain HTTP errors in the Anthropic
 shape (400 naming the field, 401, 404 unknown session, 429, 529); a failure after it started is an
 ``event: error`` with the same body. A client that disconnects stops the upstream call at once.
-The WebSocket protocol is in :mod:`claude_arch.service.chat_ws`; ``docs/service-chat.md`` has both.
+The WebSocket protocol is in :mod:`claude_arch.service.chat.websocket`; ``docs/service-chat.md``
+has both.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from fastapi import APIRouter, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
 
 from claude_arch.constants import HEADER_SESSION_ID
-from claude_arch.service import chat_ws
-from claude_arch.service.bodies import read_json
-from claude_arch.service.chat_turn import ChatRequest, ChatTurn, error_body, parse_chat_request
-from claude_arch.service.proxy import SSE_HEADERS, caller, request_id_of, until_disconnected
+from claude_arch.service.api.proxy import SSE_HEADERS, caller, request_id_of, until_disconnected
+from claude_arch.service.chat import websocket as chat_ws
+from claude_arch.service.chat.turn import ChatRequest, ChatTurn, error_body, parse_chat_request
+from claude_arch.service.http.bodies import read_json
 
 __all__ = ["router"]
 
