@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,7 @@ from edge_backends import (
 
 from claude_arch.core.sql import make_engine
 from claude_arch.edge.keys_export import edge_records, export_keys
-from claude_arch.service.tenancy.keys import KeyStore
+from claude_arch.service.tenancy.keys import KeyStore, hash_secret, keys_table
 from claude_arch.testing import EmulatorServer
 
 
@@ -43,10 +45,23 @@ async def _make_keys(database: Path) -> EdgeKeys:
         _, limited = await store.create("edge-tests-limited", rpm=LIMITED_RPM)
         revoked_key, revoked = await store.create("edge-tests-revoked")
         await store.revoke(revoked_key.id)
+        legacy = "sk-ca-" + secrets.token_urlsafe(32)  # a key made before salting
+        async with engine.begin() as conn:
+            await conn.execute(
+                keys_table.insert().values(
+                    id="key_legacy",
+                    name="edge-tests-legacy",
+                    prefix=legacy[:12],
+                    secret_hash=hash_secret(legacy),
+                    budget_period="month",
+                    created_at=datetime.now(UTC),
+                )
+            )
     finally:
         await engine.dispose()
     entries = json.loads(export_keys(await edge_records(f"sqlite:///{database}")))
-    return EdgeKeys(unlimited, limited, revoked, {e["key"]: e["value"] for e in entries})
+    kv = {e["key"]: e["value"] for e in entries}
+    return EdgeKeys(unlimited, limited, revoked, legacy, kv)
 
 
 def _missing(config: pytest.Config, name: str, where: str, why: str) -> None:

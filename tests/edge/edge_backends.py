@@ -138,12 +138,14 @@ class GatedUpstream(BackgroundServer):
 
 @dataclass(frozen=True)
 class EdgeKeys:
-    """Secrets of keys made with the service's KeyStore: unlimited, limited (2 rpm), revoked;
-    ``kv_entries``: what ``claude-arch edge keys-export`` made of them."""
+    """Secrets of keys made with the service's KeyStore: unlimited, limited (2 rpm), revoked, and
+    one made before salting (plain SHA-256); ``kv_entries``: what ``claude-arch edge keys-export``
+    made of them."""
 
     unlimited: str
     limited: str
     revoked: str
+    legacy: str
     kv_entries: dict[str, str]
 
 

@@ -20,11 +20,15 @@ from claude_arch.edge import protocol_data
 from claude_arch.edge.bundle import WORKER_MODULES, build_bundle, bundle_size
 from claude_arch.edge.generate import PROTOCOL_DATA_PATH, render_protocol_data
 from claude_arch.edge.keys import hash_secret as edge_hash
+from claude_arch.edge.keys import salted_hash as edge_salted
+from claude_arch.edge.keys import verify_secret as edge_verify
 from claude_arch.edge.platform import MemoryCache, MemoryKeyValue
 from claude_arch.edge.problems import EdgeProblem
 from claude_arch.edge.validate import Policy, check_body, suggest_models
 from claude_arch.errors import ClaudeArchError, UnknownModelError
 from claude_arch.service.tenancy.keys import hash_secret as service_hash
+from claude_arch.service.tenancy.keys import salted_hash as service_salted
+from claude_arch.service.tenancy.keys import verify_secret as service_verify
 
 UPLOAD_LIMIT_BYTES = 100 * 1024
 
@@ -54,9 +58,15 @@ def test_generate_check_fails_when_the_file_drifts(
     assert copy.read_text("utf-8") == render_protocol_data()
 
 
-@given(st.text(max_size=80))
-def test_edge_and_service_hash_secrets_alike(secret: str) -> None:
+@given(st.text(max_size=80), st.binary(min_size=12, max_size=12))
+def test_edge_and_service_hash_secrets_alike(secret: str, salt: bytes) -> None:
     assert edge_hash(secret) == service_hash(secret)
+    stored = service_salted(secret, salt)
+    assert edge_salted(secret, salt) == stored
+    assert edge_verify(secret, stored)
+    assert service_verify(secret, stored)
+    assert not edge_verify(secret + "x", stored)
+    assert not service_verify(secret + "x", stored)
 
 
 @given(st.text(alphabet="claude-hikusonetpfb0123456789", max_size=30))

@@ -79,6 +79,17 @@ def test_a_service_key_authenticates_by_header_and_bearer(
     assert bearer.status_code == 200, bearer.text
 
 
+def test_keys_are_salted_at_the_edge_and_older_plain_ones_still_work(
+    edge: RunningEdge, edge_keys: EdgeKeys
+) -> None:
+    lookup = edge_keys.unlimited[len("sk-ca-") : len("sk-ca-") + 16]
+    entry = json.loads(edge_keys.kv_entries["key:key_" + lookup])
+    assert entry["secret_hash"].startswith("s1$")  # salted, found by the key's id
+    assert not any(edge_keys.unlimited[-43:] in value for value in edge_keys.kv_entries.values())
+    legacy = _post(edge, edge_keys.legacy, _params())
+    assert legacy.status_code == 200, legacy.text
+
+
 @pytest.mark.parametrize(
     ("secret", "says"),
     [
@@ -86,12 +97,15 @@ def test_a_service_key_authenticates_by_header_and_bearer(
         ("sk-ca-" + "x" * 43, "invalid API key"),
         ("not-a-key", "invalid API key"),
         ("revoked", "has been revoked"),
+        ("forged", "invalid API key"),
     ],
 )
 def test_missing_wrong_and_revoked_keys_are_401_before_upstream(
     edge: RunningEdge, edge_keys: EdgeKeys, upstream: GatedUpstream, secret: str | None, says: str
 ) -> None:
-    sent = edge_keys.revoked if secret == "revoked" else secret
+    # forged: names a real key's id (the lookup part) with a wrong random part
+    forged = edge_keys.unlimited[:-43] + ("B" if edge_keys.unlimited[-1] != "B" else "C") * 43
+    sent = {"revoked": edge_keys.revoked, "forged": forged}.get(secret or "", secret)
     before = upstream.requests
     body = _assert_refused(_post(edge, sent, _params()), 401, "authentication_error")
     assert says in body["error"]["message"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,10 +62,10 @@ def count_queries(engine: Any) -> list[str]:
 async def test_create_then_authenticate(store: KeyStore) -> None:
     key, secret = await store.create("team-a", rpm=60, tpm=100_000, budget_usd=Decimal("25.5"))
     assert secret.startswith("sk-ca-")
-    assert len(secret) == 6 + 43
+    assert len(secret) == 6 + 16 + 1 + 43  # sk-ca-<lookup>_<random>
     assert secret.startswith(key.prefix)
     assert len(key.prefix) == 12
-    assert key.id.startswith("key_")
+    assert key.id == "key_" + secret[6:22]  # the lookup part names the key
     assert key.rpm == 60
     assert key.tpm == 100_000
     assert key.budget_usd == Decimal("25.5")
@@ -74,12 +76,62 @@ async def test_create_then_authenticate(store: KeyStore) -> None:
 
 
 async def test_the_row_holds_the_hash_not_the_secret(store: KeyStore, engine: Any) -> None:
-    key, secret = await store.create("team-a")
+    _, secret = await store.create("team-a")
     async with engine.connect() as conn:
         row = (await conn.execute(select(keys_table))).one()
     values = [str(v) for v in row]
-    assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
-    assert not any(secret in v or secret[len(key.prefix) :] in v for v in values)
+    scheme, salt, digest = row.secret_hash.split("$")
+    assert scheme == "s1"
+    salt_bytes = base64.urlsafe_b64decode(salt + "==")
+    assert len(salt_bytes) == 12
+    expected = hashlib.sha256(salt_bytes + secret.encode()).digest()
+    assert base64.urlsafe_b64decode(digest + "=") == expected
+    assert hashlib.sha256(secret.encode()).hexdigest() not in values  # salted, not plain
+    random_part = secret[-43:]
+    assert not any(secret in v or random_part in v for v in values)
+
+
+async def test_two_keys_never_share_a_salt(store: KeyStore, engine: Any) -> None:
+    for n in range(5):
+        await store.create(f"team-{n}")
+    async with engine.connect() as conn:
+        hashes = [row.secret_hash for row in (await conn.execute(select(keys_table))).all()]
+    assert len({h.split("$")[1] for h in hashes}) == 5
+
+
+async def test_a_forged_secret_naming_a_real_key_is_refused(store: KeyStore) -> None:
+    key, secret = await store.create("team-a")
+    forged = secret[:-43] + ("B" if secret[-1] != "B" else "C") * 43
+    with pytest.raises(AuthenticationError, match="invalid API key") as exc_info:
+        await store.authenticate(forged)
+    assert forged not in str(exc_info.value.to_body())
+    with pytest.raises(AuthenticationError, match="invalid API key"):
+        await store.authenticate(forged)  # remembered as unknown: the same answer
+    assert (await store.authenticate(secret)).id == key.id  # the real one still works
+
+
+async def test_keys_made_before_salting_still_work(store: KeyStore, engine: Any) -> None:
+    """A row from before salting holds the plain SHA-256 hex of an ``sk-ca-`` + 43 secret."""
+    secret = "sk-ca-" + "L" * 43
+    row = {
+        "id": "key_0000000000000001",
+        "name": "legacy",
+        "prefix": secret[:12],
+        "secret_hash": hashlib.sha256(secret.encode()).hexdigest(),
+        "rpm": 5,
+        "tpm": None,
+        "budget_micro_usd": None,
+        "budget_period": "month",
+        "created_at": datetime.now(UTC),
+        "revoked_at": None,
+    }
+    async with engine.begin() as conn:
+        await conn.execute(keys_table.insert().values(**row))
+    key = await store.authenticate(secret)
+    assert (key.id, key.rpm) == ("key_0000000000000001", 5)
+    await store.revoke(key.id)
+    with pytest.raises(AuthenticationError, match="revoked"):
+        await store.authenticate(secret)
 
 
 async def test_revocation_reaches_other_replicas_within_the_cache_ttl(
@@ -295,7 +347,9 @@ async def test_a_key_revoked_while_a_refresh_reads_it_is_refused_at_once(
     overlapped: list[ApiKey] = []
 
     def revoke_mid_read(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "secret_hash =" in statement and not overlapped:
+        # the key's read (by its id, from the secret's lookup part), not revoke's own SELECT
+        reads_key = "service_keys.id =" in statement and " OR " not in statement
+        if statement.lstrip().startswith("SELECT") and reads_key and not overlapped:
             overlapped.append(sqlalchemy_util.await_(store.revoke(key.id)))
 
     event.listen(engine.sync_engine, "after_cursor_execute", revoke_mid_read)

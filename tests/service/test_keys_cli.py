@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -39,8 +40,11 @@ def database_url(
         yield url
 
 
-def keys(database_url: str, *args: str, redis_url: str = "") -> Result:
+def keys(database_url: str, *args: str, redis_url: str = "", columns: int | None = None) -> Result:
+    """Run ``claude-arch keys …``; piped, or on a terminal ``columns`` wide when given."""
     env = {"CLAUDE_ARCH_DATABASE_URL": database_url, "CLAUDE_ARCH_REDIS_URL": redis_url}
+    if columns is not None:
+        env |= {"COLUMNS": str(columns), "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
     return CliRunner().invoke(app, ["keys", *args], env=env)
 
 
@@ -94,10 +98,43 @@ def test_revoke_by_id_or_prefix_then_list(database_url: str) -> None:
     assert {row["id"] for row in every} == {first["id"], second["id"]}
     assert all(row["revoked_at"] for row in every)
     assert all("secret" not in row for row in every)
-    table = keys(database_url, "list", "--all")
+    table = keys(database_url, "list", "--all", columns=120)
     assert first["id"] in table.stdout
     assert "1000 tpm, $0.50/day" in table.stdout
     assert "revoked" in table.stdout
+
+
+def test_list_at_80_columns_fits_and_piped_is_tab_separated(database_url: str) -> None:
+    made = [
+        create(database_url, "a-team-with-a-rather-long-name", "--rpm", "60", "--tpm", "200000"),
+        create(database_url, "b", "--budget-usd", "25", "--period", "month"),
+    ]
+    narrow = keys(database_url, "list", columns=80)
+    assert narrow.exit_code == 0, narrow.output
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", narrow.stdout).splitlines()  # bold headings
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    for row in made:
+        assert row["id"] in narrow.stdout  # ids are never wrapped or cut
+    assert "60 rpm" in narrow.stdout
+    assert "$25.00/month" in narrow.stdout
+    heading = next(line for line in lines if line.strip())
+    assert "limits" in heading
+    assert "prefix" not in heading
+    assert "Prefixes and dates" in narrow.stdout
+    wide = keys(database_url, "list", columns=140)
+    assert "prefix" in next(line for line in wide.stdout.splitlines() if line.strip())
+    assert made[0]["prefix"] in wide.stdout
+
+    piped = keys(database_url, "list")
+    header, *rows = (line.split("\t") for line in piped.stdout.splitlines())
+    assert header[:4] == ["id", "name", "prefix", "rpm"]
+    assert all(len(row) == len(header) for row in rows)
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert by_id[made[0]["id"]]["tpm"] == "200000"
+    assert by_id[made[1]["id"]]["budget_usd"] == "25.00"
+    assert by_id[made[1]["id"]]["revoked_at"] == ""
+    empty = keys(database_url, "list", "--all")  # the header alone still parses when piped
+    assert empty.stdout.splitlines()[0].startswith("id\tname")
 
 
 def test_revoking_an_unknown_key_fails_clearly(database_url: str) -> None:
@@ -149,5 +186,9 @@ def test_list_shows_spending_from_redis(
     asyncio.run(spend())
     rows = json.loads(keys(database_url, "list", "--json", redis_url=redis_url).stdout)
     assert rows[0]["spent_usd"] == "0.125"  # a plain decimal, no padding
-    table = keys(database_url, "list", redis_url=redis_url).stdout
-    assert "spent $0.125" in table
+    table = keys(database_url, "list", redis_url=redis_url, columns=120).stdout
+    assert "$0.125" in table
+    piped = keys(database_url, "list", redis_url=redis_url).stdout.splitlines()
+    assert (
+        dict(zip(piped[0].split("\t"), piped[1].split("\t"), strict=True))["spent_usd"] == "0.125"
+    )

@@ -1,24 +1,28 @@
-"""The service's API keys, checked at the edge: the secret's SHA-256 looked up in KV or a secret.
+"""The service's API keys, checked at the edge: salted hashes in KV or a secret binding.
 
-    >>> record = {"id": "key_1", "name": "web", "rpm": 60, "revoked": False}
-    >>> secret = "sk-ca-" + "A" * 43
-    >>> keys = EdgeKeys(static={hash_secret(secret): record}, kv=None, clock=lambda: 0.0)
+    >>> secret = "sk-ca-0123456789abcdef_" + "A" * 43
+    >>> record = {"id": "key_0123456789abcdef", "name": "web", "rpm": 60, "revoked": False,
+    ...           "secret_hash": salted_hash(secret, b"salt-1234567")}
+    >>> keys = EdgeKeys(static={record["id"]: record}, kv=None, clock=lambda: 0.0)
     >>> import asyncio
     >>> asyncio.run(keys.authenticate({"x-api-key": secret})).id
-    'key_1'
+    'key_0123456789abcdef'
 
-A key made with ``claude-arch keys create`` works here unchanged: the service stores the hex
-SHA-256 of the secret (``claude_arch.service.tenancy.keys.hash_secret``) and so does the
-edge. A secret is
-256 random bits, so one unsalted SHA-256 cannot be reversed or guessed (a salt defends low-entropy
-passwords, which these are not); ``docs/service-keys.md`` gives the reasoning. ``claude-arch edge
-keys-export`` writes the service's keys as KV entries ``key:<sha256>`` → a JSON record
-(:class:`EdgeKey`'s fields), or as one JSON object for the ``CLAUDE_ARCH_EDGE_KEYS`` secret.
+A key made with ``claude-arch keys create`` works here unchanged: its secret names its key id
+(``sk-ca-<16 hex>_<43 random>`` for ``key_<16 hex>``), the entry ``key:<id>`` holds the service's
+salted SHA-256 (``s1$<salt>$<digest>``, :mod:`claude_arch.service.tenancy.keys` makes the same),
+and the secret is checked against it in constant time. Keys made before salting
+(``sk-ca-`` + 43 characters) are found under ``key:<plain SHA-256 hex>`` as before.
+``claude-arch edge keys-export`` writes the service's keys as those KV entries (a JSON record of
+:class:`EdgeKey`'s fields and ``secret_hash``), or as one JSON object for the
+``CLAUDE_ARCH_EDGE_KEYS`` secret; ``docs/service-keys.md`` gives the reasoning.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -28,17 +32,49 @@ from claude_arch.edge import protocol_data as protocol
 from claude_arch.edge.platform import KeyValue
 from claude_arch.edge.problems import EdgeProblem
 
-__all__ = ["KV_KEY_PREFIX", "EdgeKey", "EdgeKeys", "hash_secret", "secret_of"]
+__all__ = [
+    "KV_KEY_PREFIX",
+    "SALTED_PREFIX",
+    "EdgeKey",
+    "EdgeKeys",
+    "hash_secret",
+    "salted_hash",
+    "secret_of",
+    "verify_secret",
+]
 
 KV_KEY_PREFIX = "key:"
-"""A key's KV entry is ``key:`` + the secret's SHA-256 hex digest."""
+"""A key's KV entry is ``key:`` + its id (older keys: + the secret's plain SHA-256 hex)."""
 _SECRET = re.compile(protocol.SERVICE_KEY_PATTERN)
 _CACHE_SIZE = 10_000
+SALTED_PREFIX = "s1$"
 
 
 def hash_secret(secret: str) -> str:
-    """The SHA-256 hex digest stored for a secret (the service's ``keys.hash_secret``)."""
+    """The plain SHA-256 hex digest (the service's ``keys.hash_secret``): older keys' entries."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def salted_hash(secret: str, salt: bytes) -> str:
+    """``s1$<salt>$<SHA-256(salt + secret)>``, base64url: the service's ``keys.salted_hash``."""
+    digest = hashlib.sha256(salt + secret.encode("utf-8")).digest()
+    return f"{SALTED_PREFIX}{_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, stored: object) -> bool:
+    """Whether ``stored`` (a salted hash) was made from ``secret``; constant-time compare."""
+    if not isinstance(stored, str) or not stored.startswith(SALTED_PREFIX):
+        return False
+    salt_text = stored[len(SALTED_PREFIX) :].partition("$")[0]
+    try:
+        salt = base64.urlsafe_b64decode(salt_text + "=" * (-len(salt_text) % 4))
+    except ValueError:
+        return False
+    return hmac.compare_digest(salted_hash(secret, salt), stored)
 
 
 def secret_of(headers: Mapping[str, str]) -> str | None:
@@ -105,30 +141,32 @@ class EdgeKeys:
             raise EdgeProblem(
                 401, "missing API key: send it in the x-api-key header or as Authorization: Bearer"
             )
-        if _SECRET.fullmatch(secret) is None:
+        match = _SECRET.fullmatch(secret)
+        if match is None:
             raise EdgeProblem(401, "invalid API key")
-        key = await self._lookup(hash_secret(secret))
+        key = await self._lookup(hash_secret(secret), secret, match.group("lookup"))
         if key is None:
             raise EdgeProblem(401, "invalid API key")
         if key.revoked:
             raise EdgeProblem(401, f"API key {key.id} has been revoked")
         return key
 
-    async def _lookup(self, digest: str) -> EdgeKey | None:
+    async def _lookup(self, digest: str, secret: str, lookup: str | None) -> EdgeKey | None:
+        # remembered by the secret's plain SHA-256, in this isolate's memory only
         now = self._clock()
         seen = self._seen.get(digest)
         if seen is not None and seen[0] > now:
             return seen[1]
-        key = await self._read(digest)
+        key = await self._read(digest if lookup is None else "key_" + lookup, secret, lookup)
         if len(self._seen) >= _CACHE_SIZE:
             self._seen.clear()  # a flood of made-up keys must not grow memory without bound
         self._seen[digest] = (now + self._cache_s, key)
         return key
 
-    async def _read(self, digest: str) -> EdgeKey | None:
-        record: object = self._static.get(digest)
+    async def _read(self, entry: str, secret: str, lookup: str | None) -> EdgeKey | None:
+        record: object = self._static.get(entry)
         if record is None and self._kv is not None:
-            raw = await self._kv.get(KV_KEY_PREFIX + digest)
+            raw = await self._kv.get(KV_KEY_PREFIX + entry)
             if raw:
                 try:
                     record = json.loads(raw)
@@ -136,6 +174,8 @@ class EdgeKeys:
                     record = None
         if not isinstance(record, Mapping):
             return None
+        if lookup is not None and not verify_secret(secret, record.get("secret_hash")):
+            return None  # a salted key's entry is found by its id: the secret must match it
         try:
             return EdgeKey.from_record(record)
         except ValueError:

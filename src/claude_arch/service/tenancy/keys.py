@@ -7,17 +7,23 @@
     assert (await store.authenticate(secret)).id == key.id
     await store.revoke(key.id)           # every replica refuses it within cache_ttl_s
 
-A secret is ``sk-ca-`` plus 32 random bytes (``secrets.token_urlsafe(32)``). The table keeps only
-its SHA-256 (hex) and a short prefix for display. A slow password hash (bcrypt, argon2) protects
-low-entropy passwords from guessing; a 256-bit random secret cannot be guessed, so one SHA-256 is
-as safe and keeps the per-request check cheap. ``docs/service-keys.md`` tells the whole story.
+A secret is ``sk-ca-``, the key's lookup id (16 hex digits: its id is ``key_`` + the same), ``_``
+and 32 random bytes (``secrets.token_urlsafe(32)``). The table keeps only a salted SHA-256 of it
+(``s1$<salt>$<digest>``, a random 96-bit salt per key) and a short prefix for display; the lookup
+id finds the row, the salted digest is compared in constant time. A slow password hash (bcrypt,
+argon2) protects low-entropy passwords from guessing; a 256-bit random secret cannot be guessed, so
+one SHA-256 is as safe and keeps the per-request check cheap. Keys made before salting
+(``sk-ca-`` + 43 characters, stored as the plain SHA-256 hex) keep working.
+``docs/service-keys.md`` tells the whole story.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import builtins
 import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -37,7 +43,16 @@ from claude_arch.core.sql import create_tables
 from claude_arch.errors import AuthenticationError, InvalidRequestError, NotFoundError
 from claude_arch.service.db import metadata
 
-__all__ = ["ApiKey", "BudgetPeriod", "KeyStore", "hash_secret", "keys_table"]
+__all__ = [
+    "ApiKey",
+    "BudgetPeriod",
+    "KeyStore",
+    "hash_secret",
+    "keys_table",
+    "lookup_id",
+    "salted_hash",
+    "verify_secret",
+]
 
 BudgetPeriod = Literal["day", "month", "total"]
 BUDGET_PERIODS: tuple[str, ...] = get_args(BudgetPeriod)
@@ -48,10 +63,14 @@ REFRESH_AHEAD = 0.2
 """A key used in the last fifth of its cache entry's life is read again in the background."""
 
 _SECRET_BODY_CHARS = 43  # token_urlsafe(32): 32 bytes in unpadded base64url
+_LOOKUP_CHARS = 16  # token_hex(8): the key id's random part, public
 _SECRET_RE = re.compile(
-    re.escape(SERVICE_KEY_SECRET_PREFIX) + f"[A-Za-z0-9_-]{{{_SECRET_BODY_CHARS}}}"
+    re.escape(SERVICE_KEY_SECRET_PREFIX)
+    + f"(?:(?P<lookup>[0-9a-f]{{{_LOOKUP_CHARS}}})_)?[A-Za-z0-9_-]{{{_SECRET_BODY_CHARS}}}"
 )
-_PREFIX_CHARS = 6  # random characters shown in listings: 222 bits stay secret
+_PREFIX_CHARS = 6  # characters shown in listings: of the lookup id (older keys: of the secret)
+_SALT_BYTES = 12
+_SALTED = "s1$"  # the stored form: s1$<salt, base64url>$<SHA-256 of salt + secret, base64url>
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # the columns' ranges: beyond them PostgreSQL refuses the row and SQLite overflows
 _MAX_INT32 = 2**31 - 1
@@ -75,8 +94,58 @@ keys_table = Table(
 
 
 def hash_secret(secret: str) -> str:
-    """The SHA-256 hex digest the table stores instead of the secret."""
+    """The plain SHA-256 hex digest: what the table stored for keys made before salting, and
+    the in-memory cache's key."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def salted_hash(secret: str, salt: bytes) -> str:
+    """What the table stores for a secret: ``s1$`` + the salt + ``$`` + SHA-256(salt + secret),
+    both unpadded base64url (63 characters for a 12-byte salt).
+
+    >>> salted_hash("sk-ca-x", bytes(12))
+    's1$AAAAAAAAAAAAAAAA$aHlySP2Up13W3LfusmQjFB8Vyd_Fn4N9Cr8lmFkEBfA'
+    """
+    digest = hashlib.sha256(salt + secret.encode("utf-8")).digest()
+    return f"{_SALTED}{_b64(salt)}${_b64(digest)}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` is the one ``stored`` (salted or, for older keys, plain) was made from;
+    compared in constant time.
+
+    >>> stored = salted_hash("sk-ca-x", b"salt-1234567")
+    >>> verify_secret("sk-ca-x", stored), verify_secret("sk-ca-y", stored)
+    (True, False)
+    >>> verify_secret("sk-ca-x", hash_secret("sk-ca-x"))
+    True
+    """
+    if not stored.startswith(_SALTED):
+        return hmac.compare_digest(hash_secret(secret), stored)
+    salt_text, _, _ = stored[len(_SALTED) :].partition("$")
+    try:
+        salt = base64.urlsafe_b64decode(salt_text + "=" * (-len(salt_text) % 4))
+    except ValueError:
+        return False
+    return hmac.compare_digest(salted_hash(secret, salt), stored)
+
+
+def lookup_id(secret: str) -> str | None:
+    """The id of the key a well-formed secret names (``key_`` + its lookup part), or None for a
+    key made before salting (found by its plain hash) or a malformed one.
+
+    >>> lookup_id("sk-ca-0123456789abcdef_" + "A" * 43)
+    'key_0123456789abcdef'
+    >>> lookup_id("sk-ca-" + "A" * 43) is None
+    True
+    """
+    match = _SECRET_RE.fullmatch(secret)
+    lookup = match.group("lookup") if match else None
+    return None if lookup is None else "key_" + lookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,12 +263,13 @@ class KeyStore:
                 f"budget_period: must be one of {', '.join(BUDGET_PERIODS)}, got {budget_period!r}",
                 field="budget_period",
             )
-        secret = SERVICE_KEY_SECRET_PREFIX + secrets.token_urlsafe(32)
+        lookup = secrets.token_hex(_LOOKUP_CHARS // 2)
+        secret = f"{SERVICE_KEY_SECRET_PREFIX}{lookup}_{secrets.token_urlsafe(32)}"
         row = {
-            "id": "key_" + secrets.token_hex(8),
+            "id": "key_" + lookup,
             "name": name,
             "prefix": secret[: len(SERVICE_KEY_SECRET_PREFIX) + _PREFIX_CHARS],
-            "secret_hash": hash_secret(secret),
+            "secret_hash": salted_hash(secret, secrets.token_bytes(_SALT_BYTES)),
             "rpm": rpm,
             "tpm": tpm,
             "budget_micro_usd": micro,
@@ -251,7 +321,8 @@ class KeyStore:
                     .values(revoked_at=datetime.now(UTC))
                 )
                 row = (await conn.execute(select(keys_table).where(match))).one()
-        self._known.pop(row.secret_hash, None)
+        for digest in [d for d, (_, key) in self._known.items() if key.id == row.id]:
+            del self._known[digest]
         return _from_row(row)
 
     async def authenticate(self, secret: str | None) -> ApiKey:
@@ -263,15 +334,15 @@ class KeyStore:
             )
         if _SECRET_RE.fullmatch(secret) is None:
             raise AuthenticationError("invalid API key")
-        digest = hash_secret(secret)
-        key = await self._lookup(digest)
+        key = await self._lookup(hash_secret(secret), secret)
         if key is None:
             raise AuthenticationError("invalid API key")
         if key.revoked_at is not None:
             raise AuthenticationError(f"API key {key.id} has been revoked")
         return key
 
-    async def _lookup(self, digest: str) -> ApiKey | None:
+    async def _lookup(self, digest: str, secret: str) -> ApiKey | None:
+        # cached by the secret's plain SHA-256 (memory only: the table holds salted digests)
         now = self._clock()
         known = self._known.get(digest)
         if known is not None and known[0] > now:
@@ -279,7 +350,7 @@ class KeyStore:
                 # a key in use is read again before its entry expires, in the background: no
                 # request waits for the query (on a busy replica, every request arriving while
                 # it ran did, a stall every cache_ttl_s); the entry is never used past its TTL
-                self._query_once(digest)
+                self._query_once(digest, secret)
             return known[1]
         unknown_until = self._unknown.get(digest)
         if unknown_until is not None and unknown_until > now:
@@ -287,11 +358,11 @@ class KeyStore:
         # One query per key at a time: when a busy key's entry expires, every request in flight
         # would otherwise query the database at once (seen as p99 spikes every cache_ttl_s).
         # The query is a task of its own, so a caller that gives up does not fail the others.
-        pending = self._pending.get(digest) or self._query_once(digest)
+        pending = self._pending.get(digest) or self._query_once(digest, secret)
         return await asyncio.shield(pending)
 
-    def _query_once(self, digest: str) -> asyncio.Future[ApiKey | None]:
-        pending = asyncio.ensure_future(self._query(digest))
+    def _query_once(self, digest: str, secret: str) -> asyncio.Future[ApiKey | None]:
+        pending = asyncio.ensure_future(self._query(digest, secret))
         self._pending[digest] = pending
         pending.add_done_callback(lambda done: self._settled(digest, done))
         return pending
@@ -301,12 +372,15 @@ class KeyStore:
         if not done.cancelled():
             done.exception()  # retrieved, even when every waiter gave up
 
-    async def _query(self, digest: str) -> ApiKey | None:
+    async def _query(self, digest: str, secret: str) -> ApiKey | None:
         revocations = self._revocations
+        key_id = lookup_id(secret)
+        column, value = (
+            (keys_table.c.secret_hash, digest) if key_id is None else (keys_table.c.id, key_id)
+        )
         async with self.engine.connect() as conn:
-            query = select(keys_table).where(keys_table.c.secret_hash == digest)
-            row = (await conn.execute(query)).first()
-        key = None if row is None else _from_row(row)
+            row = (await conn.execute(select(keys_table).where(column == value))).first()
+        key = None if row is None or not verify_secret(secret, row.secret_hash) else _from_row(row)
         if revocations != self._revocations:
             return key  # a revocation here overlapped the read: what it read may be stale
         until = self._clock() + self.cache_ttl_s

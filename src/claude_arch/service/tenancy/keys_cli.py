@@ -182,16 +182,64 @@ def list_keys(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    _print_rows(rows)
+
+
+_TSV_COLUMNS = (
+    "id",
+    "name",
+    "prefix",
+    "rpm",
+    "tpm",
+    "budget_usd",
+    "budget_period",
+    "spent_usd",
+    "created_at",
+    "revoked_at",
+)
+_WIDE_TABLE = 100
+"""Columns the full keys table needs; narrower terminals get it without prefix and dates."""
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # piped: a header and one tab-separated row per key
+        typer.echo("\t".join(_TSV_COLUMNS))
+        for row in rows:
+            given = ("" if row[c] is None else str(row[c]) for c in _TSV_COLUMNS)
+            typer.echo("\t".join(cell.replace("\t", " ") for cell in given))
+        return
     if not rows:
         typer.echo("no keys: create one with `claude-arch keys create NAME`")
         return
+    wide = console.width >= _WIDE_TABLE
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    if wide:
+        table.add_column("prefix", no_wrap=True)
+    table.add_column("limits", overflow="fold")
+    table.add_column("spent", justify="right", no_wrap=True)
+    table.add_column("created" if wide else "revoked", no_wrap=True)
+    if wide:
+        table.add_column("revoked", no_wrap=True)
     for row in rows:
-        spent = f", spent ${row['spent_usd']}" if row["spent_usd"] is not None else ""
-        revoked = f", revoked {row['revoked_at'][:19]}" if row["revoked_at"] else ""
-        typer.echo(
-            f"{row['id']}  {row['prefix']}…  {row['name']}  [{_limits(row)}{spent}]  "
-            f"created {row['created_at'][:19]}{revoked}"
-        )
+        spent = "" if row["spent_usd"] is None else f"${row['spent_usd']}"
+        revoked = (row["revoked_at"] or "")[:10]
+        cells: list[str] = [row["id"], escape(row["name"])]
+        if wide:
+            cells.append(row["prefix"] + "…")
+        cells += [_limits(row), spent]
+        cells += [row["created_at"][:10], revoked] if wide else [revoked]
+        table.add_row(*cells)
+    console.print(table)
+    if not wide:
+        console.print(f"Prefixes and dates: a terminal of {_WIDE_TABLE}+ columns, or --json.")
 
 
 @keys_app.command("revoke")
