@@ -5,6 +5,7 @@ upstream's error is counted once, by the core client, never again as a refusal."
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from dashboard_wiring import dashboard_service
+from websockets.asyncio.client import connect
 
 from claude_arch.testing import EmulatorServer
 
@@ -141,3 +143,48 @@ async def test_a_dashboard_request_without_a_permitted_key_is_refused_as_before(
         refused = (await http.get("/metrics")).text
     assert statuses == [401, 401, 403] * 2
     assert "claude_arch_gateway_refused_total{" not in refused
+
+
+async def test_refusals_inside_a_chat_socket_count_too(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """The WebSocket answers refusals as error frames, not statuses; they count the same:
+    an unknown key (the socket is closed), a bad frame, a turn over the key's rpm."""
+    async with (
+        dashboard_service(emulator, tmp_path, dashboard_keys=["ops"]) as (server, board),
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+    ):
+        ops = {"x-api-key": await server.create_key("ops")}
+        tenant = await server.create_key("tenant", rpm=1)
+        url = server.url.replace("http://", "ws://") + "/v1/chat/ws"
+        async with connect(url, additional_headers={"x-api-key": "sk-ca-" + "u" * 43}) as ws:
+            unknown = json.loads(await ws.recv())
+        async with connect(url, additional_headers={"x-api-key": tenant}) as ws:
+            await ws.send("not json")
+            bad_frame = json.loads(await ws.recv())
+            await ws.send(json.dumps({"type": "user", "text": "hi", "model": HAIKU}))
+            while (done := json.loads(await ws.recv()))["type"] in {"delta", "ping"}:
+                pass
+            await ws.send(json.dumps({"type": "user", "text": "again", "model": HAIKU}))
+            while (over := json.loads(await ws.recv()))["type"] == "ping":
+                pass
+        exposition = (await http.get("/metrics")).text
+        snapshot = (await http.get("/v1/dashboard", headers=ops)).json()
+
+    assert unknown["error"]["type"] == "authentication_error"
+    assert bad_frame["error"]["type"] == "invalid_request_error"
+    assert done["type"] == "done"
+    assert over["error"]["type"] == "rate_limit_error"
+    refused = samples(exposition, "claude_arch_gateway_refused_total")
+    assert refused == {
+        frozenset({("status", "401"), ("error_type", "authentication_error")}): 1.0,
+        frozenset({("status", "400"), ("error_type", "invalid_request_error")}): 1.0,
+        frozenset({("status", "429"), ("error_type", "rate_limit_error")}): 1.0,
+    }
+    requests = samples(exposition, "claude_arch_requests_total")
+    assert total(requests, status="429", error_type="rate_limit_error", operation="stream") == 1
+    assert total(requests, status="200") == 1  # the one turn that was answered
+    assert snapshot["totals"]["errors"] == 3
+    ids = {e["request_id"] for e in snapshot["recent_errors"]}
+    assert {unknown["request_id"], bad_frame["request_id"], over["request_id"]} <= ids
+    assert board.snapshot()["totals"]["errors"] == 3

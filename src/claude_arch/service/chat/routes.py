@@ -87,6 +87,6 @@ async def _events(turn: ChatTurn, request_id: str) -> AsyncIterator[bytes]:
         await turn.stop(cancelled=True)
 
 
-@router.websocket("/v1/chat/ws")
+@router.websocket(chat_ws.WS_PATH)
 async def chat_socket(websocket: WebSocket) -> None:
     await chat_ws.serve(websocket)

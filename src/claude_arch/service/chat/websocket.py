@@ -41,6 +41,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from claude_arch.constants import WS_CLOSE_UNAUTHORIZED, WS_SUBPROTOCOL
 from claude_arch.errors import AuthenticationError, ClaudeArchError, InvalidRequestError
+from claude_arch.service.api.proxy import count_refusal
 from claude_arch.service.chat.turn import (
     MAX_TEXT_CHARS,
     ChatTurn,
@@ -48,6 +49,7 @@ from claude_arch.service.chat.turn import (
     parse_chat_request,
 )
 from claude_arch.service.http.middleware import new_request_id
+from claude_arch.service.http.problems import crash, from_upstream
 from claude_arch.service.tenancy.auth import key_from_headers, key_from_subprotocols
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ __all__ = ["ChatSocket", "serve"]
 MAX_FRAME_CHARS = 4 * MAX_TEXT_CHARS
 """A text frame longer than this is refused before it is parsed."""
 _log = logging.getLogger("claude_arch.service.chat")
+WS_PATH = "/v1/chat/ws"
 
 
 def socket_request_id(websocket: WebSocket) -> str:
@@ -70,6 +73,13 @@ def socket_request_id(websocket: WebSocket) -> str:
 
 class _Gone(Exception):
     """The client closed the socket while we were sending."""
+
+
+def _count_refusal(websocket: WebSocket, exc: ClaudeArchError) -> None:
+    """Count an error frame the gateway decided itself as the HTTP routes count their answers
+    (``claude_arch_requests_total``, ``claude_arch_gateway_refused_total``, the dashboard);
+    an upstream's error or a call the core client made is counted by the client."""
+    count_refusal(websocket.app, exc, WS_PATH, upstream=from_upstream(exc))
 
 
 async def serve(websocket: WebSocket) -> None:
@@ -86,6 +96,7 @@ async def serve(websocket: WebSocket) -> None:
         key = await gateway.authenticate(secret)
     except ClaudeArchError as exc:
         code = WS_CLOSE_UNAUTHORIZED if isinstance(exc, AuthenticationError) else 1011
+        _count_refusal(websocket, exc)
         frame = json.dumps(error_body(exc, socket_request_id(websocket)))
         with suppress(RuntimeError, OSError, WebSocketDisconnect):
             await websocket.send_text(frame)
@@ -116,6 +127,9 @@ class ChatSocket:
             raise _Gone from exc
 
     async def send_error(self, exc: Exception, **extra: Any) -> None:
+        if not isinstance(exc, ClaudeArchError):
+            exc = crash(exc, "chat turn failed")
+        _count_refusal(self.websocket, exc)
         await self.send({**error_body(exc, socket_request_id(self.websocket)), **extra})
 
     async def run(self) -> None:
