@@ -258,3 +258,49 @@ def test_otel_meter_writes_the_genai_client_metrics() -> None:
     for attrs, _, _ in durations:
         assert attrs["gen_ai.provider.name"] == "anthropic"
         assert attrs["gen_ai.operation.name"] == "chat"
+
+
+def test_prometheus_genai_metrics_match_the_otel_meter() -> None:
+    """``PrometheusMeter(genai=True)`` exports what the OTel meter records, under the names and
+    labels an OTel Prometheus exporter gives it (dots as underscores, the unit as a suffix)."""
+    reader = InMemoryMetricReader()
+    otel = OTelMeter(MeterProvider(metric_readers=[reader]))
+    prometheus = PrometheusMeter(genai=True)
+    for record in RECORDS:
+        otel.record(record)
+        prometheus.record(record)
+    data = reader.get_metrics_data()
+    assert data is not None
+    names = {
+        "gen_ai.client.operation.duration": "gen_ai_client_operation_duration_seconds",
+        "gen_ai.client.token.usage": "gen_ai_client_token_usage",
+    }
+    expected: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, float]] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    attrs = {
+                        k.replace(".", "_"): str(v) for k, v in (point.attributes or {}).items()
+                    }
+                    key = (names[metric.name], frozenset(attrs.items()))
+                    expected[key] = (point.count, point.sum)
+    got: dict[tuple[str, frozenset[tuple[str, str]]], tuple[int, float]] = {}
+    found = samples(prometheus)
+    for (name, labelled), value in found.items():
+        if not name.endswith("_count") or not name.startswith("gen_ai_"):
+            continue
+        base = name.removesuffix("_count")
+        kept = frozenset((k, v) for k, v in labelled if v)  # an empty label is an absent one
+        got[base, kept] = (int(value), found[base + "_sum", labelled])
+    assert got.keys() == expected.keys()
+    for key, (count, total) in expected.items():
+        assert got[key][0] == count
+        assert got[key][1] == pytest.approx(total)
+
+
+def test_prometheus_genai_metrics_are_off_by_default() -> None:
+    meter = PrometheusMeter()
+    for record in RECORDS:
+        meter.record(record)
+    assert "gen_ai_" not in meter.render().decode()

@@ -336,7 +336,7 @@ def live_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]
     with (
         EmulatorServer() as emulator,
         ServiceServer.for_emulator(
-            emulator, tmp_path_factory.mktemp("svc"), max_retries=1
+            emulator, tmp_path_factory.mktemp("svc"), max_retries=1, genai_metrics=True
         ) as service,
     ):
         key = {"x-api-key": service.create_key_sync("metrics", rpm=600, budget_usd=5)}

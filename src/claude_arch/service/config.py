@@ -103,6 +103,12 @@ class ServiceSettings(Settings):
         default=False,
         description="CLAUDE_ARCH_LOG_PROMPTS: log prompt and answer text (never on by default).",
     )
+    genai_metrics: bool = Field(
+        default=False,
+        description="CLAUDE_ARCH_GENAI_METRICS: also export the OpenTelemetry GenAI client "
+        "metrics on /metrics (gen_ai_client_operation_duration_seconds, "
+        "gen_ai_client_token_usage).",
+    )
     session_url: str | None = Field(
         default=None,
         description="CLAUDE_ARCH_SESSION_URL: where chat sessions live: a SQLAlchemy URL or "

@@ -90,7 +90,7 @@ class Gateway:
         client: ClaudeClient | None = None,
         meters: tuple[Meter, ...] = (),
     ) -> Gateway:
-        metrics = PrometheusMeter()
+        metrics = PrometheusMeter(genai=settings.genai_metrics)
         scoped = ScopedMeter()
         owns_client = client is None
         if client is None:

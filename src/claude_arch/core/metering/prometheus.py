@@ -3,6 +3,11 @@
 meter = PrometheusMeter()
 client = ClaudeClient(meters=[meter])
 return Response(meter.render(), media_type=meter.content_type)   # the /metrics endpoint
+
+``PrometheusMeter(genai=True)`` adds the OpenTelemetry GenAI client metrics under the names an
+OpenTelemetry Prometheus exporter gives them (``gen_ai_client_operation_duration_seconds``,
+``gen_ai_client_token_usage``; attributes as labels, dots as underscores), for dashboards built
+on the semantic conventions, without the OpenTelemetry SDK.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from prometheus_client.exposition import generate_latest
 
 from claude_arch.core.catalog import Catalog
 from claude_arch.core.metering.labels import BoundedLabels
+from claude_arch.core.metering.otel_metrics import DURATION_BUCKETS, TOKEN_BUCKETS
+from claude_arch.core.metering.spans import PROVIDER, genai_operation, total_input
 from claude_arch.core.types import UsageRecord
 
 __all__ = ["PrometheusMeter"]
@@ -35,12 +42,22 @@ class PrometheusMeter:
     ``claude_arch_retries_total{model,operation}`` (attempts beyond the first) and
     ``claude_arch_throttled_total{model,operation,status}`` (calls that ended in 429 or 529).
 
+    With ``genai``: ``gen_ai_client_operation_duration_seconds`` (every call; ``error_type`` on
+    failures, ``gen_ai_response_model`` on successes) and ``gen_ai_client_token_usage``
+    (successful calls, ``gen_ai_token_type`` input or output, input including cache reads and
+    writes), labelled ``gen_ai_operation_name``, ``gen_ai_provider_name``,
+    ``gen_ai_request_model``, with the conventions' bucket boundaries (as :class:`OTelMeter`).
+
     Each meter has its own ``CollectorRegistry`` unless given one, so several clients (or tests)
     in one process never collide.
     """
 
     def __init__(
-        self, registry: CollectorRegistry | None = None, *, catalog: Catalog | None = None
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        catalog: Catalog | None = None,
+        genai: bool = False,
     ) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self._labels = BoundedLabels(catalog)
@@ -80,6 +97,22 @@ class PrometheusMeter:
             (*mo, "status"),
             registry=reg,
         )
+        self.genai = genai
+        genai_labels = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
+        self.genai_duration = Histogram(
+            "gen_ai_client_operation_duration_seconds",
+            "GenAI operation duration.",
+            (*genai_labels, "gen_ai_response_model", "error_type"),
+            buckets=DURATION_BUCKETS,
+            registry=reg if genai else None,
+        )
+        self.genai_tokens = Histogram(
+            "gen_ai_client_token_usage",
+            "Number of input and output tokens used.",
+            (*genai_labels, "gen_ai_response_model", "gen_ai_token_type"),
+            buckets=TOKEN_BUCKETS,
+            registry=reg if genai else None,
+        )
 
     @property
     def content_type(self) -> str:
@@ -114,6 +147,24 @@ class PrometheusMeter:
             series.child("retries").inc(record.attempts - 1)
         if record.status in THROTTLED_STATUSES:
             series.child("throttled").inc()
+        if self.genai:
+            self._record_genai(record)
+
+    def _record_genai(self, record: UsageRecord) -> None:
+        labels = self._labels
+        named = (
+            genai_operation(labels.operation(record.operation)),
+            PROVIDER,
+            labels.model(record.fallback_from or record.model),
+        )
+        if record.error_type:
+            error = labels.error_type(record.error_type)
+            self.genai_duration.labels(*named, "", error).observe(record.latency_s)
+            return
+        answered = (*named, labels.model(record.model))
+        self.genai_duration.labels(*answered, "").observe(record.latency_s)
+        self.genai_tokens.labels(*answered, "input").observe(total_input(record.usage))
+        self.genai_tokens.labels(*answered, "output").observe(record.usage.output_tokens)
 
     def _series_of(
         self, model: str, operation: str, status: int, error_type: str | None
