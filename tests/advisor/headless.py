@@ -1,9 +1,10 @@
 """Headless Chromium for the advisor's pages: the system's ``chromium`` and ``playwright-core``
 from npm, installed on first use into the test cache (``tests/cached_install.py``).
 
-Chromium comes from ``tests/service/browser.py`` (Debian's package, installed only as root when
-missing); the driver folder ``tests/advisor/browser`` is copied to ``CACHE/advisor-browser`` and
-``npm install``-ed there. Missing either skips a test on a laptop and fails it under CI=true.
+Both come from ``tests/service/browser.py``: Chromium is Debian's package (installed only as root
+when missing), and the driver ``pages_check.mjs`` lives with the web page's drivers in
+``tests/service/browser``, installed once for all of them. Missing either skips a test on a laptop
+and fails it under CI=true.
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from typing import Any
 import anyio
 import pytest
 
-from cached_install import CACHE, install_npm_folder
-
-HERE = Path(__file__).resolve().parent / "browser"
-DRIVER_DIR = CACHE / "advisor-browser"
 _SERVICE_BROWSER = Path(__file__).resolve().parents[1] / "service" / "browser.py"
 
 
@@ -43,12 +40,10 @@ def chromium_driver(config: pytest.Config) -> tuple[Path, Path]:
     problem = browser.install_chromium()
     if problem:
         root.service_missing("Chromium (Debian package chromium)", str(browser.CHROMIUM), problem)
-    problem = install_npm_folder(
-        HERE, ("package.json", "pages_check.mjs"), DRIVER_DIR, "playwright-core"
-    )
+    problem = browser.install_driver()
     if problem:
-        root.service_missing("playwright-core (npm install)", str(DRIVER_DIR), problem)
-    return Path(browser.CHROMIUM), DRIVER_DIR
+        root.service_missing("playwright-core (npm install)", str(browser.DRIVER_DIR), problem)
+    return Path(browser.CHROMIUM), Path(browser.DRIVER_DIR)
 
 
 async def check_pages(driver: Path, chromium: Path, **config: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 - Chromium: Debian's ``chromium`` package (``apt-get install chromium``, only when
   ``/usr/bin/chromium`` is missing and we are root; ``CLAUDE_ARCH_TEST_CHROMIUM`` names another
   binary). No browser is ever downloaded by Playwright.
-- ``playwright-core`` from npm, to drive it: ``tests/service/browser`` copied to
+- ``playwright-core`` from npm, to drive it: ``tests/service/browser`` (the drivers of the web
+  page, the dashboard and the advisor's pages, and ``chromium.mjs``, what they share) copied to
   ``CACHE/web-browser`` and ``npm install`` run there when the pinned version is not the one
   installed (nothing lands in the tree). ``CACHE`` is ``$XDG_CACHE_HOME/claude-arch-test``.
 
@@ -26,7 +27,13 @@ from cached_install import CACHE, exclusive, install_npm_folder, pinned, run_ste
 
 HERE = Path(__file__).resolve().parent / "browser"
 DRIVER_DIR = CACHE / "web-browser"
-DRIVER_SOURCES = ("package.json", "chat_test.mjs", "dashboard_test.mjs")
+DRIVER_SOURCES = (
+    "package.json",
+    "chromium.mjs",
+    "chat_test.mjs",
+    "dashboard_test.mjs",
+    "pages_check.mjs",
+)
 CHROMIUM = Path(os.environ.get("CLAUDE_ARCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 
 

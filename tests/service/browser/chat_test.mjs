@@ -2,39 +2,17 @@
 // Run by tests/service/test_web_browser.py:  node chat_test.mjs '<json config>'
 // config: {url, chromium, key?, shortPrompt, longPrompt, screenshot, narrowScreenshot, timeoutMs}
 // Waits are conditions with deadlines (Playwright's waitForFunction); the Python test asserts.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { config, driver } from './chromium.mjs';
 
-const config = JSON.parse(process.argv[2]);
-const timeout = config.timeoutMs ?? 30000;
-const profile = mkdtempSync(join(tmpdir(), 'claude-arch-chromium-'));
-const report = { problems: [] };
 let keyEntered = !config.key;
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium,
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
-
-try {
+await driver(async ({ context, report, watch }) => {
   const page = await context.newPage();
-  page.setDefaultTimeout(timeout);
-  page.on('console', (msg) => {
+  watch(page, {
     // Before its key is typed, the page is refused (401) by a service that needs one: expected.
-    if (!keyEntered && / 401 /.test(msg.text())) return;
-    if (msg.type() === 'error') report.problems.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => report.problems.push(`page: ${err.message}`));
-  page.on('requestfailed', (req) => {
+    ignoreConsole: (text) => !keyEntered && / 401 /.test(text),
     // A fetch the page aborts itself (Stop over SSE) is not a problem.
-    if (req.failure()?.errorText !== 'net::ERR_ABORTED') report.problems.push(`request: ${req.url()}`);
+    ignoreRequest: (req) => req.failure()?.errorText === 'net::ERR_ABORTED',
   });
   report.frames = [];  // what the server sent over the socket, deltas folded into a count
   page.on('websocket', (ws) => {
@@ -92,13 +70,7 @@ try {
     columns: getComputedStyle(document.querySelector('.layout')).gridTemplateColumns.split(' ').length,
   }));
   await page.screenshot({ path: config.narrowScreenshot, fullPage: true });
-} catch (err) {
-  report.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(JSON.stringify(report));
+});
 
 // Waits until the element's text passes a named check (the page's CSP forbids building functions).
 async function waitText(page, selector, check, arg) {

@@ -2,25 +2,8 @@
 // Run by tests/service/test_dashboard_charts_browser.py:  node dashboard_test.mjs '<json config>'
 // config: {url, chromium, prompts, widths, narrowWidth, shots (a folder), timeoutMs}
 // Waits are conditions with deadlines (Playwright's waitForFunction); the Python test asserts.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const config = JSON.parse(process.argv[2]);
-const timeout = config.timeoutMs ?? 30000;
-const profile = mkdtempSync(join(tmpdir(), 'claude-arch-chromium-'));
-const report = { problems: [], widths: {} };
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium,
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+import { config, driver } from './chromium.mjs';
 
 // What the layout looks like at the page's current width.
 function measure() {
@@ -54,14 +37,9 @@ function measure() {
   };
 }
 
-try {
+await driver(async ({ context, report, watch }) => {
   const page = await context.newPage();
-  page.setDefaultTimeout(timeout);
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') report.problems.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => report.problems.push(`page: ${err.message}`));
-  page.on('requestfailed', (req) => report.problems.push(`request: ${req.url()}`));
+  watch(page);
 
   await page.goto(config.url);
   await page.waitForFunction(() => document.querySelector('#model').options.length > 1);
@@ -127,10 +105,4 @@ try {
   }));
   report.narrow = await page.evaluate(measure);
   await page.screenshot({ path: join(config.shots, `dashboard-${config.narrowWidth}.png`), fullPage: true });
-} catch (err) {
-  report.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(JSON.stringify(report));
+}, { widths: {} });

@@ -1,46 +1,26 @@
 // Opens the bench HTML report and the service page's Choose view in headless Chromium and prints
-// what it saw as one JSON object. Run by tests/advisor/test_advisor_pages_browser.py:
+// what it saw as one JSON object. Run by tests/advisor/test_bench_report.py and test_advise_route.py:
 //   node pages_check.mjs '<json config>'
 // config: {chromium, reportUrl?, reportShot?, chooseUrl?, chooseShot?, invalidShot?, timeoutMs}
 // Waits are conditions with deadlines; the Python test asserts on the report.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { config, driver } from './chromium.mjs';
 
-const config = JSON.parse(process.argv[2]);
-const timeout = config.timeoutMs ?? 30000;
-const profile = mkdtempSync(join(tmpdir(), 'claude-arch-advisor-chromium-'));
-const report = { problems: [] };
-
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: config.chromium,
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
-  ],
-});
-
-function watch(page, label) {
-  page.setDefaultTimeout(timeout);
-  page.on('console', (msg) => {
-    // the Choose view's deliberate bad profile is answered 400: that one is expected
-    if (msg.type() === 'error' && !/status of 400/.test(msg.text())) report.problems.push(`${label} console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => report.problems.push(`${label} page: ${err.message}`));
-  page.on('requestfailed', (req) => report.problems.push(`${label} request: ${req.url()}`));
+// The report's page: nothing fetched but itself (the report is one self-contained file).
+function selfContained(page, report) {
   page.on('request', (req) => {
     const url = req.url();
-    if (label === 'report' && !url.startsWith('file:') && !url.startsWith('data:')) report.problems.push(`report fetched ${url}`);
+    if (!url.startsWith('file:') && !url.startsWith('data:')) report.problems.push(`report fetched ${url}`);
   });
 }
 
-try {
+// The Choose view's deliberate bad profile is answered 400: that one is expected.
+const expected400 = (text) => /status of 400/.test(text);
+
+await driver(async ({ context, report, watch }) => {
   if (config.reportUrl) {
     const page = await context.newPage();
-    watch(page, 'report');
+    watch(page, { label: 'report', ignoreConsole: expected400 });
+    selfContained(page, report);
     await page.goto(config.reportUrl);
     report.report = await page.evaluate(() => ({
       title: document.title,
@@ -56,7 +36,7 @@ try {
   }
   if (config.chooseUrl) {
     const page = await context.newPage();
-    watch(page, 'choose');
+    watch(page, { label: 'choose', ignoreConsole: expected400 });
     await page.goto(config.chooseUrl);
     const pick = '#choose-pick';
     await page.waitForFunction((sel) => document.querySelector(sel).textContent.startsWith('Recommended:'), pick);
@@ -85,10 +65,4 @@ try {
     report.chatStillThere = await page.isVisible('#chat-form');
     await page.close();
   }
-} catch (err) {
-  report.failure = String(err && err.stack || err);
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.stdout.write(JSON.stringify(report));
+});
