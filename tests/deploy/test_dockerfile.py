@@ -29,7 +29,8 @@ def final_stage() -> list[tuple[str, str]]:
 def test_the_runtime_stage_installs_the_service_extra_from_the_build_stage() -> None:
     build, runtime = dockerfile_stages(DOCKERFILE)[-2:]
     installs = [args for kw, args in build if kw == "RUN" and "pip install" in args]
-    assert any(re.search(r"""pip install ["']?\.\[service\]""", a) for a in installs), installs
+    assert any(re.search(r"""pip install ["']?\.\[\$\{EXTRA\}\]""", a) for a in installs), installs
+    assert "EXTRA=service" in [args for kw, args in build if kw == "ARG"]  # the default: serve
     copied = [args for kw, args in runtime if kw == "COPY"]
     assert any(a.startswith("--from=build ") for a in copied)
 

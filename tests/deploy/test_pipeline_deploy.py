@@ -12,11 +12,11 @@ import shlex
 from urllib.parse import urlparse
 
 from deploy_files import (
+    DOCKER,
     ENV,
     PIPELINE,
     dockerfile_stages,
     env_of,
-    exec_form,
     interpolate,
     load_compose,
     only,
@@ -103,11 +103,20 @@ def test_the_worker_command_is_a_real_cli_invocation() -> None:
 
 
 def test_the_image_installs_the_pipeline_extra_and_runs_unprivileged() -> None:
-    build, runtime = dockerfile_stages(PIPELINE / "Dockerfile")[-2:]
-    assert '".[pipeline]"' in only(build, "RUN")
+    """The workers are the service's image built with EXTRA=pipeline, their command set here."""
+    compose = load_compose(PIPELINE)
+    build_spec = compose["services"]["worker"]["build"]
+    dockerfile = (PIPELINE / build_spec["context"] / build_spec["dockerfile"]).resolve()
+    assert dockerfile == (DOCKER / "Dockerfile").resolve()
+    assert build_spec["args"] == {"EXTRA": "pipeline"}
+    build, runtime = dockerfile_stages(dockerfile)[-2:]
+    assert "EXTRA=service" in [args for kw, args in build if kw == "ARG"]
+    assert '".[${EXTRA}]"' in only(build, "RUN")
     assert only(runtime, "USER").split(":")[0] == "10001"
-    assert exec_form(only(runtime, "CMD"))[:3] == ["claude-arch", "pipeline", "worker"]
     assert not any(SECRET_NAME.search(k) for k in env_of(runtime))
+    for name in WORKERS:
+        assert compose["services"][name]["healthcheck"] == {"disable": True}  # no /readyz here
+        assert command_of(compose["services"][name])[:3] == ["claude-arch", "pipeline", "worker"]
 
 
 def test_no_secret_is_written_and_the_data_stores_have_no_route_out() -> None:
