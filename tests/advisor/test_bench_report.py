@@ -37,7 +37,7 @@ models: [claude-haiku-5-5]
 LEVELS = (1, 3)
 REQUESTS = 12
 STREAMING = {"service", "orchestrator", "edge"}
-NOT_STREAMING = {"pipeline", "serverless"}
+NOT_STREAMING = {"pipeline", "pipeline-batch", "serverless"}
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess[str]:
@@ -71,12 +71,11 @@ def test_every_built_variant_is_measured_and_the_rest_shown(
 ) -> None:
     body, _ = bench_run
     status = {v["id"]: v["status"] for v in body["variants"]}
-    expected = {"service", "orchestrator", "pipeline", "serverless"}
+    expected = {"service", "orchestrator", "pipeline", "pipeline-batch", "serverless"}
     if edge_available():
         expected.add("edge")
     else:
         assert status["edge"] == "not built"
-    assert status["pipeline-batch"] == "not built"
     for vid in expected:
         reason = next(v["reason"] for v in body["variants"] if v["id"] == vid)
         assert status[vid] == "measured", (vid, reason)
@@ -115,6 +114,19 @@ def test_cost_per_1000_matches_the_catalog(bench_run: tuple[dict[str, Any], Path
     for vid in ("service", "pipeline", "serverless"):
         cost = next(v for v in body["variants"] if v["id"] == vid)["figures"]["cost_per_1k_usd"]
         assert per_1k / 2 < cost < per_1k * 2, (vid, cost, per_1k)
+
+
+def test_batch_mode_costs_half_of_sync_mode(bench_run: tuple[dict[str, Any], Path]) -> None:
+    """The same drawn requests through the pipeline, sync and batch: the catalog's discount."""
+    body, _ = bench_run
+    cost = {
+        v["id"]: v["figures"]["cost_per_1k_usd"]
+        for v in body["variants"]
+        if v["id"] in ("pipeline", "pipeline-batch")
+    }
+    assert cost["pipeline-batch"] == pytest.approx(cost["pipeline"] * 0.5, rel=0.01)
+    batch = next(v for v in body["variants"] if v["id"] == "pipeline-batch")
+    assert all("one Message Batch" in " ".join(run["notes"]) for run in batch["runs"])
 
 
 def test_serverless_and_orchestrator_say_what_else_they_saw(

@@ -11,11 +11,13 @@ from test_local_dispatcher import requests
 from claude_arch.pipeline import JobStatus
 from claude_arch.testing import EmulatorServer
 
-# the 500 jobs take about 35 s per broker on two shared cores; 200 go through three kills
-# (each restart costs a worker's start-up, about 2 s)
-JOBS = 200
-KILL_AT = (30, 80, 130)  # succeeded jobs at which the victim worker is killed
+# the 500 jobs through four kills: about 20 s per broker on two shared cores (each
+# restart costs a worker's start-up, about 2 s)
+JOBS = 500
+KILL_AT = (50, 150, 250, 350)  # succeeded jobs at which the victim worker is killed
 VICTIM_SLOTS = 32
+# the sizes take 20-75 s per broker on two cores, depending on what else runs there
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(params=["redis", "rabbitmq"])

@@ -4,7 +4,7 @@
     >>> a.variant("service").measured, a.variant("service+orchestrator").parts
     (True, ('service', 'orchestrator'))
     >>> a.variant("pipeline-batch").built
-    "planned (the client's Message Batches API is built)"
+    'built: src/claude_arch/pipeline (pipeline run --mode batch)'
 
 A combination's overheads add up, its infrastructure is the union of its parts', and it streams
 only if every synchronous part does.

@@ -2,6 +2,7 @@
 
     claude-arch pipeline submit docs/ --template summarize --run nightly
     claude-arch pipeline run --run nightly          # or: pipeline worker (N) + pipeline enqueue
+    claude-arch pipeline run --run nightly --mode batch   # or: as Message Batches, half price
     claude-arch pipeline results --run nightly --out results.jsonl
 
 See ``docs/pipeline.md``. Needs SQLAlchemy (the ``pipeline`` or ``service`` extra); the names
@@ -14,12 +15,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from claude_arch.pipeline.batch import BatchDispatcher, BatchStats
+    from claude_arch.pipeline.batch_ledger import BatchLedger
+    from claude_arch.pipeline.batch_rows import BatchRow, BatchState
     from claude_arch.pipeline.config import PipelineSettings
     from claude_arch.pipeline.jobs import Completion, Job, JobStatus, NewJob, idempotency_key
     from claude_arch.pipeline.ledger import Ledger
     from claude_arch.pipeline.local import LocalDispatcher, RunStats
 
 __all__ = [
+    "BatchDispatcher",
+    "BatchLedger",
+    "BatchRow",
+    "BatchState",
+    "BatchStats",
     "Completion",
     "Job",
     "JobStatus",
@@ -32,6 +41,11 @@ __all__ = [
 ]
 
 _WHERE = {
+    "BatchDispatcher": "batch",
+    "BatchStats": "batch",
+    "BatchLedger": "batch_ledger",
+    "BatchRow": "batch_rows",
+    "BatchState": "batch_rows",
     "Completion": "jobs",
     "Job": "jobs",
     "JobStatus": "jobs",

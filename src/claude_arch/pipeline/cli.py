@@ -14,6 +14,7 @@ and its rate limiter come from the same settings. Behaviour lives in the package
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import sys
 import time
@@ -25,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from claude_arch.constants import MAX_BATCH_REQUESTS
 from claude_arch.errors import ClaudeArchError
 
 if TYPE_CHECKING:
@@ -105,25 +107,88 @@ def submit(
     console.print(f"run {run}: {added} new jobs, {len(jobs) - added} already in the ledger")
 
 
+class Mode(enum.StrEnum):
+    sync = "sync"
+    batch = "batch"
+
+
+class RetryVia(enum.StrEnum):
+    batch = "batch"
+    sync = "sync"
+
+
 @pipeline_app.command("run")
-def run_jobs(
+def run_jobs(  # noqa: PLR0917 - typer takes the options as parameters
     run: RunOpt = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight.")] = 256,
-    lease_s: Annotated[float, typer.Option(min=0.1, help="Lease duration in seconds.")] = 60.0,
+    mode: Annotated[
+        Mode, typer.Option(help="sync: one Messages call per job; batch: Message Batches.")
+    ] = Mode.sync,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Calls in flight (batch mode: its sync path's).")
+    ] = 256,
+    lease_s: Annotated[
+        float, typer.Option(min=0.1, help="Lease duration in seconds (of jobs, or batches).")
+    ] = 60.0,
     follow: Annotated[bool, typer.Option(help="Keep waiting for new jobs.", metavar="")] = False,
     max_cost_usd: Annotated[
         float | None, typer.Option(help="Stop taking new jobs once this much is spent.")
     ] = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(min=1, max=MAX_BATCH_REQUESTS, help="Batch mode: requests per batch."),
+    ] = MAX_BATCH_REQUESTS,
+    poll_s: Annotated[
+        float, typer.Option(min=0.01, help="Batch mode: first wait between polls, doubling.")
+    ] = 30.0,
+    max_poll_s: Annotated[
+        float, typer.Option(min=0.01, help="Batch mode: longest wait between polls.")
+    ] = 600.0,
+    retry_via: Annotated[
+        RetryVia,
+        typer.Option(
+            help="Batch mode: expired and retryable errored requests go to a new "
+            "batch, or are sent as plain calls."
+        ),
+    ] = RetryVia.batch,
 ) -> None:
-    """Run due jobs with the local dispatcher; exit 0 once none is left (3: cost cap reached)."""
+    """Run due jobs; exit 0 once none is left (3: cost cap reached).
+
+    sync (default): the local dispatcher, one call per job under the rate limit. batch: jobs
+    grouped into Message Batches (half price, results within 24 h), recorded in the ledger
+    before each is created, polled and collected."""
     from claude_arch.pipeline.job import pipeline_client
-    from claude_arch.pipeline.local import LocalDispatcher
 
     progress = _Progress(sys.stdout.isatty())
 
     async def work(ledger: Ledger) -> RunStats:
         async with pipeline_client() as client:
-            dispatcher = LocalDispatcher(
+            if mode is Mode.batch:
+                from claude_arch.pipeline.batch import BatchDispatcher
+
+                return await BatchDispatcher(
+                    ledger,
+                    client,
+                    run=run,
+                    lease_s=lease_s,
+                    poll_s=poll_s,
+                    max_poll_s=max(poll_s, max_poll_s),
+                    max_requests=batch_size,
+                    retry_via=retry_via.value,
+                    concurrency=concurrency,
+                    follow=follow,
+                    max_cost_usd=max_cost_usd,
+                    on_progress=progress.update,
+                ).run()
+            from claude_arch.pipeline.batch_ledger import BatchLedger
+            from claude_arch.pipeline.local import LocalDispatcher
+
+            held = (await (await BatchLedger.open(ledger)).summary(run))["batch_requests_open"]
+            if held:
+                err.print(
+                    f"{held} jobs are in open Message Batches: `pipeline run --mode batch` "
+                    "collects them; this run leaves them alone"
+                )
+            return await LocalDispatcher(
                 ledger,
                 client,
                 run=run,
@@ -132,18 +197,30 @@ def run_jobs(
                 follow=follow,
                 max_cost_usd=max_cost_usd,
                 on_progress=progress.update,
-            )
-            return await dispatcher.run()
+            ).run()
 
     with progress:
         stats = _with_ledger(work)
-    console.print(
-        f"succeeded {stats.succeeded}, retried {stats.retried}, dead {stats.dead}, "
-        f"tokens {stats.input_tokens} in / {stats.output_tokens} out, ${stats.cost_usd:.4f}"
-    )
+    console.print(_outcome_line(stats), highlight=False)
     if stats.stopped == "max_cost_usd":
         err.print(f"stopped: --max-cost-usd {max_cost_usd} reached; jobs remain queued")
         raise typer.Exit(EXIT_COST_CAP)
+
+
+def _outcome_line(stats: RunStats) -> str:
+    from claude_arch.pipeline.batch import BatchStats
+
+    line = (
+        f"succeeded {stats.succeeded}, retried {stats.retried}, dead {stats.dead}, "
+        f"tokens {stats.input_tokens} in / {stats.output_tokens} out, ${stats.cost_usd:.4f}"
+    )
+    if isinstance(stats, BatchStats):
+        line += (
+            f"; batches created {stats.batches_created}, found again {stats.batches_adopted}, "
+            f"done {stats.batches_done}; results already written {stats.refused}; "
+            f"sent as plain calls {stats.sync_succeeded}"
+        )
+    return line
 
 
 @pipeline_app.command()
@@ -154,12 +231,13 @@ def status(
     """Jobs per status, tokens and cost so far, and the ETA at the last minute's pace."""
     from claude_arch.pipeline.progress import summary
 
-    data = _with_ledger(lambda ledger: summary(ledger, run))
+    data = _with_ledger(lambda ledger: summary(ledger, run, batches=True))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
+    width = max(map(len, data))
     for name, value in data.items():
-        console.print(f"{name:>14}  {value}")
+        console.print(f"{name:>{width}}  {value}")
 
 
 @pipeline_app.command()
@@ -264,20 +342,38 @@ def worker(  # noqa: PLR0917 - typer takes the options as parameters
 
 
 @pipeline_app.command()
-def enqueue(run: RunOpt = None, broker: BrokerOpt = None) -> None:
+def enqueue(
+    run: RunOpt = None,
+    broker: BrokerOpt = None,
+    max_cost_usd: Annotated[
+        float | None,
+        typer.Option(
+            help="Cap the run's spending, across every worker (needs --run; raise it to go on)."
+        ),
+    ] = None,
+) -> None:
     """Publish the ids of waiting jobs (of the run) for the celery workers."""
     from claude_arch.pipeline.broker import celery_publisher
     from claude_arch.pipeline.broker import enqueue as publish_waiting
+    from claude_arch.pipeline.caps import SpendCaps
     from claude_arch.pipeline.celery_app import make_app
 
+    if max_cost_usd is not None and run is None:
+        err.print("--max-cost-usd caps one run: give --run")
+        raise typer.Exit(2)
     config = _celery_config(broker)
     publisher = celery_publisher(make_app(config), config.queue)
-    n = _with_ledger(
-        lambda ledger: publish_waiting(
+
+    async def work(ledger: Ledger) -> int:
+        if max_cost_usd is not None and run is not None:
+            await (await SpendCaps.open(ledger)).set(run, max_cost_usd)
+        return await publish_waiting(
             ledger, publisher, run=run, max_countdown_s=config.max_countdown_s
         )
-    )
-    console.print(f"{n} jobs published to the {config.queue} queue")
+
+    n = _with_ledger(work)
+    capped = f" (run {run} capped at ${max_cost_usd:g})" if max_cost_usd is not None else ""
+    console.print(f"{n} jobs published to the {config.queue} queue{capped}")
 
 
 @pipeline_app.command()
@@ -319,8 +415,13 @@ class _Progress:
             self._bar.stop()
 
     def update(self, stats: RunStats) -> None:
+        from claude_arch.pipeline.batch import BatchStats
+
+        flight = f"in flight {stats.in_flight}"
+        if isinstance(stats, BatchStats):
+            flight = f"batches open {stats.batches_open} ({stats.in_flight} requests)"
         line = (
-            f"done {stats.succeeded} · in flight {stats.in_flight} · retried {stats.retried} · "
+            f"done {stats.succeeded} · {flight} · retried {stats.retried} · "
             f"dead {stats.dead} · tokens {stats.input_tokens + stats.output_tokens} · "
             f"${stats.cost_usd:.4f}"
         )

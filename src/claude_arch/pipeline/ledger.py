@@ -84,7 +84,9 @@ class Ledger:
         return ledger
 
     @contextlib.asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on the ledger's database (on SQLite, one at a time in this process);
+        the batch mode's table shares it."""
         if self._serial is None:
             async with self.engine.begin() as conn:
                 yield conn
@@ -97,7 +99,7 @@ class Ledger:
         await create_tables(self.engine, self.table)
 
     async def drop(self) -> None:
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             await conn.run_sync(self.table.metadata.drop_all)
 
     async def aclose(self) -> None:
@@ -110,7 +112,7 @@ class Ledger:
         rows = [job.row(now) for job in jobs]
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
         added = 0
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             for start in range(0, len(rows), _INSERT_CHUNK):
                 stmt = (
                     insert(self.table)
@@ -122,27 +124,36 @@ class Ledger:
         return added
 
     async def lease(
-        self, owner: str, n: int, *, lease_s: float, run: str | None = None
+        self,
+        owner: str,
+        n: int,
+        *,
+        lease_s: float,
+        run: str | None = None,
+        statuses: Sequence[JobStatus] = WAITING,
     ) -> list[Job]:
         """Lease up to ``n`` due jobs (oldest first) for ``lease_s`` seconds; each lease counts
-        as an attempt. Expired leases of jobs out of attempts become ``dead`` instead."""
-        return await self._lease(owner, n, lease_s, self._in_run(run))
+        as an attempt. Due: waiting in one of ``statuses`` past ``not_before``, or leased with an
+        expired lease. Expired leases of jobs out of attempts become ``dead`` instead."""
+        return await self._lease(owner, n, lease_s, self.run_condition(run), statuses)
 
     async def lease_one(self, job_id: int, owner: str, *, lease_s: float) -> Job | None:
         """Lease the job ``job_id`` if it is due (as :meth:`lease` does); None: it is not due,
         held under a valid lease, finished, or unknown (see :meth:`get` for which)."""
-        jobs = await self._lease(owner, 1, lease_s, self.table.c.id == job_id)
+        jobs = await self._lease(owner, 1, lease_s, self.table.c.id == job_id, WAITING)
         return jobs[0] if jobs else None
 
-    async def _lease(self, owner: str, n: int, lease_s: float, where: Any) -> list[Job]:
+    async def _lease(
+        self, owner: str, n: int, lease_s: float, where: Any, statuses: Sequence[JobStatus]
+    ) -> list[Job]:
         t = self.table.c
         now = self.clock()
         token = f"{owner}:{uuid.uuid4().hex}"
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             await conn.execute(self._bury_expired(now, where))
             due = (
                 select(t.id)
-                .where(self._due(now), where)
+                .where(self.due_condition(now, statuses), where)
                 .order_by(t.id)
                 .limit(n)
                 .with_for_update(skip_locked=True)
@@ -152,7 +163,7 @@ class Ledger:
             )
             result = await conn.execute(
                 update(self.table)
-                .where(t.id == due.c.id, self._due(now))
+                .where(t.id == due.c.id, self.due_condition(now, statuses))
                 .values(
                     status=JobStatus.leased,
                     lease_token=token,
@@ -170,11 +181,11 @@ class Ledger:
         attempt); return the ids queued again, oldest first."""
         t = self.table.c
         now = self.clock()
-        async with self._begin() as conn:
-            await conn.execute(self._bury_expired(now, self._in_run(run)))
+        async with self.transaction() as conn:
+            await conn.execute(self._bury_expired(now, self.run_condition(run)))
             result = await conn.execute(
                 update(self.table)
-                .where(self._expired(now), t.attempts < t.max_attempts, self._in_run(run))
+                .where(self._expired(now), t.attempts < t.max_attempts, self.run_condition(run))
                 .values(
                     status=JobStatus.queued,
                     lease_token=None,
@@ -195,14 +206,14 @@ class Ledger:
         ``idle_s`` without news of it."""
         t = self.table.c
         now = self.clock()
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             pick = (
                 select(t.id)
                 .where(
                     t.status.in_(WAITING),
                     t.updated_at <= now - idle_s,
                     t.id > after_id,
-                    self._in_run(run),
+                    self.run_condition(run),
                 )
                 .order_by(t.id)
                 .limit(limit)
@@ -224,7 +235,7 @@ class Ledger:
             return 0
         t = self.table.c
         now = self.clock()
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(
                 update(self.table)
                 .where(t.lease_token.in_(list(tokens)), t.status == JobStatus.leased)
@@ -258,6 +269,17 @@ class Ledger:
             job, status=JobStatus.retrying, not_before=now + after_s, last_error=error
         )
 
+    async def give_back(self, job: Job, *, after_s: float = 0.0) -> bool:
+        """Return the job unsent (its attempt not counted) to be leased again in ``after_s``
+        seconds; False: the lease was no longer held."""
+        t = self.table.c
+        return await self._settle(
+            job,
+            status=JobStatus.queued,
+            attempts=t.attempts - 1,
+            not_before=self.clock() + after_s,
+        )
+
     async def fail(self, job: Job, *, error: str) -> bool:
         """Make the job a dead letter with ``error``; False: the lease was no longer held."""
         return await self._settle(
@@ -267,7 +289,7 @@ class Ledger:
     async def _settle(self, job: Job, **values: Any) -> bool:
         t = self.table.c
         values.update(lease_token=None, lease_expires=None, updated_at=self.clock())
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(
                 update(self.table)
                 .where(
@@ -298,10 +320,10 @@ class Ledger:
         **values: Any,
     ) -> int:
         t = self.table.c
-        where = [t.status.in_(list(sources)), self._in_run(run)]
+        where = [t.status.in_(list(sources)), self.run_condition(run)]
         if ids is not None:
             where.append(t.id.in_(list(ids)))
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(
                 update(self.table)
                 .where(*where)
@@ -319,7 +341,7 @@ class Ledger:
     # --- reading ---------------------------------------------------------------------------------
     async def get(self, job_id: int) -> Job | None:
         """The job ``job_id`` as it is now; None when there is none."""
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             row = (await conn.execute(select(self.table).where(self.table.c.id == job_id))).first()
             return job_from_row(row) if row is not None else None
 
@@ -333,10 +355,10 @@ class Ledger:
     ) -> list[Job]:
         """Jobs in id order after ``after_id`` (page through with the last id seen)."""
         t = self.table.c
-        stmt = select(self.table).where(t.id > after_id, self._in_run(run))
+        stmt = select(self.table).where(t.id > after_id, self.run_condition(run))
         if status is not None:
             stmt = stmt.where(t.status == status)
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(stmt.order_by(t.id).limit(limit))
             return [job_from_row(row) for row in result]
 
@@ -344,7 +366,7 @@ class Ledger:
         """Jobs per status, plus ``input_tokens``, ``output_tokens``, ``cost_usd`` and
         ``attempts`` summed over the jobs (of ``run``)."""
         t = self.table.c
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             per = await conn.execute(
                 select(
                     t.status,
@@ -354,7 +376,7 @@ class Ledger:
                     func.coalesce(func.sum(t.cost_usd), 0.0),
                     func.coalesce(func.sum(t.attempts), 0),
                 )
-                .where(self._in_run(run))
+                .where(self.run_condition(run))
                 .group_by(t.status)
             )
             out: dict[str, Any] = {s.value: 0 for s in JobStatus}
@@ -370,24 +392,30 @@ class Ledger:
     async def finished_since(self, since: float, run: str | None = None) -> int:
         """How many jobs succeeded after ``since``."""
         t = self.table.c
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             result = await conn.execute(
                 select(func.count()).where(
-                    t.status == JobStatus.succeeded, t.finished_at > since, self._in_run(run)
+                    t.status == JobStatus.succeeded, t.finished_at > since, self.run_condition(run)
                 )
             )
             return int(result.scalar() or 0)
 
-    async def next_due(self, run: str | None = None) -> float | None:
-        """When the earliest unfinished job becomes leasable (now or later); None: none left."""
+    async def next_due(
+        self, run: str | None = None, statuses: Sequence[JobStatus] = WAITING
+    ) -> float | None:
+        """When the earliest unfinished job (waiting in ``statuses``, or leased) becomes leasable
+        (now or later); None: none left. Jobs held in a Message Batch do not count: their
+        batch's row brings them back."""
         t = self.table.c
-        async with self._begin() as conn:
+        async with self.transaction() as conn:
             waiting = await conn.execute(
-                select(func.min(t.not_before)).where(t.status.in_(WAITING), self._in_run(run))
+                select(func.min(t.not_before)).where(
+                    t.status.in_(list(statuses)), self.run_condition(run)
+                )
             )
             leased = await conn.execute(
                 select(func.min(t.lease_expires)).where(
-                    t.status == JobStatus.leased, self._in_run(run)
+                    t.status == JobStatus.leased, self.run_condition(run)
                 )
             )
             times = [v for v in (waiting.scalar(), leased.scalar()) if v is not None]
@@ -412,12 +440,15 @@ class Ledger:
         t = self.table.c
         return and_(t.status == JobStatus.leased, t.lease_expires < now)
 
-    def _due(self, now: float) -> Any:
+    def due_condition(self, now: float, statuses: Sequence[JobStatus] = WAITING) -> Any:
+        """Waiting in ``statuses`` and past ``not_before``, or an expired lease with attempts
+        left. A job held in a Message Batch has no lease expiry (its batch's row holds it)."""
         t = self.table.c
         return or_(
-            and_(t.status.in_(WAITING), t.not_before <= now),
+            and_(t.status.in_(list(statuses)), t.not_before <= now),
             and_(self._expired(now), t.attempts < t.max_attempts),
         )
 
-    def _in_run(self, run: str | None) -> Any:
+    def run_condition(self, run: str | None) -> Any:
+        """The jobs of ``run`` (every job when None)."""
         return self.table.c.run == run if run is not None else and_(True)

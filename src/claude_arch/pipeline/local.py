@@ -19,11 +19,12 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from claude_arch.pipeline.job import execute, record
+from claude_arch.pipeline.jobs import WAITING, JobStatus
 from claude_arch.pipeline.leases import LeaseRenewer
 
 if TYPE_CHECKING:
@@ -54,7 +55,8 @@ class RunStats:
 
 
 class LocalDispatcher:
-    """Runs the ledger's due jobs (of ``run``, or all) with up to ``concurrency`` in flight."""
+    """Runs the ledger's due jobs (of ``run``, or all; waiting in ``statuses``, by default
+    queued or retrying) with up to ``concurrency`` in flight."""
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class LocalDispatcher:
         follow: bool = False,
         max_cost_usd: float | None = None,
         on_progress: Callable[[RunStats], None] | None = None,
+        statuses: Sequence[JobStatus] = WAITING,
     ) -> None:
         if concurrency < 1 or lease_s <= 0 or poll_s <= 0:
             raise ValueError("concurrency, lease_s and poll_s must be positive")
@@ -80,6 +83,7 @@ class LocalDispatcher:
         self.follow = follow
         self.max_cost_usd = max_cost_usd
         self.on_progress = on_progress
+        self.statuses = tuple(statuses)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = RunStats()
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -103,7 +107,11 @@ class LocalDispatcher:
                 leased = 0
                 if self.stats.stopped is None and (free >= refill or not self._tasks):
                     jobs = await self.ledger.lease(
-                        self.owner, free, lease_s=self.lease_s, run=self.run_name
+                        self.owner,
+                        free,
+                        lease_s=self.lease_s,
+                        run=self.run_name,
+                        statuses=self.statuses,
                     )
                     leased = len(jobs)
                     for job in jobs:
@@ -113,7 +121,7 @@ class LocalDispatcher:
                 if not self._tasks:
                     if self.stats.stopped is not None:
                         break
-                    due = await self.ledger.next_due(self.run_name)
+                    due = await self.ledger.next_due(self.run_name, self.statuses)
                     if due is None and not self.follow:
                         break
                     wait = self.poll_s if due is None else due - self.ledger.clock()

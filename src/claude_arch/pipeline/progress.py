@@ -12,9 +12,12 @@ from claude_arch.pipeline.ledger import Ledger
 __all__ = ["summary", "write_results"]
 
 
-async def summary(ledger: Ledger, run: str | None = None, window_s: float = 60.0) -> dict[str, Any]:
+async def summary(
+    ledger: Ledger, run: str | None = None, window_s: float = 60.0, *, batches: bool = False
+) -> dict[str, Any]:
     """Counts per status, tokens, cost, attempts, and the ETA (seconds) of what is left at the
-    pace of the last ``window_s`` seconds (None when nothing finished in it)."""
+    pace of the last ``window_s`` seconds (None when nothing finished in it); with ``batches``,
+    batch mode's batches per state and the requests in the open ones."""
     data = await ledger.counts(run)
     recent = await ledger.finished_since(ledger.clock() - window_s, run)
     left = sum(data[s] for s in (JobStatus.queued, JobStatus.retrying, JobStatus.leased))
@@ -22,6 +25,16 @@ async def summary(ledger: Ledger, run: str | None = None, window_s: float = 60.0
         round(left / (recent / window_s), 1) if recent and left else (0 if not left else None)
     )
     data["cost_usd"] = round(data["cost_usd"], 6)
+    if batches:
+        from claude_arch.pipeline.batch_ledger import BatchLedger
+
+        data.update(await (await BatchLedger.open(ledger)).summary(run))
+    if run is not None:
+        from claude_arch.pipeline.caps import SpendCaps
+
+        caps = await SpendCaps.open(ledger)
+        if await caps.get(run) is not None:
+            data.update(await caps.usage(run))
     return data
 
 

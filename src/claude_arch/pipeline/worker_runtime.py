@@ -23,12 +23,14 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from claude_arch.pipeline.broker import countdown_for
+from claude_arch.pipeline.caps import SpendCaps, Verdict, worst_case_usd
 from claude_arch.pipeline.job import Outcome, execute, pipeline_client, record
 from claude_arch.pipeline.jobs import WAITING
 from claude_arch.pipeline.leases import LeaseRenewer
@@ -36,6 +38,7 @@ from claude_arch.pipeline.leases import LeaseRenewer
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
     from claude_arch.pipeline.config import PipelineSettings
+    from claude_arch.pipeline.jobs import Job
     from claude_arch.pipeline.ledger import Ledger
     from claude_arch.settings import Settings
 
@@ -47,16 +50,21 @@ logger = logging.getLogger("claude_arch.pipeline")
 # the call gets the hard time limit less this, so its outcome is recorded before a prefork
 # child would be killed for overrunning
 _RECORD_MARGIN_S = 5.0
+CAP_LOOKUP_S = 5.0
+"""How long a worker trusts what it read of a run's spending cap (a new cap applies within it)."""
+CAP_WAIT_S = 2.0
+"""How long a job waits when the calls in flight hold its run's remaining room."""
 
 
 @dataclass(frozen=True)
 class Step:
     """What a task did with its message: ``done``, ``dead``, ``retry`` / ``wait`` (publish the
     job again after ``countdown`` seconds), ``skip`` (nothing to do: finished, cancelled, or
-    leased by another worker) or ``refused`` (the lease was taken back before the result was
-    written)."""
+    leased by another worker), ``refused`` (the lease was taken back before the result was
+    written) or ``capped`` (its run's spending cap leaves no room for the call: the job stays
+    queued, and ``pipeline enqueue`` publishes it again once the cap is raised)."""
 
-    kind: Literal["done", "dead", "retry", "wait", "skip", "refused"]
+    kind: Literal["done", "dead", "retry", "wait", "skip", "refused", "capped"]
     countdown: float | None = None
 
 
@@ -79,6 +87,8 @@ class WorkerRuntime:
         )
         self._thread.start()
         self.ledger: Ledger
+        self.caps: SpendCaps
+        self._cap_seen: dict[str, tuple[float, float | None]] = {}
         self.client: ClaudeClient
         self.renewer: LeaseRenewer
         self.call(self._open())
@@ -111,6 +121,7 @@ class WorkerRuntime:
         from claude_arch.pipeline.ledger import Ledger
 
         self.ledger = await Ledger.open(self.settings.sqlalchemy_url, table_name=self.config.table)
+        self.caps = await SpendCaps.open(self.ledger)
         self.client = pipeline_client(self.settings, self.config)
         self.renewer = LeaseRenewer(self.ledger, lease_s=self.config.lease_s)
         self.renewer.start()
@@ -124,6 +135,11 @@ class WorkerRuntime:
         job = await self.ledger.lease_one(job_id, self.owner, lease_s=self.config.lease_s)
         if job is None:
             return await self._not_leased(job_id)
+        capped = await self._cap_of(job.run) is not None
+        if capped:
+            verdict = await self.caps.admit(job, worst_case_usd(self.client, job.request))
+            if verdict != "ok":
+                return await self._held_back(job, verdict)
         self.renewer.hold(job)
         try:
             budget = max(1.0, self.config.time_limit_s - _RECORD_MARGIN_S)
@@ -140,11 +156,29 @@ class WorkerRuntime:
                 return Step("refused")
         finally:
             self.renewer.release(job)
+            if capped:
+                await self.caps.release(job)
         if outcome.kind == "retry":
             return Step("retry", countdown_for(outcome.after_s, self.config.max_countdown_s))
         if outcome.kind == "dead":
             logger.warning("job %s (%s) is dead: %s", job.id, job.source, outcome.error)
         return Step(outcome.kind)
+
+    async def _cap_of(self, run: str) -> float | None:
+        """``run``'s spending cap, looked up again every :data:`CAP_LOOKUP_S` seconds."""
+        now = time.monotonic()
+        seen = self._cap_seen.get(run)
+        if seen is None or now - seen[0] > CAP_LOOKUP_S:
+            seen = self._cap_seen[run] = (now, await self.caps.get(run))
+        return seen[1]
+
+    async def _held_back(self, job: Job, verdict: Verdict) -> Step:
+        if verdict == "wait":  # calls in flight hold the room: look again shortly
+            await self.ledger.give_back(job, after_s=CAP_WAIT_S)
+            return Step("wait", countdown_for(CAP_WAIT_S, self.config.max_countdown_s))
+        await self.ledger.give_back(job)
+        logger.warning("job %s: run %s has reached its spending cap; left queued", job.id, job.run)
+        return Step("capped")
 
     async def _not_leased(self, job_id: int) -> Step:
         job = await self.ledger.get(job_id)

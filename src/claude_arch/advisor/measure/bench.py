@@ -29,7 +29,7 @@ from claude_arch.advisor.measure.errors import BenchError, BenchInputError
 from claude_arch.advisor.measure.figures import Run, Sample
 from claude_arch.advisor.measure.http_load import drive_http
 from claude_arch.advisor.measure.lambda_load import drive_lambda
-from claude_arch.advisor.measure.pipeline_load import drive_pipeline
+from claude_arch.advisor.measure.pipeline_load import drive_pipeline, drive_pipeline_batch
 from claude_arch.advisor.measure.processes import free_port
 from claude_arch.advisor.measure.report import BenchReport, VariantResult
 from claude_arch.advisor.measure.upstream import upstream_config, upstream_counts, upstream_process
@@ -47,6 +47,10 @@ __all__ = ["BenchOptions", "ProgressSink", "run_bench"]
 
 MAX_REQUESTS = 100_000
 MAX_CONCURRENCY = 1024
+_BATCH_NOTE = (
+    "one Message Batch, whatever the concurrency; latency is until the result was written, at "
+    "the emulator's batch pace (the API takes up to 24 h, most batches under an hour)"
+)
 
 
 class ProgressSink(Protocol):
@@ -177,6 +181,17 @@ class _Runner:
                         on_done=self._tick(),
                     )
                 )
+            elif vid == "pipeline-batch":
+                samples, wall = asyncio.run(
+                    drive_pipeline_batch(
+                        upstream,
+                        self.plan,
+                        data_dir=work,
+                        run=f"bench-batch-c{level}",
+                        on_done=self._tick(),
+                    )
+                )
+                run.notes.append(_BATCH_NOTE)
             else:
                 samples, wall = self._lambda(level, upstream, work, run, result)
             after = upstream_counts(upstream)

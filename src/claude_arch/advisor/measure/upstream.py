@@ -37,7 +37,8 @@ def upstream_config(
     sources: Sources | None = None,
 ) -> EmulatorConfig:
     """The emulator for ``profile``: its tier's limits × ``speed``, replies long enough for
-    every draw of ``plan`` (each is cut at its own ``max_tokens``)."""
+    every draw of ``plan`` (each is cut at its own ``max_tokens``), batches worked off at the
+    emulator's pace ÷ ``speed``."""
     src = sources or default_sources()
     limits = {
         family: LimitSpec(
@@ -48,12 +49,14 @@ def upstream_config(
         for family, lim in src.catalog.limits(profile.rate_limit_tier).items()
     }
     longest = plan.reply_tokens
+    pace = EmulatorConfig.model_fields["batch_seconds_per_request"].default
     return EmulatorConfig(
         port=port,
         speed=speed,
         rate_limit_tier=profile.rate_limit_tier,
         limits=limits if speed > 0 else {},
         reply_tokens=(longest, longest),
+        batch_seconds_per_request=pace / speed if speed > 0 else pace,
     )
 
 
@@ -70,13 +73,15 @@ def upstream_process(config: EmulatorConfig, log_dir: Path) -> ChildServer:
 
 
 def upstream_counts(url: str) -> dict[str, int]:
-    """Messages calls the emulator answered so far, and how many of them were 429s."""
+    """Messages calls the emulator answered so far (each batch request counts as one), and how
+    many of them were 429s."""
     stats: dict[str, Any] = (
         httpx.get(f"{url}/_emulator/stats", headers={"x-api-key": EMULATOR_API_KEY}, timeout=10)
         .raise_for_status()
         .json()
     )
     calls = int(stats.get("by_endpoint", {}).get("anthropic", {}).get("requests", 0))
+    calls += int(stats.get("totals", {}).get("batch_requests", 0))
     return {"calls": calls, "rate_limited": int(stats.get("totals", {}).get("errors_429", 0))}
 
 
