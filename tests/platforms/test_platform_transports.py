@@ -7,11 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from claude_arch import errors
+from claude_arch.core.catalog import Catalog, default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.platforms import (
     AwsCredentials,
@@ -146,11 +148,46 @@ async def test_vertex_wrong_token_is_an_authentication_error(emu: EmulatorServer
     assert "ya29.wrong" not in str(caught.value)
 
 
-async def test_a_model_the_platform_does_not_serve_names_the_fix(emu: EmulatorServer) -> None:
-    async with _client(_bedrock(emu), max_retries=0) as client:
-        with pytest.raises(errors.APIStatusError, match="no Amazon Bedrock ID") as caught:
+def _catalog_without_platform_ids(model: str) -> Catalog:
+    """The packaged catalog with ``model`` published on neither platform."""
+    base = default_catalog()
+    models = [
+        replace(m, bedrock_id=None, vertex_id=None, bedrock_api="invoke") if m.id == model else m
+        for m in base
+    ]
+    return Catalog(
+        models,
+        base.batch_discount,
+        base.tiers,
+        base.cache_multipliers,
+        endpoint_factors=base.endpoint_factors,
+    )
+
+
+@pytest.mark.parametrize(
+    ("platform", "name"), [("bedrock", "Amazon Bedrock"), ("vertex", "Google Vertex AI")]
+)
+async def test_a_model_the_platform_does_not_serve_is_refused_before_sending(
+    emu: EmulatorServer, platform: str, name: str
+) -> None:
+    catalog = _catalog_without_platform_ids("claude-opus-5")
+    if platform == "bedrock":
+        transport: Any = _bedrock(emu, catalog=catalog)
+    else:
+        transport = VertexTransport(
+            project="proj",
+            region="global",
+            base_url=f"{emu.url}/v1",
+            access_token=emu.vertex_token,
+            catalog=catalog,
+        )
+    async with _client(transport, max_retries=0, catalog=catalog) as client:
+        with pytest.raises(errors.APIStatusError, match=f"no {name} ID") as caught:
             await client.create(model="claude-opus-5", max_tokens=10, messages=HI)
     assert caught.value.status == 404
+    # the models it does name there, so the fix is one edit away
+    assert "claude-haiku-4-5" in str(caught.value)
+    assert "claude-opus-5-5" in str(caught.value)
     assert emu.stats()["by_endpoint"] == {}  # refused before anything was sent
 
 
@@ -195,10 +232,65 @@ async def test_the_lambda_role_in_the_environment_signs(
 
 
 def test_importing_the_platforms_loads_no_cloud_library() -> None:
+    # what the imports add (a namespace package's .pth may make ``google`` at start-up)
     code = (
-        "import sys, claude_arch.core.platforms, claude_arch.core.client; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "import sys; before = set(sys.modules); "
+        "import claude_arch.core.platforms, claude_arch.core.client; "
+        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in "
         "('botocore', 'boto3', 'google', 'aiohttp')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("values", "fallbacks", "where"),
+    [
+        ({"upstream": "bedrock", "default_model": "claude-opus-5"}, {}, "Amazon Bedrock"),
+        ({}, {"claude-opus-5-5": ["vertex:claude-opus-5"]}, "Google Vertex AI"),
+        ({"upstream": "vertex"}, {"claude-opus-5": ["claude-opus-5-5"]}, "Google Vertex AI"),
+    ],
+)
+def test_a_model_without_an_id_on_its_platform_stops_the_start(
+    values: dict[str, str], fallbacks: dict[str, list[str]], where: str
+) -> None:
+    """Known at start-up (the default model, the fallback chains): the transport is not built."""
+    from claude_arch.core.platforms.providers import upstream_transport
+    from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
+    from claude_arch.settings import Settings
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bedrock_region="us-east-1",
+        vertex_project="p",
+        vertex_region="global",
+        vertex_access_token="t",
+        **values,
+    )
+    catalog = _catalog_without_platform_ids("claude-opus-5")
+    with pytest.raises(errors.ConfigError, match=f"no {where} ID") as caught:
+        upstream_transport(settings, fallbacks, AiohttpTransport(), catalog=catalog)
+    assert "CLAUDE_ARCH_DEFAULT_MODEL" in str(caught.value)
+    assert "claude-opus-5-5" in str(caught.value)  # a model it does name there
+    # with every model published there, the same settings build
+    built = upstream_transport(settings, fallbacks, AiohttpTransport())
+    assert built.__class__.__name__ == "ProviderTransport"
+
+
+async def test_no_credential_reaches_a_log(
+    emu: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Retried failures and their typed errors are logged; the keys, the session token and the
+    bearer token never are (AWS quotes the canonical request, with the token, in a mismatch)."""
+    caplog.set_level("DEBUG")
+    emu.set_faults({"kind": "throttling", "next_n": 1})
+    async with _client(_bedrock(emu), max_retries=1) as client:
+        await client.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
+    for transport in (_bedrock(emu, secret="wrong-secret"), _vertex(emu, token="ya29.wrong")):
+        async with _client(transport, max_retries=1) as client:
+            with pytest.raises(errors.APIStatusError):
+                await client.create(model="claude-haiku-4-5", max_tokens=10, messages=HI)
+    logged = "\n".join(r.getMessage() + repr(r.__dict__) for r in caplog.records)
+    assert "ThrottlingException" in logged or "rate_limit" in logged
+    for secret in ("wrong-secret", "session-tok", emu.aws_secret_key, "ya29.wrong"):
+        assert secret not in logged

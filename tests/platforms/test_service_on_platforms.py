@@ -10,11 +10,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 
+from claude_arch.constants import HEADER_BUDGET_REMAINING
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
@@ -98,3 +101,77 @@ def test_a_platform_without_its_settings_stops_the_start(tmp_path: Path) -> None
     )
     assert started.returncode != 0
     assert "no Vertex AI region: set CLOUD_ML_REGION" in started.stdout + started.stderr
+
+
+def _platform_service(emu: EmulatorServer, tmp_path: Path, upstream: str, **values: Any) -> Any:
+    chosen: dict[str, Any] = {
+        "bedrock_region": "us-east-1",
+        "bedrock_base_url": emu.url,
+        "vertex_project": "claude-arch-test",
+        "vertex_region": "us-east5",
+        "vertex_base_url": f"{emu.url}/v1",
+        "vertex_access_token": emu.vertex_token,
+    }
+    chosen = {"dev": True, **chosen, **values}
+    return ServiceServer.for_emulator(emu, tmp_path, max_retries=0, upstream=upstream, **chosen)
+
+
+@pytest.mark.sdk
+@pytest.mark.parametrize(
+    ("upstream", "model"),
+    [("bedrock", SONNET), ("bedrock", "claude-opus-5-5"), ("vertex", SONNET)],
+)
+def test_the_service_on_each_platform_creates_streams_calls_tools_counts_and_types_errors(
+    emu: EmulatorServer, tmp_path: Path, upstream: str, model: str
+) -> None:
+    emu.script(user="weather", tool_use={"name": "get_weather", "input": {"city": "Oslo"}})
+    tools = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+    ask = [{"role": "user", "content": "weather in Oslo?"}]
+    quota = {"bedrock": "throttling", "vertex": "resource_exhausted"}[upstream]
+    with (
+        _platform_service(emu, tmp_path, upstream) as svc,
+        anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
+    ):
+        message = client.messages.create(model=model, max_tokens=16, messages=HI)
+        with client.messages.stream(model=model, max_tokens=24, messages=HI) as stream:
+            text = "".join(stream.text_stream)
+            final = stream.get_final_message()
+        with client.messages.stream(model=model, max_tokens=64, messages=ask, tools=tools) as s:
+            called = s.get_final_message()
+        counted = client.messages.count_tokens(model=model, messages=HI)
+        emu.set_faults({"kind": quota, "next_n": 1})
+        with pytest.raises(anthropic.RateLimitError):
+            client.messages.create(model=model, max_tokens=16, messages=HI)
+    assert message.content[0].type == "text"
+    assert text == final.content[0].text != ""
+    assert called.stop_reason == "tool_use"
+    assert [b.input for b in called.content if b.type == "tool_use"] == [{"city": "Oslo"}]
+    assert counted.input_tokens == message.usage.input_tokens
+    assert set(emu.stats()["by_endpoint"]) == {upstream}
+
+
+@pytest.mark.sdk
+def test_a_budget_reserves_and_charges_the_regional_endpoints_price(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    """Two identical calls per service: the first answer's remaining budget shows the worst
+    case held; the second's, the first call's charge beside its own hold."""
+
+    def worst_and_charged(region: str) -> tuple[Decimal, Decimal]:
+        data = tmp_path / region
+        with _platform_service(emu, data, "vertex", vertex_region=region, dev=False) as svc:
+            key = svc.create_key_sync(budget_usd=10)
+            with anthropic.Anthropic(base_url=svc.url, api_key=key, max_retries=0) as client:
+                left = []
+                for _ in range(2):
+                    raw = client.messages.with_raw_response.create(
+                        model="claude-opus-5", max_tokens=200, messages=HI
+                    )
+                    left.append(Decimal(raw.headers[HEADER_BUDGET_REMAINING]))
+        return Decimal(10) - left[0], left[0] - left[1]
+
+    global_worst, global_cost = worst_and_charged("global")
+    regional_worst, regional_cost = worst_and_charged("us-east5")
+    assert global_cost > 0
+    assert abs(regional_worst - global_worst * Decimal("1.1")) <= Decimal("0.000002")
+    assert abs(regional_cost - global_cost * Decimal("1.1")) <= Decimal("0.000002")

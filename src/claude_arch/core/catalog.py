@@ -17,6 +17,15 @@ unpublished cache-read price there is derived (0.1x input):
     >>> str(cat.cost("claude-haiku-5-5", long_prompt))
     '0.046000'
 
+Where a call runs prices it too: the cloud platforms bill their regional endpoints above the
+list prices (:class:`Placement`; the factors are in ``models.toml``'s ``[endpoints]``):
+
+    >>> on_bedrock = cat.placed(Placement("bedrock", {"bedrock": "regional"}))
+    >>> str(on_bedrock.cost("claude-haiku-4-5", {"input_tokens": 1000, "output_tokens": 500}))
+    '0.003850'
+    >>> on_bedrock.where("claude-haiku-4-5"), on_bedrock.where("vertex:claude-haiku-4-5")
+    (('bedrock', 'regional'), ('vertex', 'global'))
+
 An unknown ID fails before any request, naming the closest real ones:
 
     >>> cat.resolve("claude-haiku-4-20250514")
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,6 +53,7 @@ from claude_arch.core.types import Usage
 from claude_arch.errors import ConfigError, UnknownModelError
 
 __all__ = [
+    "BEDROCK_APIS",
     "CONTEXT_STRATEGIES",
     "EFFORT_LEVELS",
     "MODELS_RELEASED_AT",
@@ -53,9 +64,11 @@ __all__ = [
     "Catalog",
     "Limits",
     "ModelInfo",
+    "Placement",
     "PriceTier",
     "Prices",
     "default_catalog",
+    "endpoint_kind",
     "model_object",
 ]
 
@@ -86,6 +99,13 @@ _CAPABILITY_LISTS = {
     "server_tools": SERVER_TOOLS,
     "context_management": CONTEXT_STRATEGIES,
 }
+
+BEDROCK_APIS = ("invoke", "messages")
+"""How Bedrock serves a model: InvokeModel (``/model/{id}/invoke``, an AWS event stream), or its
+Messages endpoint (``/anthropic/v1/messages``, the Messages API with SSE)."""
+GLOBAL = "global"
+"""The endpoint kind every provider has, billed at the factor ``[endpoints.<provider>]`` gives
+it (1 when not listed)."""
 
 _Rates = tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
 """input, output, cache write 5m, cache write 1h, cache read: what ``cost`` multiplies by."""
@@ -187,6 +207,12 @@ class ModelInfo:
     provider: str | None = None
     """Set on a provider-qualified name (``bedrock:claude-sonnet-4-5``): the model as that
     provider serves it, in a fallback chain beside the same model on the default upstream."""
+    bedrock_api: str = "invoke"
+    """Which Bedrock API serves it (:data:`BEDROCK_APIS`): ``messages`` for the models Bedrock
+    serves on its Messages endpoint only (Opus 4.7 and later)."""
+    regional_premium: bool = True
+    """Whether the platforms' endpoint factors (``[endpoints]``) apply to it: Claude Sonnet 4.5
+    and every later model; earlier models keep the platforms' own pricing."""
 
     def prices_for(self, prompt_tokens: int) -> Prices:
         """The published prices of a call with a prompt of ``prompt_tokens`` tokens."""
@@ -206,6 +232,47 @@ class Limits:
     otpm: int
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a client's calls run, for pricing: ``upstream`` serves plain model names, a
+    provider-qualified name (``bedrock:…``) goes to its provider, and ``endpoints`` names each
+    provider's endpoint kind (``global`` when not named; ``regional`` for a Bedrock geographic
+    or in-region profile, a Vertex region or multi-region). The Claude API's ``us`` kind is a
+    request's ``inference_geo``, priced per request
+    (:func:`~claude_arch.core.worst_case.inference_geo_factor`), not placed here."""
+
+    upstream: str = "anthropic"
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+
+    def kind(self, provider: str) -> str:
+        return self.endpoints.get(provider, GLOBAL)
+
+    @classmethod
+    def of_settings(cls, settings: Any, env: Mapping[str, str] | None = None) -> Placement:
+        """The placement a client with these settings has: ``upstream``, and the endpoint kinds
+        of ``bedrock_inference_profile`` (``global`` is global, any other profile or none is
+        regional) and of ``vertex_region`` (else ``CLOUD_ML_REGION``: ``global`` is global, a
+        region or the ``us``/``eu`` multi-regions regional)."""
+        env = os.environ if env is None else env
+        profile = getattr(settings, "bedrock_inference_profile", GLOBAL) or None
+        region = getattr(settings, "vertex_region", None) or env.get("CLOUD_ML_REGION") or GLOBAL
+        return cls(
+            getattr(settings, "upstream", "anthropic"),
+            {"bedrock": endpoint_kind(profile), "vertex": endpoint_kind(region)},
+        )
+
+
+def endpoint_kind(location: str | None) -> str:
+    """The endpoint kind of a platform location, Bedrock's inference profile (``global``, ``us``,
+    ``eu`` …, None for the in-region ID) or Vertex's region (``global``, ``us``, ``us-east5`` …):
+    ``global`` for the global one, else ``regional``.
+
+    >>> endpoint_kind("global"), endpoint_kind("eu"), endpoint_kind(None)
+    ('global', 'regional', 'regional')
+    """
+    return GLOBAL if location == GLOBAL else "regional"
+
+
 def _field(usage: Mapping[str, Any] | object, name: str) -> int:
     value = usage.get(name) if isinstance(usage, Mapping) else getattr(usage, name, None)
     return int(value or 0)
@@ -215,7 +282,10 @@ class Catalog:
     """Model IDs and aliases → :class:`ModelInfo`; costs of usage records.
 
     ``cache_multipliers`` (``cache_write_5m``, ``cache_write_1h``, ``cache_read`` → a multiple of
-    the input price) is what an unpublished cache price is billed at.
+    the input price) is what an unpublished cache price is billed at. ``endpoint_factors``
+    (provider → endpoint kind → a factor on every price) and ``placement`` (where this catalog's
+    calls run, :meth:`placed`) price a call by where it went: every cost, price and worst case
+    this catalog gives includes its factor.
     """
 
     def __init__(
@@ -224,20 +294,89 @@ class Catalog:
         batch_discount: Decimal,
         tiers: Mapping[str, Mapping[str, Limits]] | None = None,
         cache_multipliers: Mapping[str, Decimal] | None = None,
+        *,
+        endpoint_factors: Mapping[str, Mapping[str, Decimal]] | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self._models = models
         self.batch_discount = batch_discount
         self.tiers: dict[str, dict[str, Limits]] = {k: dict(v) for k, v in (tiers or {}).items()}
         self.cache_multipliers: dict[str, Decimal] = dict(cache_multipliers or {})
+        self.endpoint_factors: dict[str, dict[str, Decimal]] = {
+            provider: dict(kinds) for provider, kinds in (endpoint_factors or {}).items()
+        }
+        self.placement = placement or Placement()
+        if self.placement.upstream not in PROVIDERS:
+            raise ConfigError(
+                f"upstream {self.placement.upstream!r}: expected one of {', '.join(PROVIDERS)}"
+            )
+        self._factors = {p: self.endpoint_factor(p, self.placement.kind(p)) for p in PROVIDERS}
         self._by_name: dict[str, ModelInfo] = {}
+        self._list_bills: dict[str, _Bill] = {}
         self._bills: dict[str, _Bill] = {}
         for m in models:
-            bill = self._bill_of(m)
+            if m.id in self._list_bills:
+                raise ConfigError(f"models.toml: model name {m.id!r} is listed twice")
+            self._list_bills[m.id] = self._bill_of(m)
+            bill = self._placed_bill(m, self.placement.upstream)
             for name in (m.id, *m.aliases):
                 if name in self._by_name:
                     raise ConfigError(f"models.toml: model name {name!r} is listed twice")
                 self._by_name[name] = m
                 self._bills[name] = bill
+
+    def endpoint_factor(self, provider: str, kind: str | None = GLOBAL) -> Decimal:
+        """The factor ``[endpoints.<provider>]`` puts on every price at endpoint ``kind``
+        (``global``, or no kind: 1 unless listed); ConfigError for a kind not listed."""
+        kinds = self.endpoint_factors.get(provider, {})
+        kind = kind or GLOBAL
+        if kind in kinds:
+            return kinds[kind]
+        if kind == GLOBAL:
+            return Decimal(1)
+        known = ", ".join(sorted({GLOBAL, *kinds}))
+        raise ConfigError(
+            f"models.toml: [endpoints.{provider}] has no {kind!r} endpoint; it lists {known}"
+        )
+
+    def placed(self, placement: Placement) -> Catalog:
+        """This catalog pricing calls as they run under ``placement`` (itself when it already
+        does): plain names at ``placement.upstream``'s endpoint factor, ``bedrock:…`` and
+        ``vertex:…`` names at their provider's."""
+        same = placement.upstream == self.placement.upstream and all(
+            placement.kind(p) == self.placement.kind(p) for p in PROVIDERS
+        )
+        if same:
+            return self
+        return Catalog(
+            self._models,
+            self.batch_discount,
+            self.tiers,
+            self.cache_multipliers,
+            endpoint_factors=self.endpoint_factors,
+            placement=placement,
+        )
+
+    def where(self, name: str) -> tuple[str, str]:
+        """The provider a call to ``name`` goes to and that provider's endpoint kind."""
+        info = self.get(name)
+        provider = (info.provider if info else None) or self.placement.upstream
+        return provider, self.placement.kind(provider)
+
+    def _factor(self, info: ModelInfo, provider: str) -> Decimal:
+        return self._factors[provider] if info.regional_premium else Decimal(1)
+
+    def _placed_bill(self, info: ModelInfo, provider: str) -> _Bill:
+        bill = self._list_bills[info.id]
+        factor = self._factor(info, provider)
+        if factor == 1:
+            return bill
+        rates, tiers = bill
+
+        def scaled(r: _Rates) -> _Rates:
+            return (r[0] * factor, r[1] * factor, r[2] * factor, r[3] * factor, r[4] * factor)
+
+        return scaled(rates), tuple((above, scaled(t)) for above, t in tiers)
 
     def _rates(self, model: str, prices: Prices) -> _Rates:
         filled = self.derived(model, prices)
@@ -303,6 +442,10 @@ class Catalog:
                     capabilities=capabilities.of(m),
                     bedrock_id=m.get("bedrock"),
                     vertex_id=m.get("vertex"),
+                    bedrock_api=_bedrock_api(m),
+                    regional_premium=bool(
+                        m.get("regional_premium", defaults.get("regional_premium", True))
+                    ),
                 )
                 for m in data["model"]
             ]
@@ -316,11 +459,12 @@ class Catalog:
                 tier: {fam: Limits(**lim) for fam, lim in fams.items()}
                 for tier, fams in data.get("tiers", {}).items()
             }
+            endpoints = _endpoint_factors(data.get("endpoints", {}))
         except ConfigError as exc:
             raise ConfigError(f"model catalog {where} is malformed: {exc.message}") from exc
         except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError, ArithmeticError) as exc:
             raise ConfigError(f"model catalog {where} is malformed: {exc!r}") from exc
-        return cls(models, discount, tiers, multipliers)
+        return cls(models, discount, tiers, multipliers, endpoint_factors=endpoints)
 
     def __iter__(self) -> Iterator[ModelInfo]:
         return iter(self._models)
@@ -347,9 +491,10 @@ class Catalog:
         if provider not in PROVIDERS or info is None or info.provider is not None:
             return None
         qualified = replace(info, id=f"{provider}:{info.id}", aliases=(), provider=provider)
+        bill = self._placed_bill(info, provider)
         for key in {name, qualified.id}:
             self._by_name[key] = qualified
-            self._bills[key] = self._bills[info.id]
+            self._bills[key] = bill
         return qualified
 
     def resolve(self, name: str) -> ModelInfo:
@@ -383,9 +528,24 @@ class Catalog:
 
     def billed_prices(self, model: str, prompt_tokens: int = 0) -> Prices:
         """The prices :meth:`cost` bills a call with a prompt of ``prompt_tokens`` tokens at:
-        the published ones, unpublished cache prices derived from the input price."""
+        the published ones, unpublished cache prices derived from the input price, times the
+        endpoint factor of where the call runs (:meth:`where`)."""
         info = self.resolve(model)
-        return self.derived(info.id, info.prices_for(prompt_tokens))
+        prices = self.derived(info.id, info.prices_for(prompt_tokens))
+        factor = self._factor(info, self.where(model)[0])
+        if factor == 1:
+            return prices
+
+        def times(price: Decimal | None) -> Decimal | None:
+            return None if price is None else price * factor
+
+        return Prices(
+            input=prices.input * factor,
+            output=prices.output * factor,
+            cache_write_5m=times(prices.cache_write_5m),
+            cache_write_1h=times(prices.cache_write_1h),
+            cache_read=times(prices.cache_read),
+        )
 
     def cost(
         self, model: str, usage: Mapping[str, Any] | object, *, batch: bool | None = None
@@ -399,7 +559,9 @@ class Catalog:
         """
         bill = self._bills.get(model)
         if bill is None:
-            raise UnknownModelError(model, self.suggest(model))
+            if self.get(model) is None:  # a provider-qualified name is made on first use
+                raise UnknownModelError(model, self.suggest(model))
+            bill = self._bills[model]
         if isinstance(usage, Usage):  # the clients' own records: every call, read directly
             written = usage.cache_creation_input_tokens
             w1h, w5m = usage.cache_creation_1h, usage.cache_creation_5m
@@ -450,6 +612,32 @@ class Catalog:
         if batch:
             total *= self.batch_discount
         return total.quantize(_CENT_PRECISION)
+
+
+def _bedrock_api(model: Mapping[str, Any]) -> str:
+    api = model.get("bedrock_api", "invoke")
+    if api not in BEDROCK_APIS:
+        raise ConfigError(f"{model['id']}: bedrock_api must be one of {', '.join(BEDROCK_APIS)}")
+    if api != "invoke" and not model.get("bedrock"):
+        raise ConfigError(f"{model['id']}: bedrock_api {api!r} needs the model's bedrock ID")
+    return str(api)
+
+
+def _endpoint_factors(table: Mapping[str, Any]) -> dict[str, dict[str, Decimal]]:
+    """``[endpoints.<provider>]``: endpoint kind → a positive factor on every price."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for provider, kinds in table.items():
+        if provider not in PROVIDERS or not isinstance(kinds, Mapping):
+            raise ConfigError(
+                f"[endpoints.{provider}]: expected a table for one of {', '.join(PROVIDERS)}"
+            )
+        out[provider] = {}
+        for kind, raw in kinds.items():
+            factor = Decimal(str(raw))
+            if not factor.is_finite() or factor <= 0:
+                raise ConfigError(f"[endpoints.{provider}] {kind} = {raw!r} is not a factor")
+            out[provider][kind] = factor
+    return out
 
 
 def _prices(spec: Mapping[str, Any], model: str) -> Prices:

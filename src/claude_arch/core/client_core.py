@@ -21,7 +21,7 @@ from claude_arch.constants import (
 )
 from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.calls import Call
-from claude_arch.core.catalog import Catalog, ModelInfo, default_catalog
+from claude_arch.core.catalog import Catalog, ModelInfo, Placement, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
@@ -83,7 +83,8 @@ class ClientCore:
 
             settings = Settings()
         self.settings = settings
-        self.catalog = catalog or default_catalog()
+        # priced where its calls run: the upstream and each platform's endpoint kind
+        self.catalog = (catalog or default_catalog()).placed(Placement.of_settings(settings))
         key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
         self.base_url = (base_url or settings.base_url or "").rstrip("/")
         self.embedded = not self.base_url and key is None and settings.upstream == "anthropic"

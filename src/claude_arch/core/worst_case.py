@@ -2,8 +2,10 @@
 
 Every price factor the request asks for counts: the prompt-size tier its input reaches, cache
 writes (every input token may be written, at the dearest TTL its ``cache_control`` marks ask
-for: 1.25x the input price for 5 minutes, 2x for an hour) and ``inference_geo`` (``"us"``:
-1.1x every token category).
+for: 1.25x the input price for 5 minutes, 2x for an hour), where the call runs (the catalog's
+placement: a cloud platform's regional endpoint bills 1.1x) and, on the Claude API,
+``inference_geo`` (``"us"``: 1.1x every token category). A call that may fall back to other
+models costs at most the dearest of them.
 
     >>> from claude_arch.core.catalog import default_catalog
     >>> cat = default_catalog()
@@ -17,11 +19,16 @@ for: 1.25x the input price for 5 minutes, 2x for an hour) and ``inference_geo`` 
     >>> str(worst_case_cost(cat, "claude-haiku-4-5", {**cached, "inference_geo": "us"},
     ...                     input_tokens=1000, output_tokens=100))
     '0.002750'
+    >>> from claude_arch.core.catalog import Placement
+    >>> regional = cat.placed(Placement("anthropic", {"vertex": "regional"}))
+    >>> str(worst_case_cost(regional, "claude-haiku-4-5", plain, input_tokens=1000,
+    ...                     output_tokens=100, fallbacks=["vertex:claude-haiku-4-5"]))
+    '0.001650'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +37,8 @@ from claude_arch.core.types import Usage
 if TYPE_CHECKING:
     from claude_arch.core.catalog import Catalog
 
-__all__ = ["INFERENCE_GEO_FACTORS", "cache_ttls", "worst_case_cost"]
+__all__ = ["cache_ttls", "inference_geo_factor", "worst_case_cost"]
 
-INFERENCE_GEO_FACTORS: Mapping[str, Decimal] = {"us": Decimal("1.1")}
-"""Price factors of ``inference_geo`` values (on every token category), from the pricing page."""
 _PRECISION = Decimal("0.000001")
 _MAX_NODES = 1_000_000
 """A walk's bound: a body is already bounded in size and depth before it gets here."""
@@ -59,6 +64,16 @@ def cache_ttls(params: Mapping[str, Any]) -> set[str]:
     return ttls
 
 
+def inference_geo_factor(catalog: Catalog, model: str, params: Mapping[str, Any]) -> Decimal:
+    """The factor of the request's ``inference_geo`` (``[endpoints.anthropic]`` in the catalog):
+    on the Claude API only (the platforms place a call by their endpoint, and ignore it); 1
+    when it names no priced geography."""
+    geo = params.get("inference_geo")
+    if not geo or not isinstance(geo, str) or catalog.where(model)[0] != "anthropic":
+        return Decimal(1)
+    return catalog.endpoint_factors.get("anthropic", {}).get(geo, Decimal(1))
+
+
 def worst_case_cost(
     catalog: Catalog,
     model: str,
@@ -67,10 +82,13 @@ def worst_case_cost(
     input_tokens: int,
     output_tokens: int,
     batch: bool = False,
+    fallbacks: Iterable[str] = (),
 ) -> Decimal:
     """USD the call may cost at most: ``input_tokens`` (all written to the cache, at the dearest
-    TTL asked for, when the request marks any) and ``output_tokens``, times the request's
-    ``inference_geo`` factor; ``batch``: at the Message Batches discount."""
+    TTL asked for, when the request marks any) and ``output_tokens``, priced where the call runs
+    (``catalog``'s placement) times the request's ``inference_geo`` factor; ``batch``: at the
+    Message Batches discount. With ``fallbacks`` (the models the call may fall back to, a
+    ``bedrock:…`` one among them), the dearest of the model and them."""
     ttls = cache_ttls(params)
     if not ttls:
         usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
@@ -86,8 +104,11 @@ def worst_case_cost(
             cache_creation_5m=input_tokens,
             output_tokens=output_tokens,
         )
-    cost = catalog.cost(model, usage, batch=batch)
-    factor = INFERENCE_GEO_FACTORS.get(str(params.get("inference_geo") or ""))
-    if factor is not None:
-        cost = (cost * factor).quantize(_PRECISION)
-    return cost
+    worst = Decimal(0)
+    for name in (model, *fallbacks):
+        cost = catalog.cost(name, usage, batch=batch)
+        factor = inference_geo_factor(catalog, name, params)
+        if factor != 1:
+            cost = (cost * factor).quantize(_PRECISION)
+        worst = max(worst, cost)
+    return worst

@@ -1,16 +1,22 @@
-"""Amazon Bedrock's runtime API for Claude: InvokeModel, its response stream, and CountTokens.
+"""Amazon Bedrock's runtime API for Claude: InvokeModel, its response stream, CountTokens, and
+the Messages endpoint.
 
     POST /model/{modelId}/invoke                      the Messages body, without model and
     POST /model/{modelId}/invoke-with-response-stream   stream, with anthropic_version
     POST /model/{modelId}/count-tokens                {"input": {"invokeModel": {"body": b64}}}
+    POST /anthropic/v1/messages                       the Messages API itself (model: a Bedrock
+    POST /anthropic/v1/messages/count_tokens          ID in the body, anthropic-version header)
 
 ``modelId`` is a catalog model's Bedrock ID, bare (``anthropic.claude-…``), behind an
 inference-profile prefix (``global.``, ``us.`` …) or as an inference-profile ARN. Requests are
-SigV4-signed (service ``bedrock``) with a key pair of ``aws_credentials``, or carry a Bedrock
-API key as ``Authorization: Bearer``. Streams are AWS event streams whose ``chunk`` events hold
-``{"bytes": base64(<Messages API event>)}``; errors are Bedrock's ``{"message": …}`` with the
-error's name in ``x-amzn-ErrorType``. Everything after authentication is the Anthropic
-routes' own (:func:`claude_arch.emulator.messages.answer`).
+SigV4-signed (service ``bedrock``; on the Messages endpoint ``bedrock-mantle`` too, as the
+bedrock-mantle host signs) with a key pair of ``aws_credentials``, or carry a Bedrock API key as
+``Authorization: Bearer``. InvokeModel streams are AWS event streams whose ``chunk`` events hold
+``{"bytes": base64(<Messages API event>)}``; its errors are Bedrock's ``{"message": …}`` with
+the error's name in ``x-amzn-ErrorType``. The Messages endpoint streams SSE and answers the
+model's errors in the Anthropic shape, Bedrock's own (authentication, throttling) in Bedrock's.
+Everything after authentication is the Anthropic routes' own
+(:func:`claude_arch.emulator.messages.answer`).
 """
 
 from __future__ import annotations
@@ -25,17 +31,32 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from claude_arch.constants import API_VERSION_2X, HEADER_AUTHORIZATION
+from claude_arch.constants import (
+    API_VERSION_2X,
+    HEADER_AUTHORIZATION,
+    HEADER_BETA,
+    HEADER_VERSION,
+    SUPPORTED_API_VERSIONS,
+)
+from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.platforms.eventstream import encode_message
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.sigv4 import verify_signature
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
 from claude_arch.emulator.messages import STATE_KEY, Flavour, answer, keep_request, validate
-from claude_arch.emulator.request_io import ErrorAnswer, parse_json, read_body, require_object
+from claude_arch.emulator.request_io import (
+    ErrorAnswer,
+    error_response,
+    json_response,
+    parse_json,
+    read_body,
+    request_id,
+    require_object,
+)
 from claude_arch.emulator.state import EmulatorState
 
-__all__ = ["BEDROCK", "add_bedrock_routes", "bedrock_error_response"]
+__all__ = ["BEDROCK", "BEDROCK_MESSAGES", "add_bedrock_routes", "bedrock_error_response"]
 
 BEDROCK_VERSIONS = frozenset({"bedrock-2023-05-31", API_VERSION_2X})
 """What ``anthropic_version`` may say: Bedrock's own, and what the 2.x SDK sends there."""
@@ -141,10 +162,21 @@ BEDROCK = Flavour(
     ratelimit_headers=False,
     message_headers=_message_headers,
 )
+BEDROCK_MESSAGES = Flavour(
+    "bedrock", id_prefix="msg_bdrk_", ratelimit_headers=False, message_headers=_message_headers
+)
+"""Bedrock's Messages endpoint: Bedrock's endpoint (stats, faults) and IDs, SSE streams."""
 MODELS_KEY = web.AppKey("bedrock_models", PlatformModels)
+_SIGNING_NAMES = frozenset({"bedrock"})
+_MESSAGES_SIGNING_NAMES = frozenset({"bedrock", "bedrock-mantle"})
 
 
-def _authenticate(request: web.Request, state: EmulatorState, body: bytes) -> str:
+def _authenticate(
+    request: web.Request,
+    state: EmulatorState,
+    body: bytes,
+    services: frozenset[str] = _SIGNING_NAMES,
+) -> str:
     """The caller's key ID (a hash), or ErrorAnswer in Bedrock's 403 shape."""
     auth = request.headers.get(HEADER_AUTHORIZATION, "")
     if auth[:7].lower() == "bearer ":
@@ -167,11 +199,11 @@ def _authenticate(request: web.Request, state: EmulatorState, body: bytes) -> st
                 f"\n\nThe String-to-Sign should have been\n'{check.string_to_sign}'\n"
             )
         raise ErrorAnswer(403, "permission_error", message, code=check.code)
-    if check.service != "bedrock":
+    if check.service not in services:
         raise ErrorAnswer(
             403,
             "permission_error",
-            "Credential should be scoped to correct service: 'bedrock'. ",
+            f"Credential should be scoped to correct service: '{min(services)}'. ",
             code="InvalidSignatureException",
         )
     return short_hash(check.access_key)
@@ -259,6 +291,71 @@ async def count_tokens(request: web.Request) -> web.Response:
     )
 
 
+def _messages_error(request: web.Request, exc: ErrorAnswer) -> web.Response:
+    """Bedrock's own refusals (authentication, throttling, no capacity: they carry an AWS error
+    name) in Bedrock's shape; the model's errors in the Anthropic shape, as the endpoint's."""
+    if exc.code is not None:
+        return bedrock_error_response(exc)
+    rid = request_id(request)
+    headers = {**exc.headers, "x-amzn-RequestId": rid}
+    return error_response(
+        exc.status, exc.error_type, exc.message, rid, headers, details=exc.details
+    )
+
+
+def _messages_body(request: web.Request, raw: bytes) -> tuple[dict[str, Any], ModelInfo]:
+    """The Messages body with its Bedrock model ID resolved to the catalog model; a 400 for a
+    version or model Bedrock does not know."""
+    version = request.headers.get(HEADER_VERSION)
+    if version is not None and version not in SUPPORTED_API_VERSIONS:
+        raise ErrorAnswer(
+            400, "invalid_request_error", f"anthropic-version: {version[:40]!r} is not supported"
+        )
+    body = require_object(parse_json(raw))
+    body.pop("anthropic_version", None)  # in the body is accepted too
+    model_id = body.get("model")
+    info = request.app[MODELS_KEY].from_bedrock(model_id) if isinstance(model_id, str) else None
+    if info is None:
+        raise ErrorAnswer(400, "invalid_request_error", "The provided model identifier is invalid.")
+    return {**body, "model": info.id}, info
+
+
+async def messages(request: web.Request) -> web.StreamResponse:
+    """``POST /anthropic/v1/messages``: the Messages API on Bedrock."""
+    state = request.app[STATE_KEY]
+    state.stats.endpoint(BEDROCK_MESSAGES.endpoint, requests=1, messages_api=1)
+    try:
+        raw = await read_body(request, state.config.max_request_bytes)
+        key_id = _authenticate(request, state, raw, _MESSAGES_SIGNING_NAMES)
+        body, _ = _messages_body(request, raw)
+        keep_request(state, request, body)
+        params, info = validate(
+            state, body, count_tokens=False, betas=request.headers.get(HEADER_BETA)
+        )
+        return await answer(request, state, key_id, params, info, flavour=BEDROCK_MESSAGES)
+    except ErrorAnswer as exc:
+        state.stats.endpoint(BEDROCK_MESSAGES.endpoint, **{f"errors_{exc.status}": 1})
+        state.stats.error(exc.status)
+        return _messages_error(request, exc)
+
+
+async def messages_count_tokens(request: web.Request) -> web.Response:
+    """``POST /anthropic/v1/messages/count_tokens`` on Bedrock."""
+    state = request.app[STATE_KEY]
+    state.stats.endpoint(BEDROCK_MESSAGES.endpoint, requests=1, count_tokens=1, messages_api=1)
+    try:
+        raw = await read_body(request, state.config.max_request_bytes)
+        _authenticate(request, state, raw, _MESSAGES_SIGNING_NAMES)
+        body, _ = _messages_body(request, raw)
+        params, _ = validate(state, body, count_tokens=True, betas=request.headers.get(HEADER_BETA))
+    except ErrorAnswer as exc:
+        state.stats.endpoint(BEDROCK_MESSAGES.endpoint, **{f"errors_{exc.status}": 1})
+        state.stats.error(exc.status)
+        return _messages_error(request, exc)
+    rid = request_id(request)
+    return json_response({"input_tokens": count_request(params)}, rid, {"x-amzn-RequestId": rid})
+
+
 def add_bedrock_routes(app: web.Application) -> None:
     state = app[STATE_KEY]
     app[MODELS_KEY] = PlatformModels(state.catalog)
@@ -266,3 +363,5 @@ def add_bedrock_routes(app: web.Application) -> None:
     app.router.add_post("/model/{model_id:.+}/invoke", invoke)
     app.router.add_post("/model/{model_id:.+}/invoke-with-response-stream", invoke)
     app.router.add_post("/model/{model_id:.+}/count-tokens", count_tokens)
+    app.router.add_post("/anthropic/v1/messages", messages)
+    app.router.add_post("/anthropic/v1/messages/count_tokens", messages_count_tokens)

@@ -3,7 +3,9 @@
 Bedrock names a model by a base ID (``anthropic.claude-sonnet-4-5-20250929-v1:0``), usually
 called through a cross-region inference profile: the base ID behind a geography prefix
 (``global.``, ``us.``, ``eu.``, ``apac.``, ``jp.``, ``au.``), or an inference-profile ARN.
-Vertex names it ``claude-sonnet-4-5@20250929`` (newer models: ``claude-sonnet-4-6``).
+Vertex names it ``claude-sonnet-4-5@20250929`` (newer models: ``claude-sonnet-4-6``). Bedrock
+serves the newest models (the catalog's ``bedrock_api = "messages"``) on its Messages endpoint
+rather than InvokeModel; :meth:`PlatformModels.bedrock_api` says which.
 
     >>> from claude_arch.core.catalog import default_catalog
     >>> ids = PlatformModels(default_catalog())
@@ -14,6 +16,10 @@ Vertex names it ``claude-sonnet-4-5@20250929`` (newer models: ``claude-sonnet-4-
     'claude-sonnet-4-6'
     >>> ids.vertex("claude-sonnet-4-5-20250929"), ids.from_vertex("claude-haiku-4-5@20251001").id
     ('claude-sonnet-4-5@20250929', 'claude-haiku-4-5')
+    >>> ids.bedrock("claude-opus-5-5", profile="eu")
+    'eu.anthropic.claude-opus-5-5'
+    >>> ids.bedrock_api("eu.anthropic.claude-opus-5-5"), ids.bedrock_api(arn)
+    ('messages', 'invoke')
 """
 
 from __future__ import annotations
@@ -68,12 +74,20 @@ class PlatformModels:
 
     def from_bedrock(self, model_id: str) -> ModelInfo | None:
         """The catalog model a Bedrock model ID (base, profile or ARN) stands for, or None."""
-        base = model_id.rpartition("/")[2] if model_id.startswith("arn:") else model_id
-        prefix, dot, rest = base.partition(".")
-        if dot and prefix in INFERENCE_PROFILES:
-            base = rest
-        model = self._by_bedrock.get(base)
+        model = self._by_bedrock.get(model_id)  # an ID (an ARN among them) given as an override
+        if model is None:
+            base = model_id.rpartition("/")[2] if model_id.startswith("arn:") else model_id
+            prefix, dot, rest = base.partition(".")
+            if dot and prefix in INFERENCE_PROFILES:
+                base = rest
+            model = self._by_bedrock.get(base)
         return self._catalog.get(model) if model is not None else None
+
+    def bedrock_api(self, model_id: str) -> str:
+        """Which Bedrock API serves a Bedrock model ID: the catalog model's ``bedrock_api``
+        (``invoke`` for an ID the catalog does not know)."""
+        info = self.from_bedrock(model_id)
+        return info.bedrock_api if info is not None else "invoke"
 
     def from_vertex(self, name: str) -> ModelInfo | None:
         """The catalog model a Vertex model name stands for, or None."""

@@ -20,10 +20,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from claude_arch.constants import PROVIDERS
+from claude_arch.constants import AUTO_MODEL, PROVIDERS
+from claude_arch.core.catalog import Catalog, Placement
 from claude_arch.core.platforms.responses import BufferedResponse
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
-from claude_arch.errors import ConfigError
+from claude_arch.errors import ClaudeArchError, ConfigError
 
 if TYPE_CHECKING:
     from claude_arch.settings import Settings
@@ -63,6 +64,17 @@ class ProviderTransport:
 
     def __repr__(self) -> str:
         return f"ProviderTransport({', '.join(self.transports)}; default {self.default})"
+
+    @property
+    def placement(self) -> Placement:
+        """Where calls through this transport run, for pricing: the default provider, and each
+        platform transport's endpoint kind."""
+        kinds: dict[str, str] = {}
+        for transport in self.transports.values():
+            placed = getattr(transport, "placement", None)
+            if isinstance(placed, Placement):
+                kinds.update(placed.endpoints)
+        return Placement(self.default, kinds)
 
     def _route(self, request: WireRequest) -> tuple[str, WireRequest]:
         body = request.body
@@ -109,11 +121,20 @@ class ProviderTransport:
 
 
 def upstream_transport(
-    settings: Settings, fallbacks: Mapping[str, Iterable[str]], anthropic: AsyncTransport
+    settings: Settings,
+    fallbacks: Mapping[str, Iterable[str]],
+    anthropic: AsyncTransport,
+    *,
+    catalog: Catalog | None = None,
 ) -> AsyncTransport:
     """The transport a client with ``settings`` sends through: ``anthropic`` alone when only the
     Anthropic API is used, else a :class:`ProviderTransport` over every provider named (the
-    upstream setting and the fallback chains), each built from its settings."""
+    upstream setting and the fallback chains), each built from its settings.
+
+    Every model known to go to a platform (the default model and the plain names of the chains
+    on a platform upstream, a chain's ``bedrock:…``/``vertex:…`` names) must have an ID there:
+    else :class:`~claude_arch.errors.ConfigError` names the models that have one, now (at
+    start-up) rather than on the first request."""
     named = providers_named(settings, fallbacks)
     if named == {"anthropic"}:
         return anthropic
@@ -126,6 +147,7 @@ def upstream_transport(
             profile=settings.bedrock_profile,
             base_url=settings.bedrock_base_url,
             inference_profile=settings.bedrock_inference_profile or None,
+            catalog=catalog,
         )
     if "vertex" in named:
         from claude_arch.core.platforms.vertex import VertexTransport
@@ -136,5 +158,30 @@ def upstream_transport(
             region=settings.vertex_region,
             access_token=token.get_secret_value() if token is not None else None,
             base_url=settings.vertex_base_url,
+            catalog=catalog,
         )
+    _check_served(transports, settings, fallbacks)
     return ProviderTransport(transports, default=settings.upstream)
+
+
+def _check_served(
+    transports: Mapping[str, AsyncTransport],
+    settings: Settings,
+    fallbacks: Mapping[str, Iterable[str]],
+) -> None:
+    """ConfigError unless every model known to go to a platform has an ID there."""
+    names = {settings.default_model, *fallbacks}
+    for chain in fallbacks.values():
+        names.update(chain)
+    for name in sorted(names):
+        provider = provider_of(name) or settings.upstream
+        transport = transports.get(provider)
+        platform_model = getattr(transport, "platform_model", None)
+        if platform_model is None or name == AUTO_MODEL:
+            continue
+        try:
+            platform_model(name.partition(":")[2] if provider_of(name) else name)
+        except ClaudeArchError as exc:
+            raise ConfigError(
+                f"{exc.message} (CLAUDE_ARCH_DEFAULT_MODEL, CLAUDE_ARCH_FALLBACKS)"
+            ) from None

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from claude_arch.constants import HEADER_BETA
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.catalog import Catalog, Placement, default_catalog, endpoint_kind
 from claude_arch.core.platforms.google_credentials import AdcTokenSource, GoogleTokenSource
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.platform_errors import vertex_error
@@ -102,6 +102,12 @@ class VertexTransport(PlatformTransport):
 
     def __repr__(self) -> str:
         return f"VertexTransport({self._project}, {self.region}, {self.base_url})"
+
+    @property
+    def placement(self) -> Placement:
+        """Where this transport's calls run, for pricing: the ``global`` location is Vertex's
+        global endpoint; a region or the ``us``/``eu`` multi-regions are regional (10% dearer)."""
+        return Placement("vertex", {"vertex": endpoint_kind(self.region)})
 
     async def project(self) -> str:
         """The project requests go to; ConfigError naming the settings when none is known."""
