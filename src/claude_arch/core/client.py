@@ -84,7 +84,12 @@ class ClaudeClient(ClientBase):
         cooldown_s: float = 30.0,
         tracer_provider: Any = None,
         router: Router | None = None,
+        owns_router: bool = False,
     ) -> None:
+        """``router`` routes ``model: "auto"``; ``owns_router``: it was built for this client
+        alone (with ``router_for``), so :meth:`close` closes it too (its classifier's client, its
+        breaker's Redis pool). A router given by a caller that keeps it is the caller's."""
+        self._owns_router = owns_router and router is not None
         self.core = ClientCore(
             settings,
             api_key=api_key,
@@ -119,11 +124,18 @@ class ClaudeClient(ClientBase):
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool, and the limiter when the client built it."""
-        if self._transport is not None:
-            await self._transport.aclose()
-        if self.core.owns_limiter and self.core.limiter is not None:
-            await self.core.limiter.aclose()  # its Redis pool, when it has one
+        """Close the connection pool, the limiter when the client built it, and the router
+        when it owns it (``owns_router``); each even when an earlier one fails to close."""
+        try:
+            if self._transport is not None:
+                await self._transport.aclose()
+        finally:
+            try:
+                if self.core.owns_limiter and self.core.limiter is not None:
+                    await self.core.limiter.aclose()  # its Redis pool, when it has one
+            finally:
+                if self._owns_router and self.core.router is not None:
+                    await self.core.router.aclose()
 
     # --- public calls ---------------------------------------------------------------------
     # ``timeout`` bounds each attempt and ``deadline`` the whole call: asyncio.timeout around the

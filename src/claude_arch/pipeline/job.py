@@ -52,7 +52,9 @@ def pipeline_client(
     settings = settings or Settings()
     config = config or PipelineSettings()
     router = router_for(config.routing_policy, config.routing_classifier, settings)
-    return ClaudeClient(settings, max_retries=0, router=router)
+    # the router is made for this client alone: closing the client closes it too (the llm
+    # classifier's own client, the breakers' Redis pool)
+    return ClaudeClient(settings, max_retries=0, router=router, owns_router=True)
 
 
 async def execute(client: ClaudeClient, job: Job, *, policy: RetryPolicy = _POLICY) -> Outcome:

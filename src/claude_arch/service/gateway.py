@@ -61,12 +61,6 @@ def router_from_settings(settings: ServiceSettings) -> Router | None:
     )
 
 
-ROUTING_BREAKER = "routing breaker"
-"""The routing breaker shared through Redis, in ``Gateway.extras`` (closed with the gateway)."""
-ROUTING_CLIENT = "routing classifier client"
-"""The ``llm`` classifier's own client, in ``Gateway.extras`` (closed with the gateway)."""
-
-
 @dataclass(eq=False)
 class Gateway:
     settings: ServiceSettings
@@ -99,6 +93,7 @@ class Gateway:
                 meters=(scoped, metrics, *meters),
                 fallbacks=settings.fallbacks,
                 router=router_from_settings(settings),
+                owns_router=True,  # closed with the client: its classifier's client, its pool
             )
         else:
             client.add_meters(scoped, metrics, *meters)
@@ -137,13 +132,6 @@ class Gateway:
             owns_client=owns_client,
         )
         gateway.extras[SESSIONS] = sessions
-        classifier = client.router.classifier if client.router is not None else None
-        routing_client = getattr(classifier, "client", None)
-        if owns_client and isinstance(routing_client, ClaudeClient):
-            gateway.extras[ROUTING_CLIENT] = routing_client
-        breaker = client.router.breaker if client.router is not None else None
-        if owns_client and hasattr(breaker, "aclose"):
-            gateway.extras[ROUTING_BREAKER] = breaker
         return gateway
 
     async def authenticate(self, secret: str | None) -> ApiKey:

@@ -15,7 +15,10 @@ chain, fallback errors), ``breaker`` / ``breaker_redis``,
 ``watcher`` (hot reload), ``dataset`` / ``evaluation`` / ``route_commands`` (``claude-arch
 route``), ``building`` (router from a policy and a classifier kind). The client-bound modules
 (``cascade``, ``llm_classifier``) and the embedding ones are imported on use. A client given a
-router (``ClaudeClient(router=...)``) routes ``model: "auto"`` and walks the chain itself.
+router (``ClaudeClient(router=...)``) routes ``model: "auto"`` and walks the chain itself; a
+router built by ``router_for`` owns what it made (the ``llm`` classifier's client, a Redis
+breaker's pool): ``await router.aclose()`` (or ``async with router``) closes them, and so does
+closing a client made with ``owns_router=True``.
 """
 
 from __future__ import annotations

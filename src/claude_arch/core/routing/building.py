@@ -104,7 +104,10 @@ def router_for(
     behind its rules (``llm`` asks through an async client of its own on the settings'
     upstream, without a router), a circuit breaker per model in this process, or shared through
     Redis when ``settings.redis_url`` is set (written in the background, read from a view
-    refreshed every second)."""
+    refreshed every second).
+
+    The router owns that client and that Redis pool: close it (``await router.aclose()``, or
+    ``async with``) when done with it, after the clients that route with it."""
     from claude_arch.core.routing.watcher import PolicyWatcher
 
     watcher = PolicyWatcher(policy) if Path(policy).is_file() else None
@@ -120,4 +123,5 @@ def router_for(
         from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
 
         breaker = AsyncRedisBreaker(settings.redis_url)
-    return Router(loaded, classifier=chosen, watcher=watcher, breaker=breaker)
+    owns = [made for made in (client, breaker) if made is not None]
+    return Router(loaded, classifier=chosen, watcher=watcher, breaker=breaker, owns=owns)

@@ -10,13 +10,14 @@ False
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from claude_arch.core.routing.features import SEARCH_CHARS, Features
 
-__all__ = ["CONDITION_FIELDS", "Condition"]
+__all__ = ["CONDITION_FIELDS", "Condition", "RequiredText", "required_text"]
 
 _ONE_WORD = re.compile(r"\w+")
 
@@ -45,11 +46,15 @@ class Condition:
     regex: str | None = None
     _keyword_set: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     """Single-word keywords, lower-cased: looked up in the request's word set."""
-    _phrases: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    _phrases: tuple[tuple[str, frozenset[str]], ...] = field(default=(), repr=False, compare=False)
     _keyword_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
     """The other keywords (``_phrases``: several words, punctuation), searched as whole words
-    in the lower-cased head once a plain substring test has found one of them."""
+    in the lower-cased head once one of them may be there: each of its words is a word of the
+    head (a phrase found whole has none cut), or, for one without words, it is a substring."""
     _regex_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _regex_needs: RequiredText | None = field(default=None, repr=False, compare=False)
+    """Text every match of ``regex`` contains: looked for first (a substring test, in C), so a
+    long prompt without it costs no regex scan."""
 
     def __post_init__(self) -> None:
         if self.keywords:
@@ -59,10 +64,12 @@ class Condition:
             others = tuple(k for k in lowered if k not in single)
             if others:
                 words = "|".join(re.escape(k) for k in others)
-                object.__setattr__(self, "_phrases", others)
+                phrases = tuple((k, frozenset(_ONE_WORD.findall(k))) for k in others)
+                object.__setattr__(self, "_phrases", phrases)
                 object.__setattr__(self, "_keyword_re", re.compile(rf"\b(?:{words})\b"))
         if self.regex is not None:
             object.__setattr__(self, "_regex_re", re.compile(self.regex))
+            object.__setattr__(self, "_regex_needs", required_text(self.regex))
 
     @classmethod
     def from_mapping(cls, spec: dict[str, Any]) -> Condition:
@@ -121,12 +128,93 @@ class Condition:
         if self.images is not None and f.has_images != self.images:
             return False
         if self.keywords and f.words.isdisjoint(self._keyword_set):
-            head = f.head
+            words, head = f.words, f.head
             found = (
                 self._keyword_re is not None
-                and any(phrase in head for phrase in self._phrases)
+                and any(
+                    parts <= words if parts else phrase in head for phrase, parts in self._phrases
+                )
                 and self._keyword_re.search(head) is not None
             )
             if not found:
                 return False
-        return self._regex_re is None or self._regex_re.search(f.text, 0, SEARCH_CHARS) is not None
+        return self._regex_re is None or self._regex_found(self._regex_re, f)
+
+    def _regex_found(self, regex: re.Pattern[str], f: Features) -> bool:
+        """``regex.search(f.text, 0, SEARCH_CHARS) is not None``, answered without the scan when
+        the text every match needs is absent; when every match starts with that text, tried
+        only where it occurs (the regex engine has no fast scan for ``(?i)`` or ``\\b`` first)."""
+        needs = self._regex_needs
+        if needs is None or (needs.ignore_case and not f.head_is_ascii):
+            return regex.search(f.text, 0, SEARCH_CHARS) is not None
+        # lower-casing ASCII keeps every character where it was: the head's offsets are the text's
+        haystack, end = (f.head, len(f.head)) if needs.ignore_case else (f.text, SEARCH_CHARS)
+        at = haystack.find(needs.text, 0, end)
+        if at < 0:
+            return False
+        if not needs.starts_match:
+            return regex.search(f.text, 0, SEARCH_CHARS) is not None
+        for _ in range(_MAX_TRIES):  # match(text, at) is search's attempt at ``at``
+            if regex.match(f.text, at, SEARCH_CHARS) is not None:
+                return True
+            at = haystack.find(needs.text, at + 1, end)
+            if at < 0:
+                return False
+        return regex.search(f.text, at, SEARCH_CHARS) is not None
+
+
+_MAX_TRIES = 16
+"""Occurrences of a regex's required text tried one by one; past them, one scan from the next."""
+
+
+class RequiredText(NamedTuple):
+    """Text that every match of a regex contains (lower-cased when ``ignore_case``)."""
+
+    text: str
+    ignore_case: bool
+    starts_match: bool
+    """Whether every match starts where this text does (only zero-width items come before)."""
+
+
+_ZERO_WIDTH = ("AT", "ASSERT", "ASSERT_NOT")
+
+
+def required_text(pattern: str) -> RequiredText | None:
+    """The longest run of plain characters at the top level of ``pattern`` (outside groups,
+    alternatives and repeats), which every match must contain; ASCII only under ``(?i)``.
+    None when there is none, or when the pattern cannot be analysed (the regex then always
+    runs: this is only a shortcut).
+
+    >>> required_text(r"(?i)\\bDesign\\b.{0,60}\\b(system|platform)\\b")
+    RequiredText(text='design', ignore_case=True, starts_match=True)
+    >>> required_text(r"\\?\\s*$")
+    RequiredText(text='?', ignore_case=False, starts_match=True)
+    >>> required_text(r"(a|b)cd").starts_match, required_text(r"x(?=y)zz").text
+    (False, 'zz')
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        parsed = parser.parse(pattern)
+        ignore_case = bool(parsed.state.flags & re.IGNORECASE)
+        best: tuple[str, bool] | None = None
+        run: list[str] = []
+        leading = True  # only zero-width items so far
+        run_leads = True
+        for op, av in [*parsed.data, ("END", None)]:
+            literal = chr(av) if str(op) == "LITERAL" else None
+            if literal is not None and not (ignore_case and not literal.isascii()):
+                if not run:
+                    run_leads = leading
+                run.append(literal)
+                continue
+            if run and (best is None or len(run) > len(best[0])):
+                best = ("".join(run), run_leads)
+            if run or str(op) not in _ZERO_WIDTH:
+                leading = False
+            run = []
+    except Exception:  # a private module that may change: no shortcut then
+        return None
+    if best is None:
+        return None
+    text, starts = best
+    return RequiredText(text.lower() if ignore_case else text, ignore_case, starts)

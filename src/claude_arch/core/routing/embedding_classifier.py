@@ -20,11 +20,14 @@ from claude_arch.core.routing.dataset import Example
 from claude_arch.core.routing.decision import Verdict
 from claude_arch.core.routing.errors import PolicyError
 from claude_arch.core.routing.features import Features
+from claude_arch.core.routing.minilm import DEFAULT_MAX_TOKENS  # no numpy until an embedder
 from claude_arch.core.routing.policy import Policy
 
 __all__ = ["Embedder", "EmbeddingClassifier", "EmbeddingModel", "fit_embedding_model"]
 
-_EXCERPT_CHARS = 2_000  # the model reads 256 tokens at most: the head of the prompt
+_EXCERPT_CHARS = 2_000  # more than the tokens embedded (128 by default): the head of the prompt
+_UNRECORDED_MAX_TOKENS = 256
+"""What a model file fitted before ``max_tokens`` was recorded was fitted with."""
 
 
 class Embedder(Protocol):
@@ -35,22 +38,35 @@ class Embedder(Protocol):
 
 @dataclass(slots=True)
 class EmbeddingModel:
-    """Fitted weights: ``tiers`` cheapest first, ``weights`` (dim+1 rows by tiers: bias last)."""
+    """Fitted weights: ``tiers`` cheapest first, ``weights`` (dim+1 rows by tiers: bias last);
+    ``max_tokens``: how many tokens of each prompt the embeddings were made of (the classifier
+    embeds as many)."""
 
     tiers: list[str]
     weights: list[list[float]]
     max_under_risk: float = 0.2
+    max_tokens: int = DEFAULT_MAX_TOKENS
 
     def save(self, path: str | Path) -> None:
-        body = {"tiers": self.tiers, "weights": self.weights, "max_under_risk": self.max_under_risk}
+        body = {
+            "tiers": self.tiers,
+            "weights": self.weights,
+            "max_under_risk": self.max_under_risk,
+            "max_tokens": self.max_tokens,
+        }
         Path(path).write_text(json.dumps(body), encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> EmbeddingModel:
         try:
             body = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(list(body["tiers"]), body["weights"], float(body["max_under_risk"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            max_tokens = body.get("max_tokens", _UNRECORDED_MAX_TOKENS)
+            if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 2:
+                raise ValueError(f"max_tokens: expected a whole number >= 2, got {max_tokens!r}")
+            return cls(
+                list(body["tiers"]), body["weights"], float(body["max_under_risk"]), max_tokens
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PolicyError(str(path), None, f"not a fitted router model: {exc}") from exc
 
 
@@ -67,14 +83,17 @@ def fit_embedding_model(
     l2: float = 1e-3,
     steps: int = 600,
     learning_rate: float = 2.0,
+    max_tokens: int | None = None,
 ) -> EmbeddingModel:
-    """Fit multinomial logistic regression (full-batch gradient descent) on labelled prompts."""
+    """Fit multinomial logistic regression (full-batch gradient descent) on labelled prompts,
+    embedded from their first ``max_tokens`` tokens (default: the embedder's, else 128)."""
     import numpy as np
 
     if embedder is None:
         from claude_arch.core.routing.minilm import MiniLMEmbedder
 
-        embedder = MiniLMEmbedder()
+        embedder = MiniLMEmbedder(max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
+    max_tokens = int(getattr(embedder, "max_tokens", None) or max_tokens or DEFAULT_MAX_TOKENS)
     tiers = list(policy.tier_names)
     x = _features(np, embedder.embed([e.prompt[:_EXCERPT_CHARS] for e in examples]))
     y = np.zeros((len(examples), len(tiers)))
@@ -89,7 +108,7 @@ def fit_embedding_model(
         p /= p.sum(1, keepdims=True)
         grad = x.T @ ((p - y) * sample_w) / len(examples) + l2 * w
         w -= learning_rate * grad
-    return EmbeddingModel(tiers, w.tolist(), max_under_risk)
+    return EmbeddingModel(tiers, w.tolist(), max_under_risk, max_tokens)
 
 
 class EmbeddingClassifier:
@@ -103,7 +122,7 @@ class EmbeddingClassifier:
         if embedder is None:
             from claude_arch.core.routing.minilm import MiniLMEmbedder
 
-            embedder = MiniLMEmbedder()
+            embedder = MiniLMEmbedder(max_tokens=model.max_tokens)
         self._np: Any = np
         self.model = model
         self.embedder = embedder

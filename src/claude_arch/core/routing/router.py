@@ -15,8 +15,11 @@ only when ``is_fallback_error(exc)``.
 
 from __future__ import annotations
 
+import inspect
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import Any
 
 from claude_arch.core.catalog import Catalog, default_catalog
@@ -36,6 +39,8 @@ from claude_arch.errors import (
 )
 
 __all__ = ["FALLBACK_ERRORS", "Router", "is_fallback_error"]
+
+log = logging.getLogger("claude_arch.routing")
 
 FALLBACK_ERRORS: tuple[type[Exception], ...] = (
     OverloadedError,
@@ -57,6 +62,11 @@ class Router:
 
     ``classifier`` decides when no rule is at least ``policy.classifier.below_confidence`` sure
     (None: the rules' answer stands); ``breaker`` defaults to a :class:`LocalBreaker`.
+
+    ``owns``: what the router was built with and must close, in :meth:`aclose` (or leaving
+    ``async with router:``), such as the ``llm`` classifier's own client and a breaker's Redis
+    pool that :func:`~claude_arch.core.routing.building.router_for` made for it. What was passed
+    in without being listed there (a client the caller shares) is left open.
     """
 
     def __init__(
@@ -67,6 +77,7 @@ class Router:
         breaker: CircuitBreaker | None = None,
         catalog: Catalog | None = None,
         watcher: PolicyWatcher | None = None,
+        owns: Iterable[object] = (),
     ) -> None:
         self.watcher = watcher
         """When set, the policy is its ``current()`` one: an edited file is used from the next
@@ -76,6 +87,9 @@ class Router:
         self.classifier = classifier
         self.breaker: CircuitBreaker = breaker or LocalBreaker()
         self.catalog = catalog or default_catalog()
+        self._owned: list[object] = list(owns)
+        self._orders: dict[str, tuple[tuple[str, int | None], ...]] = {}
+        self._orders_of: tuple[Policy | None, Catalog | None] = (None, None)
 
     # --- deciding ---------------------------------------------------------------------------
     def _needs_classifier(self, verdict: Verdict) -> bool:
@@ -126,24 +140,44 @@ class Router:
         )
 
     # --- falling back -----------------------------------------------------------------------
-    def _fits(self, model: str, features: Features | None) -> bool:
-        if features is None:
-            return True
-        info = self.catalog.resolve(model)
-        return features.prompt_tokens + (features.max_output_tokens or 0) <= info.context_window
+    def _ordered(self, tier: str) -> tuple[tuple[str, int | None], ...]:
+        """The tier's models, then those of more capable tiers, then cheaper ones, each with its
+        context window (None: not in the catalog): worked out once per policy and catalog, not
+        per request."""
+        policy, catalog = self._orders_of
+        if policy is not self.policy or catalog is not self.catalog:  # reloaded, or replaced
+            self._orders.clear()
+            self._orders_of = (self.policy, self.catalog)
+        cached = self._orders.get(tier)
+        if cached is None:
+            names = self.policy.tier_names
+            rank = names.index(tier)
+            seen: list[str] = []
+            for name in [names[rank], *names[rank + 1 :], *reversed(names[:rank])]:
+                seen.extend(m for m in self.policy.tiers[name].models if m not in seen)
+            known = {m: self.catalog.get(m) for m in seen}
+            cached = tuple((m, i.context_window if i else None) for m, i in known.items())
+            self._orders[tier] = cached
+        return cached
 
     def _models(self, tier: str, features: Features | None) -> list[str]:
         """The tier's models, then those of more capable tiers, then cheaper ones; without
         models whose breaker is open or whose context is too small (all of them, when that
         would leave none)."""
-        names = self.policy.tier_names
-        rank = names.index(tier)
-        order = [names[rank], *names[rank + 1 :], *reversed(names[:rank])]
-        seen: list[str] = []
-        for name in order:
-            seen.extend(m for m in self.policy.tiers[name].models if m not in seen)
-        usable = [m for m in seen if self.breaker.state(m) != "open" and self._fits(m, features)]
-        return usable or seen
+        ordered = self._ordered(tier)
+        need = (
+            None if features is None else features.prompt_tokens + (features.max_output_tokens or 0)
+        )
+        state = self.breaker.state
+        usable = [m for m, window in ordered if state(m) != "open" and self._fits(m, window, need)]
+        return usable or [m for m, _ in ordered]
+
+    def _fits(self, model: str, window: int | None, need: int | None) -> bool:
+        if need is None:  # no request to fit
+            return True
+        if window is None:  # not in this router's catalog: resolve() names the closest models
+            window = self.catalog.resolve(model).context_window
+        return need <= window
 
     def chain(self, decision: Decision, params: Mapping[str, Any] | None = None) -> list[str]:
         """The models to try for ``decision``, in order (pass ``params`` to skip models whose
@@ -162,3 +196,31 @@ class Router:
         """Count a failure against ``model``'s breaker when ``exc`` is a fallback error."""
         if is_fallback_error(exc):
             self.breaker.record_failure(model)
+
+    # --- closing ----------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close what the router owns (``owns``), last first, each once: ``aclose()`` or
+        ``close()``, awaited when it returns an awaitable. One that fails is logged and does
+        not keep the others open. Calling it again does nothing."""
+        owned, self._owned = self._owned, []
+        for resource in reversed(owned):
+            closer = getattr(resource, "aclose", None) or getattr(resource, "close", None)
+            if closer is None:
+                continue
+            try:
+                result = closer()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("closing the router's %s failed", type(resource).__name__)
+
+    async def __aenter__(self) -> Router:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

