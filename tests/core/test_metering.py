@@ -304,3 +304,33 @@ def test_prometheus_genai_metrics_are_off_by_default() -> None:
     for record in RECORDS:
         meter.record(record)
     assert "gen_ai_" not in meter.render().decode()
+
+
+def test_routed_calls_count_by_tier_classifier_and_model() -> None:
+    meter = PrometheusMeter()
+    route = {
+        "tier": "fast",
+        "model": HAIKU,
+        "reason": "a greeting",
+        "classifier": "llm",
+        "latency_s": 0.4,
+        "cost_usd": "0.00007",
+    }
+    meter.record(UsageRecord(model=HAIKU, latency_s=1.0, route=route))
+    meter.record(UsageRecord(model=HAIKU, latency_s=1.0, route={**route, "classifier": "rules"}))
+    meter.record(UsageRecord(model=HAIKU, latency_s=1.0))  # not routed: counted nowhere here
+    found = samples(meter)
+    routed = {
+        labels: value
+        for (name, labels), value in found.items()
+        if name == "claude_arch_routed_total"
+    }
+    assert routed == {
+        labels(tier="fast", classifier="llm", model=HAIKU): 1.0,
+        labels(tier="fast", classifier="rules", model=HAIKU): 1.0,
+    }
+    assert found["claude_arch_routing_cost_usd_total", labels(classifier="llm")] == pytest.approx(
+        0.00007
+    )
+    assert found["claude_arch_routing_decision_seconds_count", labels(classifier="rules")] == 1.0
+    assert found["claude_arch_routing_decision_seconds_sum", labels(classifier="llm")] == 0.4

@@ -336,7 +336,11 @@ def live_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]
     with (
         EmulatorServer() as emulator,
         ServiceServer.for_emulator(
-            emulator, tmp_path_factory.mktemp("svc"), max_retries=1, genai_metrics=True
+            emulator,
+            tmp_path_factory.mktemp("svc"),
+            max_retries=1,
+            genai_metrics=True,
+            routing_policy="default",
         ) as service,
     ):
         key = {"x-api-key": service.create_key_sync("metrics", rpm=600, budget_usd=5)}
@@ -347,6 +351,7 @@ def live_metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]
 
             assert send(HELLO) == 200
             assert send({**HELLO, "stream": True}) == 200
+            assert send({**HELLO, "model": "auto"}) == 200  # routed: the routing metrics
             emulator.set_faults({"kind": "529", "next_n": 1})
             assert send(HELLO) == 200  # after one retry
             for kind in ("429", "529", "500"):

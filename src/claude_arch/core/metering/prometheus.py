@@ -27,6 +27,8 @@ __all__ = ["PrometheusMeter"]
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+ROUTING_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+_LABEL_CHARS = 40  # a tier or classifier name is the policy's; long ones are cut
 THROTTLED_STATUSES = frozenset({429, 529})
 _SERIES_CACHE_SIZE = 1024
 
@@ -41,6 +43,11 @@ class PrometheusMeter:
     ``claude_arch_time_to_first_token_seconds{model,operation}``,
     ``claude_arch_retries_total{model,operation}`` (attempts beyond the first) and
     ``claude_arch_throttled_total{model,operation,status}`` (calls that ended in 429 or 529).
+    Calls routed from ``model: "auto"``: ``claude_arch_routed_total{tier,classifier,model}``
+    (the tier decided, what decided it, the model that answered),
+    ``claude_arch_routing_decision_seconds{classifier}`` and
+    ``claude_arch_routing_cost_usd_total{classifier}`` (what deciding cost: an ``llm``
+    classifier's call).
 
     With ``genai``: ``gen_ai_client_operation_duration_seconds`` (every call; ``error_type`` on
     failures, ``gen_ai_response_model`` on successes) and ``gen_ai_client_token_usage``
@@ -97,6 +104,25 @@ class PrometheusMeter:
             (*mo, "status"),
             registry=reg,
         )
+        self.routed = Counter(
+            "claude_arch_routed",
+            'Calls routed from model "auto", by tier, classifier and the model that answered.',
+            ("tier", "classifier", "model"),
+            registry=reg,
+        )
+        self.routing_latency = Histogram(
+            "claude_arch_routing_decision_seconds",
+            'Time to decide where a model "auto" call goes.',
+            ("classifier",),
+            buckets=ROUTING_BUCKETS,
+            registry=reg,
+        )
+        self.routing_cost = Counter(
+            "claude_arch_routing_cost_usd",
+            "What routing decisions cost (an llm classifier's calls), in US dollars.",
+            ("classifier",),
+            registry=reg,
+        )
         self.genai = genai
         genai_labels = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
         self.genai_duration = Histogram(
@@ -147,8 +173,21 @@ class PrometheusMeter:
             series.child("retries").inc(record.attempts - 1)
         if record.status in THROTTLED_STATUSES:
             series.child("throttled").inc()
+        if record.route is not None:
+            self._record_route(record.route, record.model)
         if self.genai:
             self._record_genai(record)
+
+    def _record_route(self, route: dict[str, Any], model: str) -> None:
+        classifier = str(route.get("classifier") or "")[:_LABEL_CHARS]
+        tier = str(route.get("tier") or "")[:_LABEL_CHARS]
+        self.routed.labels(tier, classifier, self._labels.model(model)).inc()
+        latency = route.get("latency_s")
+        if isinstance(latency, int | float):
+            self.routing_latency.labels(classifier).observe(latency)
+        cost = route.get("cost_usd")
+        if cost:
+            self.routing_cost.labels(classifier).inc(float(cost))
 
     def _record_genai(self, record: UsageRecord) -> None:
         labels = self._labels
