@@ -1,17 +1,30 @@
 """Cold start and warm overhead of the Lambda HTTP handler under the real runtime client.
 
-    .venv/bin/python bench/bench_serverless.py [--runs 7] [--warm 300]
+    .venv/bin/python bench/bench_serverless.py [--runs 7] [--warm 300] [--before REV] [--floor]
+                                               [--in-venv]
 
 Cold start: from spawning ``python -m awslambdaric HANDLER`` to the first response posted to
 a local Runtime API, for our handler and for the seed's (the official SDK, a client per
-invocation), alternated in one run against one emulator. Warm overhead: the p50 of an
-invocation through the runtime (handler, client, runtime API round trip) minus the p50 of the
-same Messages call sent straight to the emulator with httpx.
+invocation), alternated in one run against one emulator. Each handler runs as Lambda loads it:
+the base interpreter without its site-packages (``-S``), with only its deployment package on
+``PYTHONPATH`` (``pip install --target``: claude-arch's dependencies with the ``aws`` extra,
+our source first; the seed's ``anthropic``; awslambdaric in both), built once into
+``~/.cache/claude-arch-bench``. ``--in-venv`` runs them in this venv instead, where every dev
+dependency is importable (opentelemetry-api, for one, which the client then loads). The
+process's CPU time (user + system, from ``wait4``) is reported beside the wall time, as it moves
+less on a shared machine.
+``--before REV`` adds our handler as it was at a git revision (a worktree of it, first on
+``PYTHONPATH``), alternated with the others, so a change is measured against its baseline in
+the same minutes; ``--floor`` adds a bare handler (Powertools' logger and metrics, one httpx
+POST) to show what the core's own work costs above it. Warm overhead: the p50 of an invocation
+through the runtime (handler, client, runtime API round trip) minus the p50 of the same Messages
+call sent straight to the emulator with httpx.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -19,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -30,6 +45,7 @@ from claude_arch.serverless.aws_lambda.runtime_api import (
 )
 from claude_arch.testing import EmulatorServer
 
+ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-ant-bench"
 OURS = "claude_arch.serverless.aws_lambda.http_handler.handler"
 SEED = "seed_lambda_function.handler"
@@ -53,26 +69,80 @@ def handler(event, context):
         })
     }
 """
-EVENT = json.loads(
-    (Path(__file__).resolve().parents[1] / "tests/serverless/events/http_api_v2.json").read_text()
+FLOOR = "floor_lambda_function.handler"
+# the least a handler can do: Powertools' logger and metrics, one httpx client, one POST, no
+# validation, no catalog, no settings; what ours costs above it is the core's work
+FLOOR_SOURCE = """
+import json, os
+import httpx
+from aws_lambda_powertools import Logger, Metrics
+logger, metrics = Logger(), Metrics(namespace="floor")
+client = None
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event, context):
+    global client
+    client = client or httpx.Client(base_url=os.environ["ANTHROPIC_BASE_URL"])
+    body = json.loads(event["body"])
+    answer = client.post("/v1/messages", json={"model": "claude-haiku-4-5", "max_tokens": 512,
+        "messages": [{"role": "user", "content": body["prompt"]}]},
+        headers={"x-api-key": os.environ["ANTHROPIC_API_KEY"], "anthropic-version": "2023-06-01"})
+    return {"statusCode": 200, "body": answer.text}
+"""
+EVENT = json.loads((ROOT / "tests/serverless/events/http_api_v2.json").read_text())
+
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "claude-arch-bench"
+BASE_PYTHON = str(
+    Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
 )
 
 
-def cold_start_ms(handler: str, emu: EmulatorServer, extra_path: str) -> float:
+def ours_requirements() -> list[str]:
+    """claude-arch's dependencies with the ``aws`` extra, and the runtime client."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["aws"], "awslambdaric"]
+
+
+def deployment_package(name: str, requirements: list[str]) -> Path:
+    """``pip install --target`` of ``requirements``, cached by their list."""
+    stamp = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:12]
+    target = CACHE / f"lambda-{name}-{stamp}"
+    if not (target / ".complete").exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--target", str(target), *requirements],
+            check=True,
+        )
+        (target / ".complete").touch()
+    return target
+
+
+def cold_start(
+    handler: str, emu: EmulatorServer, paths: list[str], packaged: bool
+) -> tuple[float, float]:
+    """(wall ms, CPU ms) from spawning the runtime to the first response posted."""
     with LambdaRuntimeApi() as api:
         env = runtime_environment(api)
         env.update(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=emu.url)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra_path, env.get("PYTHONPATH")) if p)
+        if packaged:  # only the function's package: no venv, no site-packages
+            env["PYTHONPATH"] = os.pathsep.join(paths)
+            python, options = BASE_PYTHON, ["-S"]
+        else:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (*paths, env.get("PYTHONPATH")) if p)
+            python, options = sys.executable, []
         start = time.perf_counter()
-        proc = start_runtime(handler, env, output=subprocess.DEVNULL)
+        proc = start_runtime(
+            handler, env, output=subprocess.DEVNULL, python=python, python_options=options
+        )
         try:
             result = api.invoke(EVENT, timeout_s=30, wait_s=60)
             elapsed = (time.perf_counter() - start) * 1000
         finally:
             proc.kill()
-            proc.wait()
+            _, _, usage = os.wait4(proc.pid, 0)
+            proc.returncode = -9
     assert result.payload["statusCode"] == 200, result.payload
-    return elapsed
+    return elapsed, (usage.ru_utime + usage.ru_stime) * 1000
 
 
 def warm_overhead(emu: EmulatorServer, n: int) -> tuple[float, float]:
@@ -108,23 +178,73 @@ def warm_overhead(emu: EmulatorServer, n: int) -> tuple[float, float]:
     return statistics.median(upstream), statistics.median(through)
 
 
+def worktree(stack: ExitStack, rev: str, tmp: Path) -> Path:
+    """A checkout of ``rev`` (removed at the end); its ``src`` goes first on PYTHONPATH."""
+    path = tmp / f"before-{rev[:12]}"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), rev],
+        check=True,
+        capture_output=True,
+    )
+    stack.callback(
+        subprocess.run,
+        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+        check=False,
+        capture_output=True,
+    )
+    return path / "src"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--warm", type=int, default=300)
+    parser.add_argument("--before", help="also run our handler as it was at this git revision")
+    parser.add_argument(
+        "--floor", action="store_true", help="also run a bare Powertools + httpx handler"
+    )
+    parser.add_argument(
+        "--in-venv", action="store_true", help="run the handlers in this venv, not packaged"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, EmulatorServer(api_keys=[KEY]) as emu:
-        (Path(tmp) / "seed_lambda_function.py").write_text(SEED_SOURCE)
-        ours, seed = [], []
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        emu = stack.enter_context(EmulatorServer(api_keys=[KEY]))
+        (tmp / "seed_lambda_function.py").write_text(SEED_SOURCE)
+        (tmp / "floor_lambda_function.py").write_text(FLOOR_SOURCE)
+        packaged = not args.in_venv
+        ours_pkg: list[str] = []
+        seed_pkg: list[str] = []
+        if packaged:
+            ours_pkg = [str(deployment_package("ours", ours_requirements()))]
+            seed_pkg = [str(deployment_package("seed", ["anthropic", "awslambdaric"]))]
+        src = [str(ROOT / "src")] if packaged else []
+        variants: dict[str, tuple[str, list[str]]] = {"ours": (OURS, [*src, *ours_pkg])}
+        if args.before:
+            before = str(worktree(stack, args.before, tmp))
+            variants[f"ours at {args.before}"] = (OURS, [before, *ours_pkg])
+        if args.floor:
+            variants["floor (Powertools + httpx)"] = (FLOOR, [str(tmp), *ours_pkg])
+        variants["seed"] = (SEED, [str(tmp), *seed_pkg])
+        walls: dict[str, list[float]] = {name: [] for name in variants}
+        cpus: dict[str, list[float]] = {name: [] for name in variants}
         for _ in range(args.runs):
-            ours.append(cold_start_ms(OURS, emu, tmp))
-            seed.append(cold_start_ms(SEED, emu, tmp))
+            for name, (handler, paths) in variants.items():
+                wall, cpu = cold_start(handler, emu, paths, packaged)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
         up, through = warm_overhead(emu, args.warm)
-    o, s = statistics.median(ours), statistics.median(seed)
-    print(f"cold start, spawn to first response (median of {args.runs}, alternated):")
-    print(f"  ours (claude_arch http_handler): {o:7.1f} ms   [{min(ours):.0f}..{max(ours):.0f}]")
-    print(f"  seed (anthropic SDK per call):   {s:7.1f} ms   [{min(seed):.0f}..{max(seed):.0f}]")
-    print(f"  ratio: {s / o:.1f}x")
+    where = "each in its deployment package" if not args.in_venv else "in this venv"
+    print(f"cold start, spawn to first response ({where}; median of {args.runs}, alternated):")
+    for name in variants:
+        w, c = statistics.median(walls[name]), statistics.median(cpus[name])
+        print(
+            f"  {name:<28} wall {w:7.1f} ms [{min(walls[name]):.0f}..{max(walls[name]):.0f}]"
+            f"   CPU {c:7.1f} ms [{min(cpus[name]):.0f}..{max(cpus[name]):.0f}]"
+        )
+    ours_w, seed_w = statistics.median(walls["ours"]), statistics.median(walls["seed"])
+    ours_c, seed_c = statistics.median(cpus["ours"]), statistics.median(cpus["seed"])
+    print(f"  seed / ours: {seed_w / ours_w:.2f}x wall, {seed_c / ours_c:.2f}x CPU")
     print(f"warm invocation, p50 of {args.warm}:")
     print(f"  straight to the emulator (httpx):       {up:6.2f} ms")
     print(f"  through awslambdaric + our handler:     {through:6.2f} ms")

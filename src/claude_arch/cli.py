@@ -693,6 +693,34 @@ def lambda_invoke(
         raise typer.Exit(1)
 
 
+gcf_app = typer.Typer(
+    help="Run the Google Cloud Functions on this machine, under the Functions Framework.",
+    no_args_is_help=True,
+)
+app.add_typer(gcf_app, name="gcf")
+
+
+@gcf_app.command("serve")
+def gcf_serve(
+    target: Annotated[
+        str, typer.Option("--target", help="ask (HTTP, JSON or SSE), on_pubsub or on_task.")
+    ] = "ask",
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
+) -> None:
+    """Serve one function with functions-framework until Ctrl-C (no API key: the embedded
+    emulator is the upstream)."""
+    from claude_arch.errors import ConfigError
+    from claude_arch.serverless.gcp.local_run import serve_locally
+
+    try:
+        code = serve_locally(target, host=host, port=port)
+    except ConfigError as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()
 

@@ -36,10 +36,21 @@ def body_of(result: Invocation) -> Any:
 class LambdaFunction:
     """One execution environment: ``awslambdaric`` running ``handler`` with its output in a file."""
 
-    def __init__(self, handler: str, upstream: str, log: Path, **env: str) -> None:
+    def __init__(
+        self,
+        handler: str,
+        upstream: str,
+        log: Path,
+        *,
+        api_key: str | None = CANARY_KEY,
+        **env: str,
+    ) -> None:
         self.api = LambdaRuntimeApi().start()
         environ = runtime_environment(self.api)
-        environ.update(ANTHROPIC_API_KEY=CANARY_KEY, ANTHROPIC_BASE_URL=upstream, **env)
+        environ.update(ANTHROPIC_BASE_URL=upstream, **env)
+        environ.pop("ANTHROPIC_API_KEY", None)
+        if api_key is not None:  # None: the function reads its key from a secret store
+            environ["ANTHROPIC_API_KEY"] = api_key
         environ.pop("CLAUDE_ARCH_REDIS_URL", None)
         self.log_path = log
         self._log = log.open("wb")
@@ -82,3 +93,15 @@ def python_modules_after(code: str, env: dict[str, str]) -> set[str]:
         [sys.executable, "-c", script], env=env, capture_output=True, check=True, text=True
     )
     return set(out.stdout.split())
+
+
+def drop_idempotency_table(url: str) -> None:
+    """Drop the idempotency table a test made in a shared database."""
+    from sqlalchemy import create_engine, text
+
+    from claude_arch.serverless.idempotency_sql import TABLE_NAME, sync_url
+
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {TABLE_NAME}"))
+    engine.dispose()

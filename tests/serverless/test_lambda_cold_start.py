@@ -9,7 +9,20 @@ from lambda_env import CANARY_KEY, python_modules_after
 
 from claude_arch.testing import EmulatorServer
 
-HEAVY = ("anthropic", "fastapi", "starlette", "claude_arch.emulator", "claude_arch.service.app")
+HEAVY = (
+    "anthropic",
+    "fastapi",
+    "starlette",
+    "claude_arch.emulator",
+    "claude_arch.service.app",
+    # only when a secret store, visibility delays or idempotency need them, never on a cold start
+    "boto3",
+    "botocore.session",  # (Powertools' user agent imports botocore's bare package: 1 ms)
+    "sqlalchemy",
+    "redis",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.parameters",
+)
 
 CALL = """
 import importlib
@@ -41,5 +54,18 @@ def test_a_handler_and_its_first_call_load_no_sdk_web_framework_or_emulator(
         loaded = python_modules_after(CALL.format(module=module, event=event), env)
         assert emu.stats()["totals"]["requests"] == 1
     assert "claude_arch.core.sync_client" in loaded
-    assert [m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY] == []
+    assert [m for m in loaded if m in HEAVY or m.startswith(tuple(h + "." for h in HEAVY))] == []
     assert "aiohttp" not in loaded
+
+
+@pytest.mark.parametrize(
+    ("init_type", "preloaded"),
+    [("on-demand", False), ("snap-start", True), ("provisioned-concurrency", True)],
+)
+def test_the_client_is_imported_at_init_only_when_no_request_waits_for_it(
+    init_type: str, preloaded: bool
+) -> None:
+    env = {**os.environ, "AWS_LAMBDA_INITIALIZATION_TYPE": init_type}
+    loaded = python_modules_after("import claude_arch.serverless.aws_lambda.http_handler", env)
+    assert ("claude_arch.core.sync_client" in loaded) is preloaded
+    assert "boto3" not in loaded  # no secret read into a snapshot

@@ -46,5 +46,49 @@ def test_the_template_names_real_handlers_with_a_dlq_and_partial_failures() -> N
     assert jobs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "deadLetterTargetArn" in resources["JobsQueue"]["Properties"]["RedrivePolicy"]
     assert resources["AskFunction"]["Properties"]["Timeout"] < 30  # API Gateway's limit
-    for fn in ("AskFunction", "JobsFunction"):
-        assert "Policies" not in resources[fn]["Properties"]  # nothing beyond what SAM derives
+
+
+def load_template() -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)  # noqa: S506
+    return template
+
+
+def test_least_privilege_the_key_at_run_time_and_no_key_in_the_configuration() -> None:
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert "ANTHROPIC_API_KEY" not in variables  # not resolved into the configuration
+    assert variables["CLAUDE_ARCH_API_KEY_SECRET"].startswith("aws-secretsmanager:")
+    resources = template["Resources"]
+    for name in ("AskFunction", "JobsFunction", "StreamFunction"):
+        policies = resources[name]["Properties"]["Policies"]
+        secret = [p for p in policies if "AWSSecretsManagerGetSecretValuePolicy" in p]
+        assert len(secret) == 1  # the one secret, read only
+        arn = secret[0]["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]
+        assert "${AnthropicKeySecretName}" in arn
+        statements = [s for p in policies for s in p.get("Statement", [])]
+        if name == "JobsFunction":  # visibility delays on its own queue, nothing else
+            assert statements == [
+                {
+                    "Effect": "Allow",
+                    "Action": ["sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"],
+                    "Resource": "JobsQueue.Arn",
+                }
+            ]
+        else:
+            assert statements == []
+
+
+def test_the_streaming_function_is_the_service_behind_the_web_adapter() -> None:
+    resources = load_template()["Resources"]
+    stream = resources["StreamFunction"]["Properties"]
+    variables = stream["Environment"]["Variables"]
+    assert stream["Handler"] == "run.sh"
+    assert (TEMPLATE.parent / "run.sh").stat().st_mode & 0o111  # executable
+    assert stream["FunctionUrlConfig"]["InvokeMode"] == "RESPONSE_STREAM"
+    assert variables["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert stream["Layers"] == ["WebAdapterLayerArn"]
+    assert (
+        ":layer:LambdaAdapterLayer"
+        in load_template()["Parameters"]["WebAdapterLayerArn"]["Default"]
+    )

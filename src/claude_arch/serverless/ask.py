@@ -2,6 +2,7 @@
 
     {"prompt": "Hello", "model": "claude-haiku-4-5", "max_tokens": 256, "system": "Be brief."}
     {"messages": [{"role": "user", "content": "Hello"}]}
+    {"prompt": "Hello", "stream": true}      # an SSE answer, where the function can stream
 
 :func:`ask_params` turns a body into the client's call parameters or raises
 :class:`~claude_arch.errors.InvalidRequestError` naming the field; :func:`answer_body` is the
@@ -29,7 +30,16 @@ from claude_arch.serverless.config import FunctionConfig
 
 __all__ = ["ASK_FIELDS", "answer_body", "as_bad_request", "ask_params"]
 
-ASK_FIELDS = ("prompt", "messages", "model", "max_tokens", "system", "temperature", "metadata")
+ASK_FIELDS = (
+    "prompt",
+    "messages",
+    "model",
+    "max_tokens",
+    "system",
+    "temperature",
+    "metadata",
+    "stream",
+)
 
 
 def ask_params(body: bytes, config: FunctionConfig) -> dict[str, Any]:
@@ -62,6 +72,11 @@ def ask_params(body: bytes, config: FunctionConfig) -> dict[str, Any]:
     for name in ("system", "temperature", "metadata"):
         if name in data:
             params[name] = data[name]
+    stream = data.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidRequestError("stream: must be true or false", field="stream")
+    if stream:
+        params["stream"] = True
     return params
 
 

@@ -20,22 +20,21 @@ from typing import Any
 import orjson
 
 from claude_arch.errors import InvalidRequestError
+from claude_arch.serverless.cors import cors_headers
 
 __all__ = ["HttpRequest", "cors_headers", "http_response", "read_http_event"]
-
-_CORS_METHODS = "POST, OPTIONS"
-_CORS_HEADERS = "content-type, authorization, x-api-key"
-_CORS_MAX_AGE_S = "600"
 
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """What the handler needs of an HTTP event: method, body bytes and the caller's origin."""
+    """What the handler needs of an HTTP event: method, body bytes, the caller's origin and its
+    ``Idempotency-Key`` header."""
 
     method: str
     body: bytes
     origin: str | None
     payload_version: str
+    idempotency_key: str | None = None
 
 
 def read_http_event(event: Any) -> HttpRequest:
@@ -59,8 +58,13 @@ def read_http_event(event: Any) -> HttpRequest:
     headers = event.get("headers") or {}
     if not isinstance(headers, Mapping):
         raise InvalidRequestError("event.headers: must be an object", field="event.headers")
-    origin = next((v for k, v in headers.items() if str(k).lower() == "origin"), None)
-    return HttpRequest(method.upper(), _body(event), origin, version)
+    lower = {str(k).lower(): v for k, v in headers.items()}
+    key = lower.get("idempotency-key")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 255):
+        raise InvalidRequestError(
+            "Idempotency-Key: must be 1 to 255 characters", field="idempotency_key"
+        )
+    return HttpRequest(method.upper(), _body(event), lower.get("origin"), version, key)
 
 
 def _body(event: Mapping[str, Any]) -> bytes:
@@ -77,25 +81,6 @@ def _body(event: Mapping[str, Any]) -> bytes:
                 "event.body: isBase64Encoded is set but the body is not base64", field="event.body"
             ) from None
     return body.encode()
-
-
-def cors_headers(
-    origin: str | None, allowed: tuple[str, ...], *, preflight: bool
-) -> dict[str, str]:
-    """The CORS headers for a request from ``origin`` (none when it is not allowed)."""
-    if not allowed or origin is None:
-        return {}
-    if "*" in allowed:
-        headers = {"access-control-allow-origin": "*"}
-    elif origin in allowed:
-        headers = {"access-control-allow-origin": origin, "vary": "origin"}
-    else:
-        return {}
-    if preflight:
-        headers["access-control-allow-methods"] = _CORS_METHODS
-        headers["access-control-allow-headers"] = _CORS_HEADERS
-        headers["access-control-max-age"] = _CORS_MAX_AGE_S
-    return headers
 
 
 def http_response(

@@ -7,6 +7,11 @@
 Anthropic error shape with its status, made by the gateway's own
 :func:`~claude_arch.service.http.problems.problem`: a bad body, event or model is a 400 naming the
 field, a deadline that runs out a 504 ``timeout_error`` sent before Lambda's own timeout.
+
+A request with an ``Idempotency-Key`` header is answered once when
+``CLAUDE_ARCH_FUNCTION_IDEMPOTENCY`` is set (:mod:`claude_arch.serverless.idempotency`): a retry
+with the same key and body gets the first answer again (``idempotent-replayed: true``) without
+a second call; the same key with another body is a 422, a retry while the first is running a 409.
 """
 
 from __future__ import annotations
@@ -24,13 +29,20 @@ from claude_arch.serverless.aws_lambda.http_events import (
 )
 from claude_arch.serverless.aws_lambda.observability import PowertoolsMeter, logger, metrics
 from claude_arch.serverless.config import FunctionConfig
-from claude_arch.serverless.warm import WarmClient, call_deadline
+from claude_arch.serverless.warm import (
+    WarmClient,
+    WarmOnceOnly,
+    call_deadline,
+    preload_if_ahead,
+)
 from claude_arch.service.http.problems import crash, from_upstream, problem
 
-__all__ = ["claude", "config", "handler"]
+__all__ = ["claude", "config", "handler", "once_only"]
 
 config = FunctionConfig.from_env()
 claude = WarmClient(meters=[PowertoolsMeter(metrics)])
+once_only = WarmOnceOnly()
+preload_if_ahead()  # SnapStart / provisioned concurrency: the imports go into the init
 
 
 @metrics.log_metrics
@@ -50,17 +62,37 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 f"method: {request.method} is not served; POST a JSON body", field="method"
             )
         params = ask_params(request.body, config)
-        message = claude.get().create(
-            **params, deadline=call_deadline(context, config.deadline_margin_s)
-        )
+        if params.pop("stream", False):
+            raise InvalidRequestError(
+                "stream: a Lambda function answers whole; for a stream use the service behind "
+                "the Lambda Web Adapter (docs/serverless.md § Streaming)",
+                field="stream",
+            )
+
+        def work() -> dict[str, Any]:
+            message = claude.get().create(
+                **params, deadline=call_deadline(context, config.deadline_margin_s)
+            )
+            return answer_body(message)
+
+        once = once_only.get() if request.idempotency_key is not None else None
+        headers = cors_headers(origin, config.cors_origins, preflight=False)
+        if once is None or request.idempotency_key is None:
+            answer = work()
+        else:
+            done = once.run(
+                request.idempotency_key, work, body=request.body.decode(), context=context
+            )
+            answer = done.answer
+            headers["idempotent-replayed"] = "true" if done.replayed else "false"
     except InvalidRequestError as exc:
         return _error(as_bad_request(exc), context, origin)
     except ClaudeArchError as exc:
+        claude.refused(exc)
         return _error(exc, context, origin)
     except Exception as exc:  # a bug: the log gets the trace, the caller the request id
         return _error(crash(exc, "unhandled error in the Lambda handler"), context, origin)
-    headers = cors_headers(origin, config.cors_origins, preflight=False)
-    return http_response(200, answer_body(message), headers)
+    return http_response(200, answer, headers)
 
 
 def _error(exc: ClaudeArchError, context: LambdaContext, origin: str | None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
@@ -188,11 +188,12 @@ def start_runtime(
     *,
     output: IO[bytes] | int | None = None,
     python: str = sys.executable,
+    python_options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """``python -m awslambdaric HANDLER`` in a new process; stdout and stderr go to ``output``
-    (a file, ``subprocess.DEVNULL``, or ``None``: this process's own)."""
+    """``python [OPTIONS] -m awslambdaric HANDLER`` in a new process; stdout and stderr go to
+    ``output`` (a file, ``subprocess.DEVNULL``, or ``None``: this process's own)."""
     return subprocess.Popen(  # noqa: S603 - the handler name is the caller's own
-        [python, "-m", "awslambdaric", handler],
+        [python, *python_options, "-m", "awslambdaric", handler],
         env=dict(env),
         stdout=output,
         stderr=subprocess.STDOUT if output is not None else None,
