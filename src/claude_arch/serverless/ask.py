@@ -101,9 +101,10 @@ def as_bad_request(exc: InvalidRequestError) -> InvalidRequestError:
 
 
 def answer_body(message: Message) -> dict[str, Any]:
-    """The answer: the text, why it stopped, tokens, cost in USD, attempts and request id."""
+    """The answer: the text, why it stopped, tokens, cost in USD, attempts and request id; for
+    a ``model: "auto"`` request, the routing decision too (tier, model, reason, classifier)."""
     record = message.record
-    return {
+    body: dict[str, Any] = {
         "id": message.id,
         "model": message.model,
         "text": message.text,
@@ -113,3 +114,6 @@ def answer_body(message: Message) -> dict[str, Any]:
         "attempts": record.attempts if record is not None else 1,
         "request_id": record.request_id if record is not None else None,
     }
+    if record is not None and record.route is not None:
+        body["route"] = record.route
+    return body

@@ -20,11 +20,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 from claude_arch.errors import APITimeoutError, AuthenticationError, PermissionDeniedError
 
 if TYPE_CHECKING:
+    from claude_arch.core.routing import Router
     from claude_arch.core.sync_client import SyncClaudeClient
     from claude_arch.serverless.idempotency import OnceOnly
     from claude_arch.serverless.secrets import CachedSecret
 
-__all__ = ["RemainingTime", "WarmClient", "WarmOnceOnly", "call_deadline", "preload_if_ahead"]
+__all__ = [
+    "ENV_ROUTING_CLASSIFIER",
+    "ENV_ROUTING_POLICY",
+    "RemainingTime",
+    "WarmClient",
+    "WarmOnceOnly",
+    "call_deadline",
+    "preload_if_ahead",
+    "router_from_env",
+]
 
 _UNSET: Any = object()
 
@@ -70,6 +80,30 @@ def preload_if_ahead() -> bool:
     return True
 
 
+ENV_ROUTING_POLICY = "CLAUDE_ARCH_ROUTING_POLICY"
+ENV_ROUTING_CLASSIFIER = "CLAUDE_ARCH_ROUTING_CLASSIFIER"
+
+
+def router_from_env(api_key: str | None = None) -> Router | None:
+    """The router of ``model: "auto"`` requests when ``CLAUDE_ARCH_ROUTING_POLICY`` names a
+    policy (a shipped name or a file), with ``CLAUDE_ARCH_ROUTING_CLASSIFIER`` behind its rules
+    (``rules``, the default: no network, microseconds; ``embedding``: a local model, more cold
+    start; ``llm``: a call through a client of its own), as the service and the pipeline route;
+    None otherwise. Its circuit breakers live in the execution environment."""
+    policy = os.environ.get(ENV_ROUTING_POLICY, "").strip()
+    if not policy:
+        return None
+    from claude_arch.core.routing.building import build_router
+
+    kind = os.environ.get(ENV_ROUTING_CLASSIFIER, "").strip() or "rules"
+    client = None
+    if kind == "llm":
+        from claude_arch.core.sync_client import SyncClaudeClient
+
+        client = SyncClaudeClient(api_key=api_key) if api_key else SyncClaudeClient()
+    return build_router(policy, kind, client=client)
+
+
 class WarmClient:
     """Builds a :class:`SyncClaudeClient` on first use and hands the same one out afterwards.
 
@@ -107,6 +141,8 @@ class WarmClient:
                 options = dict(self.options)
                 if key is not None:
                     options["api_key"] = key
+                if "router" not in options:
+                    options["router"] = router_from_env(key)
                 self._client = SyncClaudeClient(**options)
                 self._key = key
                 self.created += 1
