@@ -30,9 +30,9 @@ from typing import Any
 from claude_arch.core.catalog import default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.pipeline import Ledger
-from claude_arch.pipeline.batch import BatchDispatcher
+from claude_arch.pipeline.batch.dispatcher import BatchDispatcher
+from claude_arch.pipeline.dispatchers.local import LocalDispatcher
 from claude_arch.pipeline.inputs import read_submission
-from claude_arch.pipeline.local import LocalDispatcher
 from claude_arch.pipeline.templates import load_template
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.pipeline import Ledger, NewJob
-from claude_arch.pipeline.local import LocalDispatcher
+from claude_arch.pipeline.dispatchers.local import LocalDispatcher
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer
 

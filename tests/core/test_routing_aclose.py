@@ -93,7 +93,7 @@ RUN = textwrap.dedent(
     from claude_arch.pipeline.job import pipeline_client
     from claude_arch.pipeline.jobs import NewJob
     from claude_arch.pipeline.ledger import Ledger
-    from claude_arch.pipeline.local import LocalDispatcher
+    from claude_arch.pipeline.dispatchers.local import LocalDispatcher
     from claude_arch.settings import Settings
     from claude_arch.testing import EmulatorServer
 

@@ -24,8 +24,8 @@ from test_batch_mode import api_batches, one_result_each
 from test_local_dispatcher import requests
 
 from claude_arch.pipeline import JobStatus, Ledger
-from claude_arch.pipeline.batch_ledger import BatchLedger
-from claude_arch.pipeline.batch_rows import BatchState
+from claude_arch.pipeline.batch.ledger import BatchLedger
+from claude_arch.pipeline.batch.rows import BatchState
 from claude_arch.testing import EmulatorServer
 
 JOBS = 300

@@ -17,11 +17,11 @@ from claude_arch.core.catalog import default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.emulator.batch_routes import BATCHES_KEY
 from claude_arch.pipeline import JobStatus, Ledger, NewJob
-from claude_arch.pipeline.batch import BatchDispatcher, BatchStats
-from claude_arch.pipeline.batch_ledger import BatchLedger
-from claude_arch.pipeline.batch_results import ingest
-from claude_arch.pipeline.batch_rows import BatchState, custom_id
-from claude_arch.pipeline.local import LocalDispatcher, RunStats
+from claude_arch.pipeline.batch.dispatcher import BatchDispatcher, BatchStats
+from claude_arch.pipeline.batch.ledger import BatchLedger
+from claude_arch.pipeline.batch.results import ingest
+from claude_arch.pipeline.batch.rows import BatchState, custom_id
+from claude_arch.pipeline.dispatchers.local import LocalDispatcher, RunStats
 from claude_arch.testing import EmulatorServer
 
 FAST: dict[str, Any] = {"poll_s": 0.02, "max_poll_s": 0.2, "lease_s": 5.0}

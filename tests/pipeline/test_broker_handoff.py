@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from test_local_dispatcher import requests
 
 from claude_arch.pipeline import Completion, JobStatus, Ledger
-from claude_arch.pipeline.broker import countdown_for, enqueue, reconcile
+from claude_arch.pipeline.dispatchers.broker import countdown_for, enqueue, reconcile
 
 
 class Sent:

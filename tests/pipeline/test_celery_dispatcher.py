@@ -10,9 +10,9 @@ from celery_fleet import Fleet, broker_for, wait_until
 from test_local_dispatcher import requests
 
 from claude_arch.pipeline import JobStatus
-from claude_arch.pipeline.broker import celery_publisher
-from claude_arch.pipeline.celery_app import make_app
 from claude_arch.pipeline.config import PipelineSettings
+from claude_arch.pipeline.dispatchers.broker import celery_publisher
+from claude_arch.pipeline.dispatchers.celery_app import make_app
 from claude_arch.testing import EmulatorServer
 
 # the 1,000 jobs: about 25 s per broker on two shared cores, most of it the injected

@@ -9,7 +9,7 @@ import pytest
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.pipeline import JobStatus, Ledger, NewJob
-from claude_arch.pipeline.local import LocalDispatcher
+from claude_arch.pipeline.dispatchers.local import LocalDispatcher
 from claude_arch.testing import EmulatorServer
 
 MODEL = "claude-haiku-4-5"

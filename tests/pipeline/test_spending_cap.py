@@ -12,7 +12,7 @@ from celery_fleet import Fleet, wait_until
 from test_local_dispatcher import client_for, requests
 
 from claude_arch.pipeline import Completion, JobStatus, Ledger
-from claude_arch.pipeline.caps import SpendCaps, worst_case_usd
+from claude_arch.pipeline.dispatchers.caps import SpendCaps, worst_case_usd
 from claude_arch.testing import EmulatorServer
 
 

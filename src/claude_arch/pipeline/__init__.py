@@ -15,13 +15,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from claude_arch.pipeline.batch import BatchDispatcher, BatchStats
-    from claude_arch.pipeline.batch_ledger import BatchLedger
-    from claude_arch.pipeline.batch_rows import BatchRow, BatchState
+    from claude_arch.pipeline.batch.dispatcher import BatchDispatcher, BatchStats
+    from claude_arch.pipeline.batch.ledger import BatchLedger
+    from claude_arch.pipeline.batch.rows import BatchRow, BatchState
     from claude_arch.pipeline.config import PipelineSettings
+    from claude_arch.pipeline.dispatchers.local import LocalDispatcher, RunStats
     from claude_arch.pipeline.jobs import Completion, Job, JobStatus, NewJob, idempotency_key
     from claude_arch.pipeline.ledger import Ledger
-    from claude_arch.pipeline.local import LocalDispatcher, RunStats
 
 __all__ = [
     "BatchDispatcher",
@@ -41,19 +41,19 @@ __all__ = [
 ]
 
 _WHERE = {
-    "BatchDispatcher": "batch",
-    "BatchStats": "batch",
-    "BatchLedger": "batch_ledger",
-    "BatchRow": "batch_rows",
-    "BatchState": "batch_rows",
+    "BatchDispatcher": "batch.dispatcher",
+    "BatchStats": "batch.dispatcher",
+    "BatchLedger": "batch.ledger",
+    "BatchRow": "batch.rows",
+    "BatchState": "batch.rows",
     "Completion": "jobs",
     "Job": "jobs",
     "JobStatus": "jobs",
     "NewJob": "jobs",
     "idempotency_key": "jobs",
     "Ledger": "ledger",
-    "LocalDispatcher": "local",
-    "RunStats": "local",
+    "LocalDispatcher": "dispatchers.local",
+    "RunStats": "dispatchers.local",
     "PipelineSettings": "config",
 }
 

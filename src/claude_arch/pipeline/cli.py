@@ -30,8 +30,8 @@ from claude_arch.constants import MAX_BATCH_REQUESTS
 from claude_arch.errors import ClaudeArchError
 
 if TYPE_CHECKING:
+    from claude_arch.pipeline.dispatchers.local import RunStats
     from claude_arch.pipeline.ledger import Ledger
-    from claude_arch.pipeline.local import RunStats
 
 __all__ = ["pipeline_app"]
 
@@ -163,7 +163,7 @@ def run_jobs(  # noqa: PLR0917 - typer takes the options as parameters
     async def work(ledger: Ledger) -> RunStats:
         async with pipeline_client() as client:
             if mode is Mode.batch:
-                from claude_arch.pipeline.batch import BatchDispatcher
+                from claude_arch.pipeline.batch.dispatcher import BatchDispatcher
 
                 return await BatchDispatcher(
                     ledger,
@@ -179,8 +179,8 @@ def run_jobs(  # noqa: PLR0917 - typer takes the options as parameters
                     max_cost_usd=max_cost_usd,
                     on_progress=progress.update,
                 ).run()
-            from claude_arch.pipeline.batch_ledger import BatchLedger
-            from claude_arch.pipeline.local import LocalDispatcher
+            from claude_arch.pipeline.batch.ledger import BatchLedger
+            from claude_arch.pipeline.dispatchers.local import LocalDispatcher
 
             held = (await (await BatchLedger.open(ledger)).summary(run))["batch_requests_open"]
             if held:
@@ -208,7 +208,7 @@ def run_jobs(  # noqa: PLR0917 - typer takes the options as parameters
 
 
 def _outcome_line(stats: RunStats) -> str:
-    from claude_arch.pipeline.batch import BatchStats
+    from claude_arch.pipeline.batch.dispatcher import BatchStats
 
     line = (
         f"succeeded {stats.succeeded}, retried {stats.retried}, dead {stats.dead}, "
@@ -322,7 +322,7 @@ def worker(  # noqa: PLR0917 - typer takes the options as parameters
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "info",
 ) -> None:
     """Run a Celery worker of the celery dispatcher (needs the ``pipeline`` extra)."""
-    from claude_arch.pipeline.celery_app import make_app
+    from claude_arch.pipeline.dispatchers.celery_app import make_app
 
     config = _celery_config(broker)
     argv = ["worker", f"--pool={pool}", f"--concurrency={concurrency}", f"--loglevel={loglevel}"]
@@ -353,10 +353,10 @@ def enqueue(
     ] = None,
 ) -> None:
     """Publish the ids of waiting jobs (of the run) for the celery workers."""
-    from claude_arch.pipeline.broker import celery_publisher
-    from claude_arch.pipeline.broker import enqueue as publish_waiting
-    from claude_arch.pipeline.caps import SpendCaps
-    from claude_arch.pipeline.celery_app import make_app
+    from claude_arch.pipeline.dispatchers.broker import celery_publisher
+    from claude_arch.pipeline.dispatchers.broker import enqueue as publish_waiting
+    from claude_arch.pipeline.dispatchers.caps import SpendCaps
+    from claude_arch.pipeline.dispatchers.celery_app import make_app
 
     if max_cost_usd is not None and run is None:
         err.print("--max-cost-usd caps one run: give --run")
@@ -379,7 +379,7 @@ def enqueue(
 @pipeline_app.command()
 def reconcile(broker: BrokerOpt = None) -> None:
     """Queue expired leases again and re-publish waiting jobs no worker touched for a while."""
-    from claude_arch.pipeline.celery_app import make_app, reconcile_once
+    from claude_arch.pipeline.dispatchers.celery_app import make_app, reconcile_once
 
     config = _celery_config(broker)
     done = reconcile_once(make_app(config), config)
@@ -415,7 +415,7 @@ class _Progress:
             self._bar.stop()
 
     def update(self, stats: RunStats) -> None:
-        from claude_arch.pipeline.batch import BatchStats
+        from claude_arch.pipeline.batch.dispatcher import BatchStats
 
         flight = f"in flight {stats.in_flight}"
         if isinstance(stats, BatchStats):

@@ -26,11 +26,11 @@ async def summary(
     )
     data["cost_usd"] = round(data["cost_usd"], 6)
     if batches:
-        from claude_arch.pipeline.batch_ledger import BatchLedger
+        from claude_arch.pipeline.batch.ledger import BatchLedger
 
         data.update(await (await BatchLedger.open(ledger)).summary(run))
     if run is not None:
-        from claude_arch.pipeline.caps import SpendCaps
+        from claude_arch.pipeline.dispatchers.caps import SpendCaps
 
         caps = await SpendCaps.open(ledger)
         if await caps.get(run) is not None:

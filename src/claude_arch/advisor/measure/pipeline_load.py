@@ -56,8 +56,8 @@ async def drive_pipeline(
     """Submit ``plan`` as one run of jobs and work it off; the samples and the wall time.
     ``data_dir`` must exist (the ledger's SQLite file goes there)."""
     from claude_arch.core.client import ClaudeClient
+    from claude_arch.pipeline.dispatchers.local import LocalDispatcher
     from claude_arch.pipeline.ledger import Ledger
-    from claude_arch.pipeline.local import LocalDispatcher
 
     run = f"bench-c{concurrency}"
     ledger = await Ledger.open(f"sqlite:///{data_dir / f'pipeline-{run}.db'}")
@@ -93,10 +93,10 @@ async def drive_pipeline_batch(
     """Submit ``plan`` as one run of jobs and send it as Message Batches until every result is
     in; a sample per job (see the module's docstring) and the wall time."""
     from claude_arch.core.client import ClaudeClient
-    from claude_arch.pipeline.batch import BatchDispatcher
+    from claude_arch.pipeline.batch.dispatcher import BatchDispatcher
+    from claude_arch.pipeline.dispatchers.local import RunStats
     from claude_arch.pipeline.jobs import JobStatus
     from claude_arch.pipeline.ledger import Ledger
-    from claude_arch.pipeline.local import RunStats
 
     ledger = await Ledger.open(f"sqlite:///{data_dir / f'pipeline-{run}.db'}")
     told = 0

@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from claude_arch.pipeline.dispatchers.leases import LeaseRenewer
 from claude_arch.pipeline.job import execute, record
 from claude_arch.pipeline.jobs import WAITING, JobStatus
-from claude_arch.pipeline.leases import LeaseRenewer
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient

@@ -29,11 +29,11 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from claude_arch.pipeline.broker import countdown_for
-from claude_arch.pipeline.caps import SpendCaps, Verdict, worst_case_usd
+from claude_arch.pipeline.dispatchers.broker import countdown_for
+from claude_arch.pipeline.dispatchers.caps import SpendCaps, Verdict, worst_case_usd
+from claude_arch.pipeline.dispatchers.leases import LeaseRenewer
 from claude_arch.pipeline.job import Outcome, execute, pipeline_client, record
 from claude_arch.pipeline.jobs import WAITING
-from claude_arch.pipeline.leases import LeaseRenewer
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient

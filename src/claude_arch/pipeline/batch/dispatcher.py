@@ -10,17 +10,17 @@ One loop, in this order, until no job is left and no batch is open (or never, wi
    requests and ``max_bytes`` of body (the API's 100,000 and 256 MB by default:
    :data:`DEFAULT_MAX_BYTES`). Each batch's
    row is written, holding its jobs, before anything is sent
-   (:meth:`~claude_arch.pipeline.batch_ledger.BatchLedger.record`); the row is marked
+   (:meth:`~claude_arch.pipeline.batch.ledger.BatchLedger.record`); the row is marked
    ``uncertain`` right before each create call and cleared with the batch's id once the answer
    is recorded.
 2. **Find what a crash left.** An ``uncertain`` row without an id (the create's answer was never
-   recorded) is looked for in ``batches.list`` (:mod:`claude_arch.pipeline.batch_match`): it is
+   recorded) is looked for in ``batches.list`` (:mod:`claude_arch.pipeline.batch.match`): it is
    adopted when found, waited for while a candidate is still in progress, and created again
    only when no batch can be it. So no batch is created twice, and none is forgotten: its row
    stays open until every result is in.
 3. **Poll** each open batch with ``retrieve``, ``poll_s`` doubling to ``max_poll_s`` (±10%).
 4. **Ingest** an ended batch's results, streamed, by ``custom_id``, each written once through
-   the ledger's conditional update (:mod:`claude_arch.pipeline.batch_results`); expired and
+   the ledger's conditional update (:mod:`claude_arch.pipeline.batch.results`); expired and
    retryable errored requests become ``retrying``: into the next batch (``retry_via="batch"``)
    or through the sync path (``"sync"``: the local dispatcher runs them as plain calls).
 
@@ -46,14 +46,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from claude_arch.constants import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS
 from claude_arch.errors import APIStatusError, InvalidRequestError, NotFoundError
-from claude_arch.pipeline.batch_ledger import BatchLedger
-from claude_arch.pipeline.batch_match import find_batch
-from claude_arch.pipeline.batch_results import ingest
-from claude_arch.pipeline.batch_rows import BatchRow, BatchState, Settle, custom_id
-from claude_arch.pipeline.batch_sync import SyncPath
+from claude_arch.pipeline.batch.ledger import BatchLedger
+from claude_arch.pipeline.batch.match import find_batch
+from claude_arch.pipeline.batch.results import ingest
+from claude_arch.pipeline.batch.rows import BatchRow, BatchState, Settle, custom_id
+from claude_arch.pipeline.batch.sync import SyncPath
+from claude_arch.pipeline.dispatchers.local import RunStats
 from claude_arch.pipeline.job import describe
 from claude_arch.pipeline.jobs import WAITING, Job, JobStatus
-from claude_arch.pipeline.local import RunStats
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient

@@ -4,7 +4,7 @@
 
 The results file is streamed (core's ``client.batches.results``: one parsed line at a time) and
 written in chunks of :data:`CHUNK` results, each job through a conditional ``UPDATE`` on the
-batch's hold (:meth:`~claude_arch.pipeline.batch_ledger.BatchLedger.settle`): reading the same
+batch's hold (:meth:`~claude_arch.pipeline.batch.ledger.BatchLedger.settle`): reading the same
 file again after a crash writes only what was not written, never a second result.
 
 What each result does to its job:
@@ -19,7 +19,7 @@ What each result does to its job:
 
 A ``retrying`` job out of attempts is ``dead`` instead. Jobs the file does not mention (it
 should mention all) go back to the queue when the batch is closed
-(:meth:`~claude_arch.pipeline.batch_ledger.BatchLedger.release`).
+(:meth:`~claude_arch.pipeline.batch.ledger.BatchLedger.release`).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from claude_arch.core.retry import RetryPolicy
 from claude_arch.errors import error_for_status
-from claude_arch.pipeline.batch_rows import Settle, parse_custom_id
+from claude_arch.pipeline.batch.rows import Settle, parse_custom_id
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.wire import BatchResult
-    from claude_arch.pipeline.batch_ledger import BatchLedger
-    from claude_arch.pipeline.batch_rows import BatchRow
+    from claude_arch.pipeline.batch.ledger import BatchLedger
+    from claude_arch.pipeline.batch.rows import BatchRow
 
 __all__ = ["CHUNK", "ingest", "settle_for"]
 

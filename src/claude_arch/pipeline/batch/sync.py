@@ -17,8 +17,8 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
+from claude_arch.pipeline.dispatchers.local import LocalDispatcher, RunStats
 from claude_arch.pipeline.jobs import JobStatus
-from claude_arch.pipeline.local import LocalDispatcher, RunStats
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient

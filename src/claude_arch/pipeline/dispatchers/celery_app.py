@@ -2,7 +2,7 @@
 
     claude-arch pipeline worker --broker redis://redis:6379/0 --concurrency 64 [--beat]
     claude-arch pipeline enqueue --run nightly      # publish the run's waiting jobs
-    celery -A claude_arch.pipeline.celery_app worker --pool threads   # the same, by hand
+    celery -A claude_arch.pipeline.dispatchers.celery_app worker --pool threads  # by hand
 
 ``run_job(job_id)`` leases that one job in the ledger, runs the job function the local dispatcher
 runs (:mod:`claude_arch.pipeline.job`), and writes the outcome under its lease. A 429 or 529
@@ -30,8 +30,13 @@ import asyncio
 import logging
 from typing import Any
 
-from claude_arch.pipeline.broker import RECONCILE_TASK, RUN_JOB_TASK, celery_publisher, reconcile
 from claude_arch.pipeline.config import PipelineSettings
+from claude_arch.pipeline.dispatchers.broker import (
+    RECONCILE_TASK,
+    RUN_JOB_TASK,
+    celery_publisher,
+    reconcile,
+)
 
 try:
     from celery import Celery  # type: ignore[import-untyped]
@@ -84,7 +89,7 @@ def make_app(config: PipelineSettings | None = None) -> Any:
     )
 
     def run_job(task: Any, job_id: int) -> str:
-        from claude_arch.pipeline.worker_runtime import WorkerRuntime
+        from claude_arch.pipeline.dispatchers.worker_runtime import WorkerRuntime
 
         try:
             step = WorkerRuntime.for_process(config).handle(int(job_id))
@@ -140,4 +145,5 @@ def reconcile_once(app: Any, config: PipelineSettings) -> dict[str, int]:
 
 
 app = make_app()
-"""The app ``celery -A claude_arch.pipeline.celery_app`` loads (settings from the environment)."""
+"""The app ``celery -A claude_arch.pipeline.dispatchers.celery_app`` loads (settings from the
+environment)."""

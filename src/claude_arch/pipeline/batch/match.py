@@ -3,7 +3,7 @@
 A row is ``uncertain`` when a create call was sent and its answer (the batch's id) was never
 recorded: the process died, or the connection broke, after the request left. The API echoes
 back nothing of ours on a batch object, but every result line carries its ``custom_id``, and
-batch mode's custom ids start with the row's token (:func:`~claude_arch.pipeline.batch_ledger.
+batch mode's custom ids start with the row's token (:func:`~claude_arch.pipeline.batch.ledger.
 custom_id`). So :func:`find_batch` pages through ``batches.list`` (newest first) back to a
 little before the row was recorded and, among the batches no row claims whose request count is
 the row's:
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from claude_arch.core.wire import JSONLines
-from claude_arch.pipeline.batch_rows import parse_custom_id
+from claude_arch.pipeline.batch.rows import parse_custom_id
 
 if TYPE_CHECKING:
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.wire import MessageBatch
-    from claude_arch.pipeline.batch_rows import BatchRow
+    from claude_arch.pipeline.batch.rows import BatchRow
 
 __all__ = ["CLOCK_MARGIN_S", "Match", "find_batch", "first_custom_id"]
 

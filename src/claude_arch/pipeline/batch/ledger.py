@@ -16,7 +16,7 @@ A row moves ``recorded`` → ``created`` (the API's id is known) → ``ended`` (
 jobs go back to the queue). A row is owned by one dispatcher at a time through a lease
 (:meth:`BatchLedger.claim`), renewed while it runs; a dead dispatcher's rows are claimed by the
 next one. ``uncertain`` says a create call was sent without its answer being recorded: the batch
-may exist, and must be looked for (:mod:`claude_arch.pipeline.batch_match`) before another is
+may exist, and must be looked for (:mod:`claude_arch.pipeline.batch.match`) before another is
 created.
 """
 
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func, or_, select, update
 
 from claude_arch.core.sql import create_tables
-from claude_arch.pipeline.batch_rows import (
+from claude_arch.pipeline.batch.rows import (
     BODY_OVERHEAD,
     HELD_PREFIX,
     OPEN_STATES,
