@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "edge")]
 
 from edge_backends import PYODIDE_DIR, install_pyodide  # noqa: E402
 
-from claude_arch.edge.bundle import build_bundle, bundle_size  # noqa: E402
+from claude_arch.edge.cpython.bundle import build_bundle, bundle_size  # noqa: E402
 
 SECRET = "sk-ca-" + "B" * 43
 TARGETS_MS = {"cached_hit": 5.0, "stream_start": 10.0}

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from claude_arch import __version__
 from claude_arch.constants import EMULATOR_DEFAULT_PORT
-from claude_arch.edge.cli import edge_app  # light: the edge loads when a command runs
+from claude_arch.edge.cpython.cli import edge_app  # light: the edge loads when a command runs
 from claude_arch.errors import ClaudeArchError
 from claude_arch.pipeline.cli import pipeline_app  # light: the ledger loads when a command runs
 from claude_arch.service.tenancy.keys_cli import keys_app  # light: loads the store when run

@@ -31,7 +31,7 @@ from edge_backends import (
 )
 
 from claude_arch.core.sql import make_engine
-from claude_arch.edge.keys_export import edge_records, export_keys
+from claude_arch.edge.cpython.keys_export import edge_records, export_keys
 from claude_arch.service.tenancy.keys import KeyStore, hash_secret, keys_table
 from claude_arch.testing import EmulatorServer
 

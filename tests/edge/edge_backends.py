@@ -26,7 +26,7 @@ from aiohttp import web
 
 from cached_install import CACHE, install_npm_folder
 from claude_arch.background import BackgroundServer
-from claude_arch.edge.bundle import build_bundle
+from claude_arch.edge.cpython.bundle import build_bundle
 
 HERE = Path(__file__).resolve().parent
 HARNESS_SOURCE = HERE / "pyodide"

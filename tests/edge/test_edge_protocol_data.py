@@ -17,8 +17,8 @@ from claude_arch.cli import app
 from claude_arch.core.catalog import default_catalog
 from claude_arch.core.schema import validate_create_params
 from claude_arch.edge import protocol_data
-from claude_arch.edge.bundle import WORKER_MODULES, build_bundle, bundle_size
-from claude_arch.edge.generate import PROTOCOL_DATA_PATH, render_protocol_data
+from claude_arch.edge.cpython.bundle import WORKER_MODULES, build_bundle, bundle_size
+from claude_arch.edge.cpython.generate import PROTOCOL_DATA_PATH, render_protocol_data
 from claude_arch.edge.keys import hash_secret as edge_hash
 from claude_arch.edge.keys import salted_hash as edge_salted
 from claude_arch.edge.keys import verify_secret as edge_verify
@@ -50,7 +50,7 @@ def test_generate_check_fails_when_the_file_drifts(
     assert runner.invoke(app, ["edge", "generate", "--check"]).exit_code == 0
     copy = tmp_path / "protocol_data.py"
     copy.write_text(PROTOCOL_DATA_PATH.read_text("utf-8").replace("128000", "128001", 1))
-    monkeypatch.setattr("claude_arch.edge.generate.PROTOCOL_DATA_PATH", copy)
+    monkeypatch.setattr("claude_arch.edge.cpython.generate.PROTOCOL_DATA_PATH", copy)
     drifted = runner.invoke(app, ["edge", "generate", "--check"])
     assert drifted.exit_code == 1
     assert "out of date" in drifted.output

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from claude_arch.edge.bundle import WORKER_DIR, build_bundle
+from claude_arch.edge.cpython.bundle import WORKER_DIR, build_bundle
 
 START_GUARD_S = 120  # how long a first start (download and compile included) may take
 

@@ -4,12 +4,12 @@
     app = EdgeApp(EdgeConfig.from_env(env), platform)      # platform: fetch, KV, cache, clock
     response = await app.handle(EdgeRequest("POST", "/v1/messages", headers, read_body))
 
-The modules exported here, and :mod:`~claude_arch.edge.on_workers`, use the standard library only
-and are what the worker uploads (:data:`claude_arch.edge.bundle.WORKER_MODULES`). The rest runs
-under CPython only: :mod:`~claude_arch.edge.cpython` and :mod:`~claude_arch.edge.serve`
-(``claude-arch edge serve``), :mod:`~claude_arch.edge.generate` (writes
-:mod:`~claude_arch.edge.protocol_data` from core), :mod:`~claude_arch.edge.bundle` and
-:mod:`~claude_arch.edge.keys_export`. ``docs/edge.md`` tells the whole story.
+The modules of this folder (those exported here, :mod:`~claude_arch.edge.on_workers`, the
+generated :mod:`~claude_arch.edge.protocol_data`) use the standard library only and are what the
+worker uploads (:data:`claude_arch.edge.cpython.bundle.WORKER_MODULES`). What runs under
+CPython only is in :mod:`claude_arch.edge.cpython`: ``claude-arch edge`` and ``edge serve`` with
+its platform, the protocol-data generator, the bundler and the export of the service's keys.
+``docs/edge.md`` tells the whole story.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The same core runs on Cloudflare Workers (:mod:`claude_arch.edge.on_workers`: ``js.fetch``,
 Workers KV, ``caches.default``, ``ctx.waitUntil``) and under CPython
-(:mod:`claude_arch.edge.cpython`: aiohttp, a dict or a JSON file, an in-memory TTL cache). A test
-can build a :class:`Platform` from plain objects:
+(:mod:`claude_arch.edge.cpython.platform`: aiohttp, a dict or a JSON file, an in-memory TTL
+cache). A test can build a :class:`Platform` from plain objects:
 
     >>> import asyncio
     >>> kv = MemoryKeyValue(clock=lambda: 0.0)

@@ -51,7 +51,7 @@ def edge_available() -> bool:
     if importlib.util.find_spec("claude_arch.edge") is None:
         return False
     try:
-        from claude_arch.edge.cli import edge_app
+        from claude_arch.edge.cpython.cli import edge_app
     except ImportError:
         return False
     return any(

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from claude_arch.background import AiohttpServer
 from claude_arch.edge.config import EdgeConfig
-from claude_arch.edge.cpython import cpython_platform
+from claude_arch.edge.cpython.platform import cpython_platform
 from claude_arch.edge.handler import EdgeApp
 from claude_arch.edge.platform import EdgeRequest, EdgeResponse
 

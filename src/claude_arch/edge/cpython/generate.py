@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["PROTOCOL_DATA_PATH", "render_protocol_data", "write_protocol_data"]
 
-PROTOCOL_DATA_PATH = Path(__file__).with_name("protocol_data.py")
+PROTOCOL_DATA_PATH = Path(__file__).resolve().parents[1] / "protocol_data.py"
 
 _HEADER = '''"""The Messages API as data for the edge core: generated from core, do not edit.
 

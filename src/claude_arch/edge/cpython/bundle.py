@@ -35,7 +35,7 @@ WORKER_MODULES = (
 )
 """The standard-library-only modules of :mod:`claude_arch.edge` the worker needs."""
 
-_EDGE = Path(__file__).resolve().parent
+_EDGE = Path(__file__).resolve().parents[1]  # claude_arch/edge: the worker's modules
 WORKER_DIR = _EDGE.parents[2] / "deploy" / "cloudflare-worker"
 """The worker's directory in a checkout of the repository (wrangler.toml, src/entry.py)."""
 ENTRY_PY = WORKER_DIR / "src" / "entry.py"

@@ -52,8 +52,8 @@ def serve(
     """Run the edge core under CPython: aiohttp fetch, in-memory KV and cache."""
     from claude_arch.constants import ENV_API_KEY, ENV_BASE_URL
     from claude_arch.edge.config import EdgeConfig, EdgeConfigError
-    from claude_arch.edge.cpython import load_kv_file
-    from claude_arch.edge.serve import EdgeServer
+    from claude_arch.edge.cpython.platform import load_kv_file
+    from claude_arch.edge.cpython.serve import EdgeServer
 
     env = dict(os.environ)
     emulator = None
@@ -87,7 +87,7 @@ def bundle(
     ] = None,
 ) -> None:
     """Write the worker's Python (entry.py and claude_arch/edge) and print its size."""
-    from claude_arch.edge.bundle import ENTRY_PY, build_bundle, bundle_size
+    from claude_arch.edge.cpython.bundle import ENTRY_PY, build_bundle, bundle_size
 
     target = out or ENTRY_PY.parent
     if not ENTRY_PY.exists():
@@ -103,7 +103,7 @@ def generate(
     ] = False,
 ) -> None:
     """Write claude_arch/edge/protocol_data.py from core (catalog, errors, limits)."""
-    from claude_arch.edge.generate import (
+    from claude_arch.edge.cpython.generate import (
         PROTOCOL_DATA_PATH,
         render_protocol_data,
         write_protocol_data,
@@ -129,7 +129,7 @@ def keys_export(
     """Print the service's keys (hashes, never secrets) for Workers KV or the keys secret."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    from claude_arch.edge.keys_export import edge_records, export_keys
+    from claude_arch.edge.cpython.keys_export import edge_records, export_keys
     from claude_arch.settings import Settings
 
     try:
