@@ -628,7 +628,7 @@ def bench(
     from claude_arch.advisor import default_sources, load_profile
     from claude_arch.advisor.measure import BenchOptions, report_html, report_table, run_bench
     from claude_arch.advisor.measure.progress import BenchProgress
-    from claude_arch.advisor.measure.table import report_markdown
+    from claude_arch.advisor.measure.table import WIDE_TABLE, report_markdown, report_tsv
 
     try:
         levels = tuple(int(part) for part in concurrency.split(",") if part.strip())
@@ -655,8 +655,10 @@ def bench(
         print(json.dumps(report.to_dict(), indent=2))
     elif markdown:
         print(report_markdown(report), end="")
-    else:  # 100 columns when piped, where rich would assume 80
-        console.print(report_table(report), width=None if console.is_terminal else 100)
+    elif not console.is_terminal:  # piped: a header and tab-separated rows
+        print(report_tsv(report), end="")
+    else:
+        console.print(report_table(report, narrow=console.width < WIDE_TABLE))
 
 
 lambda_app = typer.Typer(

@@ -6,6 +6,7 @@ report in headless Chromium. Bad input: exit 2 naming the field, no traceback.""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -194,3 +195,41 @@ def test_a_bad_profile_exits_2_naming_the_field(tmp_path: Path) -> None:
     assert "traffic.mean_rpm" in result.output
     assert "bad.yaml:2" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def small_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    profile = tmp_path_factory.mktemp("tables") / "small.yaml"
+    profile.write_text(PROFILE)
+    return profile
+
+
+def test_piped_the_table_is_tab_separated(small_profile: Path) -> None:
+    done = _bench(
+        str(small_profile), "--variant", "pipeline", "--requests", "4",
+        "--concurrency", "1", "--speed", "100",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    header, *rows = (line.split("\t") for line in done.stdout.splitlines())
+    assert header[:3] == ["variant", "p50 ms", "p99 ms"]
+    assert header[-1] == "$ / 1k req"
+    by_variant = {row[0]: row for row in rows}
+    assert all(len(row) == len(header) for row in rows)
+    measured = by_variant["pipeline"]
+    assert float(measured[1]) > 0  # numbers as numbers: no thousands separators
+    assert float(measured[-1]) > 0
+
+
+def test_at_80_columns_every_line_fits(small_profile: Path) -> None:
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    args = ["--variant", "pipeline", "--requests", "4", "--concurrency", "1", "--speed", "100"]
+    result = CliRunner().invoke(app, ["bench", str(small_profile), *args], env=terminal)
+    assert result.exit_code == 0, result.output
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+    assert all(len(line) <= 80 for line in lines), "\n".join(lines)
+    heading = next(line for line in lines if "p50 ms" in line)
+    assert "TTFT p50" in heading
+    assert "TTFT p99" not in heading  # left out, and said so
+    assert "429" not in heading
+    assert any(line.strip().startswith("pipeline ") for line in lines)
+    assert "TTFT p99 and 429 %: a terminal of 100+ columns" in "\n".join(lines)

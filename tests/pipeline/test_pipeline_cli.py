@@ -51,6 +51,14 @@ def test_submit_run_results_and_resubmit(env: Path) -> None:
 
     status = runner.invoke(app, ["pipeline", "status", "--run", "n", "--json"])
     assert json.loads(status.output)["succeeded"] == 5
+    piped = runner.invoke(app, ["pipeline", "status", "--run", "n"])  # not a terminal: TSV
+    pairs = dict(line.split("\t") for line in piped.output.splitlines())
+    assert pairs["succeeded"] == "5"
+    assert pairs["queued"] == "0"
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    shown = runner.invoke(app, ["pipeline", "status", "--run", "n"], env=terminal)
+    assert all(len(line) <= 80 for line in shown.output.splitlines())
+    assert any(line.split() == ["succeeded", "5"] for line in shown.output.splitlines())
     out = env / "results.jsonl"
     assert runner.invoke(app, ["pipeline", "results", "--out", str(out)]).exit_code == 0
     lines = [json.loads(line) for line in out.read_text().splitlines()]

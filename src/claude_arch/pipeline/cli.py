@@ -235,9 +235,13 @@ def status(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
+    if not console.is_terminal:  # piped: one tab-separated name and value a line
+        for name, value in data.items():
+            typer.echo(f"{name}\t{'' if value is None else value}")
+        return
     width = max(map(len, data))
     for name, value in data.items():
-        console.print(f"{name:>{width}}  {value}")
+        console.print(f"{name:>{width}}  {value}", highlight=False)
 
 
 @pipeline_app.command()

@@ -1,6 +1,8 @@
-"""The benchmark as a terminal table (fits 100 columns) and as Markdown.
+"""The benchmark as a terminal table (fits 100 columns; 80 without the tail columns), as
+tab-separated rows for a pipe, and as Markdown.
 
-console.print(report_table(report))
+console.print(report_table(report, narrow=console.width < WIDE_TABLE))
+print(report_tsv(report), end="")     # piped
 print(report_markdown(report))        # what docs/selection-guide.md shows
 """
 
@@ -11,7 +13,15 @@ from rich.table import Table
 
 from claude_arch.advisor.measure.report import BenchReport, VariantResult
 
-__all__ = ["HEAD", "report_markdown", "report_table", "row_cells"]
+__all__ = [
+    "HEAD",
+    "NARROW_HEAD",
+    "WIDE_TABLE",
+    "report_markdown",
+    "report_table",
+    "report_tsv",
+    "row_cells",
+]
 
 HEAD = (
     "variant",
@@ -23,6 +33,9 @@ HEAD = (
     "429 %",
     "$ / 1k req",
 )
+NARROW_HEAD = ("variant", "p50 ms", "p99 ms", "TTFT p50", "req/s", "$ / 1k req")
+"""The columns kept on a terminal under :data:`WIDE_TABLE` columns (80 fits them)."""
+WIDE_TABLE = 100
 
 
 def _ms(value: float) -> str:
@@ -55,18 +68,32 @@ def _title(report: BenchReport) -> str:
     )
 
 
-def report_table(report: BenchReport) -> Table:
-    """One row per variant, built or not; reasons for the ones not measured in the caption."""
+def report_table(report: BenchReport, *, narrow: bool = False) -> Table:
+    """One row per variant, built or not; reasons for the ones not measured in the caption.
+    ``narrow``: only :data:`NARROW_HEAD`'s columns (TTFT p99 and the 429 share left out)."""
+    head = NARROW_HEAD if narrow else HEAD
+    keep = [HEAD.index(name) for name in head]
     table = Table(box=box.SIMPLE, title=_title(report), title_justify="left")
-    for name in HEAD:
+    for name in head:
         table.add_column(name, justify="left" if name == "variant" else "right", no_wrap=True)
     for result in report.variants:
         style = None if result.status == "measured" else "dim"
-        table.add_row(*row_cells(result), style=style)
+        cells = row_cells(result)
+        table.add_row(*(cells[i] for i in keep), style=style)
     notes = [f"{v.id}: {v.reason}" for v in report.variants if v.status != "measured"]
+    if narrow:
+        notes.append(f"TTFT p99 and 429 %: a terminal of {WIDE_TABLE}+ columns, or --json.")
     table.caption = "\n".join(notes) or None
     table.caption_justify = "left"
     return table
+
+
+def report_tsv(report: BenchReport) -> str:
+    """A header and one tab-separated row per variant (numbers without thousands separators,
+    for ``cut`` and ``sort``)."""
+    lines = ["\t".join(HEAD)]
+    lines += ["\t".join(cell.replace(",", "") for cell in row_cells(v)) for v in report.variants]
+    return "\n".join(lines) + "\n"
 
 
 def report_markdown(report: BenchReport) -> str:
