@@ -153,6 +153,15 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+def _advice_summary(out: Console, advice: Any) -> None:
+    """The verdict under the advice table: the choice, the runner-up, why, the capacity."""
+    out.print(f"recommended: [bold]{advice.recommended}[/bold] · runner-up: {advice.runner_up}")
+    for reason in advice.reasons:
+        out.print(f"  - {escape(reason)}", highlight=False)
+    if advice.capacity_note:
+        out.print(f"  capacity: {escape(advice.capacity_note)}", highlight=False)
+
+
 def _fail(exc: ClaudeArchError) -> typer.Exit:
     field = getattr(exc, "field", None)
     where = f" ({field})" if field else ""
@@ -482,24 +491,38 @@ def route_eval(
     if as_json:
         print(json.dumps(body))
         return
-    console.print(
+    summary = (
         f"{body['n']} prompts · policy {body['policy']} · classifier {body['classifier']} · "
         f"accuracy {body['accuracy']:.1%} · macro-F1 {body['macro_f1']:.3f} · "
         f"under-routing {body['under_routing']:.1%} · over-routing {body['over_routing']:.1%}"
     )
+    footer = (
+        f"{body['savings_vs_always_balanced']:.1%} cheaper than always balanced, priced at "
+        f"{output_tokens} output tokens per prompt on each tier's first model"
+    )
+    costs = [("this router", body["cost_usd"])]
+    costs += [
+        (name.replace("_", " "), base["cost_usd"]) for name, base in body["baselines"].items()
+    ]
+    if not console.is_terminal:  # piped: the two tables tab-separated, the prose on stderr
+        print("\t".join(("label \\ routed", *report.tiers)))
+        for label, row in report.confusion.items():
+            print("\t".join((label, *(str(row[t]) for t in report.tiers))))
+        print("\nrouting\tcost USD")
+        print("\n".join(f"{name}\t{cost:.6f}" for name, cost in costs))
+        err_console.print(summary, highlight=False)
+        err_console.print(footer, highlight=False)
+        return
+    console.print(summary)
     table = Table("label \\ routed", *report.tiers, box=box.SIMPLE)
     for label, row in report.confusion.items():
         table.add_row(label, *(str(row[t]) for t in report.tiers))
     console.print(table)
-    costs = Table("routing", "cost USD", box=box.SIMPLE)
-    costs.add_row("this router", f"{body['cost_usd']:.6f}")
-    for name, base in body["baselines"].items():
-        costs.add_row(name.replace("_", " "), f"{base['cost_usd']:.6f}")
-    console.print(costs)
-    console.print(
-        f"{body['savings_vs_always_balanced']:.1%} cheaper than always balanced, priced at "
-        f"{output_tokens} output tokens per prompt on each tier's first model"
-    )
+    costs_table = Table("routing", "cost USD", box=box.SIMPLE)
+    for name, cost in costs:
+        costs_table.add_row(name, f"{cost:.6f}")
+    console.print(costs_table)
+    console.print(footer)
 
 
 @route_app.command("fit")
@@ -555,9 +578,14 @@ def advise(
 ) -> None:
     """Recommend a variant for a workload: latency, monthly cost, capacity and complexity."""
     from claude_arch.advisor import advise as run_advice
-    from claude_arch.advisor import default_sources, load_profile, plan_variant, profile_from_data
+    from claude_arch.advisor import (
+        default_sources,
+        load_profile,
+        plan_variant,
+        profile_from_data,
+        render,
+    )
     from claude_arch.advisor.profile_file import with_overrides
-    from claude_arch.advisor.render import advice_markdown, advice_table, plan_markdown, plan_table
 
     flags = {
         "traffic.mean_rpm": rpm,
@@ -585,18 +613,19 @@ def advise(
             body["plan"] = chosen.to_dict()
         print(json.dumps(body, indent=2))
     elif markdown:
-        print(advice_markdown(advice) + ("" if chosen is None else "\n" + plan_markdown(chosen)))
-    else:
-        console.print(advice_table(advice))
-        console.print(
-            f"recommended: [bold]{advice.recommended}[/bold] · runner-up: {advice.runner_up}"
-        )
-        for reason in advice.reasons:
-            console.print(f"  - {escape(reason)}", highlight=False)
-        if advice.capacity_note:
-            console.print(f"  capacity: {escape(advice.capacity_note)}", highlight=False)
+        plan_text = "" if chosen is None else "\n" + render.plan_markdown(chosen)
+        print(render.advice_markdown(advice) + plan_text)
+    elif not console.is_terminal:  # piped: tab-separated rows; the verdict on stderr
+        print(render.advice_tsv(advice), end="")
         if chosen is not None:
-            for table in plan_table(chosen):
+            print("\n" + render.plan_tsv(chosen), end="")
+        _advice_summary(err_console, advice)
+    else:
+        narrow = console.width < render.WIDE_TABLE
+        console.print(render.advice_table(advice, narrow=narrow))
+        _advice_summary(console, advice)
+        if chosen is not None:
+            for table in render.plan_table(chosen):
                 console.print(table)
 
 

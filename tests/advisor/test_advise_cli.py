@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -87,3 +88,36 @@ def test_a_syntax_error_and_a_missing_file_are_errors_not_tracebacks(tmp_path: P
     missing = runner.invoke(app, ["advise", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 1
     assert "cannot read it" in " ".join(missing.output.split())
+
+
+def test_at_80_columns_the_table_fits_and_says_what_it_left_out() -> None:
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    result = runner.invoke(app, ["advise", str(EXAMPLES / "chat-ui.yaml")], env=terminal)
+    assert result.exit_code == 0, result.output
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()
+    table = [line for line in lines if not line.startswith(("recommended", "  -", "  capacity"))]
+    assert all(len(line) <= 80 for line in table), "\n".join(table)
+    heading = next(line for line in lines if line.startswith("variant"))
+    assert heading.split() == ["variant", "fit", "TTFT", "p95", "total", "p95", "all", "in",
+                               "$/mo", "complexity"]  # fmt: skip
+    assert "pipeline-batch+orchestrator" in result.stdout  # ids are never cut
+    assert "bill, capacity, latency source: 110+ columns" in result.stdout
+    assert "recommended: service" in result.stdout
+
+
+def test_piped_the_table_is_tab_separated_and_the_verdict_goes_to_stderr() -> None:
+    result = runner.invoke(app, ["advise", str(EXAMPLES / "chat-ui.yaml"), "--plan"])
+    assert result.exit_code == 0, result.output
+    advice, plan = result.stdout.split("\n\n", 1)
+    header, *rows = (line.split("\t") for line in advice.splitlines())
+    assert header[:3] == ["variant", "fit", "TTFT p95"]
+    assert all(len(row) == len(header) for row in rows)
+    by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    assert by_id["service"]["fit"] == "yes"
+    assert float(by_id["service"]["all in $/mo"]) > 0  # no thousands separators
+    sizing, bill = plan.split("\n\n")
+    assert sizing.splitlines()[0] == "capacity\tvalue"
+    assert bill.splitlines()[0] == "item\tquantity\tunit\tUSD/month\tnote"
+    assert any(line.startswith("bill\t") for line in bill.splitlines())
+    assert "recommended: service" in result.stderr
+    assert "recommended" not in result.stdout

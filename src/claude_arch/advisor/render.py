@@ -1,4 +1,5 @@
-"""Present advice and plans: a rich table for the terminal, Markdown for design documents.
+"""Present advice and plans: a rich table for the terminal (narrower ones drop columns),
+tab-separated rows for a pipe, Markdown for design documents.
 
 >>> from claude_arch.advisor.profile_file import profile_from_data
 >>> from claude_arch.advisor.advise import advise
@@ -17,7 +18,17 @@ from rich.table import Table
 from claude_arch.advisor.advise import Advice, Scored
 from claude_arch.advisor.plan import Plan
 
-__all__ = ["advice_markdown", "advice_table", "plan_markdown", "plan_table"]
+__all__ = [
+    "NARROW_HEAD",
+    "WIDE_TABLE",
+    "advice_markdown",
+    "advice_table",
+    "advice_tsv",
+    "duration",
+    "plan_markdown",
+    "plan_table",
+    "plan_tsv",
+]
 
 _HEAD = (
     "variant",
@@ -30,6 +41,24 @@ _HEAD = (
     "complexity",
     "latency",
 )
+NARROW_HEAD = ("variant", "fit", "TTFT p95", "total p95", "all in $/mo", "complexity")
+"""The columns kept on a terminal under :data:`WIDE_TABLE` columns (80 fits them)."""
+WIDE_TABLE = 110
+
+
+def duration(seconds: float) -> str:
+    """A time in the unit that keeps it short: ms under a second, then s, min, h.
+
+    >>> duration(0.861), duration(16.89), duration(1612.0), duration(86416.9)
+    ('861 ms', '16.9 s', '26.9 min', '24.0 h')
+    """
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:,.1f} h"
 
 
 def _row(s: Scored) -> tuple[str, ...]:
@@ -39,8 +68,8 @@ def _row(s: Scored) -> tuple[str, ...]:
     return (
         s.variant.id,
         "yes" if s.fit else "no",
-        f"{lat.ttft_p95_ms:,.0f} ms",
-        f"{lat.total_p95_s:,.1f} s",
+        duration(lat.ttft_p95_ms / 1000),
+        duration(lat.total_p95_s),
         f"{s.plan.bill_usd:,.0f}",
         f"{s.total_usd:,.0f}",
         capacity,
@@ -49,15 +78,35 @@ def _row(s: Scored) -> tuple[str, ...]:
     )
 
 
-def advice_table(advice: Advice) -> Table:
-    """Every variant, best first, with its latency, costs, capacity and complexity."""
-    table = Table(box=box.SIMPLE, title=f"advice for {advice.profile.name}")
-    for name in _HEAD:
-        table.add_column(name, no_wrap=name == "variant")
+def advice_table(advice: Advice, *, narrow: bool = False) -> Table:
+    """Every variant, best first, with its latency, costs, capacity and complexity;
+    ``narrow``: only :data:`NARROW_HEAD`'s columns, none of them wrapped."""
+    head = NARROW_HEAD if narrow else _HEAD
+    keep = [_HEAD.index(name) for name in head]
+    table = Table(
+        box=box.SIMPLE,
+        title=f"advice for {advice.profile.name}",
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for name in head:
+        table.add_column(name, no_wrap=True, justify="left" if name == "variant" else "right")
     for s in advice.ranked:
         style = "bold green" if s.variant.id == advice.recommended else None
-        table.add_row(*_row(s), style=style)
+        cells = _row(s)
+        table.add_row(*(cells[i] for i in keep), style=style)
+    if narrow:
+        table.caption = f"bill, capacity, latency source: {WIDE_TABLE}+ columns, or --json"
+        table.caption_justify = "left"
     return table
+
+
+def advice_tsv(advice: Advice) -> str:
+    """A header and one tab-separated row per variant, best first (no thousands separators)."""
+    lines = ["\t".join(_HEAD)]
+    lines += ["\t".join(cell.replace(",", "") for cell in _row(s)) for s in advice.ranked]
+    return "\n".join(lines) + "\n"
 
 
 def advice_markdown(advice: Advice) -> str:
@@ -118,6 +167,18 @@ def plan_table(plan: Plan) -> tuple[Table, Table]:
     bill.add_row("bill", "", f"{plan.bill_usd:,.2f}", "", style="bold")
     bill.add_row("operations", f"{plan.ops_hours:g} h", f"{plan.ops_usd:,.2f}", "assumption")
     return sizing, bill
+
+
+def plan_tsv(plan: Plan) -> str:
+    """The plan as two tab-separated tables (the sizing, then the bill), a blank line between."""
+    lines = ["capacity\tvalue", *(f"{a}\t{b.replace(',', '')}" for a, b in _sizing(plan)), ""]
+    lines.append("item\tquantity\tunit\tUSD/month\tnote")
+    lines += [
+        f"{ln.item}\t{ln.quantity:.0f}\t{ln.unit}\t{ln.usd:.2f}\t{ln.note}" for ln in plan.lines
+    ]
+    lines.append(f"bill\t\t\t{plan.bill_usd:.2f}\t")
+    lines.append(f"operations\t{plan.ops_hours:g}\th\t{plan.ops_usd:.2f}\tassumption")
+    return "\n".join(lines) + "\n"
 
 
 def plan_markdown(plan: Plan) -> str:

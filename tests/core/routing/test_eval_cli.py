@@ -31,10 +31,25 @@ def test_eval_json_has_the_promised_fields() -> None:
 
 
 def test_eval_table_names_the_baselines() -> None:
+    terminal = {"COLUMNS": "80", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    args = ["route", "eval", str(DATA / "test.jsonl"), "-c", "rules"]
+    result = runner.invoke(app, args, env=terminal)
+    assert result.exit_code == 0, result.output
+    assert "always deep" in result.stdout
+    assert "macro-F1" in result.stdout
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+
+
+def test_eval_piped_prints_tab_separated_tables_and_the_prose_on_stderr() -> None:
     result = runner.invoke(app, ["route", "eval", str(DATA / "test.jsonl"), "-c", "rules"])
     assert result.exit_code == 0, result.output
-    assert "always deep" in result.output
-    assert "macro-F1" in result.output
+    confusion, costs = result.stdout.split("\n\n")
+    header, *rows = (line.split("\t") for line in confusion.splitlines())
+    assert header == ["label \\ routed", "fast", "balanced", "deep"]
+    assert sum(int(n) for row in rows for n in row[1:]) > 0
+    priced = dict(line.split("\t") for line in costs.splitlines()[1:])
+    assert float(priced["always deep"]) > float(priced["this router"]) > 0
+    assert "macro-F1" in result.stderr
 
 
 def test_a_malformed_line_is_named(tmp_path: Path) -> None:
