@@ -1,5 +1,6 @@
-"""``claude-arch models``: unpublished prices show as unknown, prompt-size tiers as a row; at 80
-columns the table drops the cache prices instead of breaking, and piped it is tab-separated."""
+"""``claude-arch models``: unpublished prices show as unknown (Haiku 5.5 above its prompt-size
+tier), prompt-size tiers as a row; at 80 columns the table drops the cache prices instead of
+breaking, and piped it is tab-separated."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ def test_the_table_shows_unpublished_prices_as_unknown_and_the_tier_row() -> Non
     result = runner.invoke(app, ["models"], env={"COLUMNS": "160", "TTY_COMPATIBLE": "1"})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    fable = next(line for line in lines if "claude-fable-5 " in line)
-    assert fable.split()[-3:] == ["unknown"] * 3
-    assert fable.split()[1:5] == ["1M", "128k", "10", "50"]
+    fable = next(line for line in lines if "claude-fable-5-1 " in line)
+    assert fable.split()[1:] == ["1M", "128k", "10", "50", "12.50", "20", "0.25"]
     haiku = lines.index(next(line for line in lines if "claude-haiku-5-5" in line))
     assert "prompt ≤ 100k" in lines[haiku]
     assert lines[haiku].split()[-5:] == ["0.10", "0.50", "0.125", "0.20", "0.01"]
@@ -42,9 +42,9 @@ def test_json_has_null_for_unpublished_prices_and_lists_the_tiers() -> None:
     assert rows["claude-fable-5-1"]["prices"] == {
         "input": "10",
         "output": "50",
-        "cache_write_5m": None,
-        "cache_write_1h": None,
-        "cache_read": None,
+        "cache_write_5m": "12.50",
+        "cache_write_1h": "20",
+        "cache_read": "0.25",
     }
     assert rows["claude-fable-5-1"]["family"] == "fable"
     assert rows["claude-haiku-5-5"]["price_tiers"] == [

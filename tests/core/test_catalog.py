@@ -198,17 +198,18 @@ def test_sonnet_5_is_priced_like_sonnet_5_5() -> None:
     )
 
 
-def test_fable_cache_prices_are_unknown_in_data_and_derived_when_billed() -> None:
-    for model in ("claude-fable-5", "claude-fable-5-1"):
+def test_fable_cache_prices_are_the_published_ones_not_derived() -> None:
+    """Fable 5.1 reads its cache at a quarter of Fable 5's price (0.025x input, where the rule
+    of thumb would derive 0.1x): the catalog bills what is published."""
+    expected = {"claude-fable-5": Decimal("1.00"), "claude-fable-5-1": Decimal("0.25")}
+    for model, read in expected.items():
         info = CATALOG.resolve(model)
-        assert (info.prices.input, info.prices.output) == (Decimal(10), Decimal(50))
-        assert info.prices.unknown == ("cache_write_5m", "cache_write_1h", "cache_read")
-        billed = CATALOG.billed_prices(model)
-        # 1.25x, 2x and 0.1x the input price
-        assert (billed.cache_write_5m, billed.cache_write_1h, billed.cache_read) == (
-            Decimal("12.5"),
+        assert info.prices.unknown == ()
+        prices = (info.prices.input, info.prices.output, info.prices.cache_read)
+        assert prices == (Decimal(10), Decimal(50), read)
+        assert (info.prices.cache_write_5m, info.prices.cache_write_1h) == (
+            Decimal("12.50"),
             Decimal(20),
-            Decimal("1.0"),
         )
         usage = {
             "input_tokens": M,
@@ -217,7 +218,7 @@ def test_fable_cache_prices_are_unknown_in_data_and_derived_when_billed() -> Non
             "cache_creation_input_tokens": 2 * M,
             "cache_creation": {"ephemeral_5m_input_tokens": M, "ephemeral_1h_input_tokens": M},
         }
-        assert CATALOG.cost(model, usage) == Decimal("93.5")  # 10 + 50 + 1 + 12.5 + 20
+        assert CATALOG.cost(model, usage) == Decimal("92.5") + read  # 10 + 50 + 12.5 + 20
 
 
 # --- Haiku 5.5's prompt-size tier ----------------------------------------------------------------
