@@ -9,10 +9,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
+from lambda_env import FunctionProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "deploy" / "gcp" / "main.py"
@@ -34,7 +34,7 @@ def cloud_event_headers(event: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-class CloudFunction:
+class CloudFunction(FunctionProcess):
     """``functions-framework --source deploy/gcp/main.py --target TARGET`` on a free port."""
 
     def __init__(
@@ -84,17 +84,6 @@ class CloudFunction:
                 time.sleep(0.05)
         raise RuntimeError(f"functions-framework did not listen: {self.log()}")
 
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()
-
-    def log_records(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
     def close(self) -> None:
         self.process.terminate()
         try:
@@ -103,14 +92,6 @@ class CloudFunction:
             self.process.kill()
             self.process.wait(10)
         self._log.close()
-
-    def __enter__(self) -> CloudFunction:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def post(self, body: Any = None, **kwargs: Any) -> httpx.Response:
         if body is not None:

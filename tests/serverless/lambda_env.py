@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any, Self
 
 from claude_arch.serverless.aws_lambda.runtime_api import (
     Invocation,
@@ -33,7 +33,34 @@ def body_of(result: Invocation) -> Any:
     return json.loads(result.payload["body"])
 
 
-class LambdaFunction:
+class FunctionProcess:
+    """A function's process whose output goes to ``log_path``: its log as text and as records;
+    ``with`` closes it (:meth:`close`)."""
+
+    log_path: Path
+    _log: IO[bytes]
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON lines of the log (Powertools' logs and metrics; Cloud Logging's lines)."""
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class LambdaFunction(FunctionProcess):
     """One execution environment: ``awslambdaric`` running ``handler`` with its output in a file."""
 
     def __init__(
@@ -59,31 +86,11 @@ class LambdaFunction:
     def invoke(self, payload: Any, *, timeout_s: float = 30.0) -> Invocation:
         return self.api.invoke(payload, timeout_s=timeout_s, wait_s=60)
 
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()
-
-    def log_records(self) -> list[dict[str, Any]]:
-        """The JSON lines of the log (Powertools' logs and metrics)."""
-        out = []
-        for line in self.log().splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
     def close(self) -> None:
         self.process.kill()
         self.process.wait(30)
         self.api.close()
         self._log.close()
-
-    def __enter__(self) -> LambdaFunction:
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def python_modules_after(code: str, env: dict[str, str]) -> set[str]:

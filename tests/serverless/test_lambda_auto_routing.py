@@ -10,15 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lambda_env import CANARY_KEY, HTTP_HANDLER, LambdaFunction, body_of, event
+from lambda_env import HTTP_HANDLER, LambdaFunction, body_of, event
 
 from claude_arch.testing import EmulatorServer
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorServer]:
-    with EmulatorServer(api_keys=[CANARY_KEY]) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

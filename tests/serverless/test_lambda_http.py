@@ -18,12 +18,6 @@ ORIGIN = "https://app.example.com"
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorServer]:
-    with EmulatorServer(api_keys=[CANARY_KEY]) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def http_fn(
     emu: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LambdaFunction]:
