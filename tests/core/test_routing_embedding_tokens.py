@@ -14,13 +14,13 @@ import pytest
 
 from claude_arch.core.routing import Features, PolicyError, shipped_policy
 from claude_arch.core.routing.building import build_classifier
-from claude_arch.core.routing.dataset import Example
-from claude_arch.core.routing.embedding_classifier import (
+from claude_arch.core.routing.classifiers.embedding import (
     EmbeddingClassifier,
     EmbeddingModel,
     fit_embedding_model,
 )
-from claude_arch.core.routing.minilm import DEFAULT_MAX_TOKENS, MiniLMEmbedder
+from claude_arch.core.routing.classifiers.minilm import DEFAULT_MAX_TOKENS, MiniLMEmbedder
+from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.errors import ConfigError
 
 
@@ -33,7 +33,7 @@ def reference_embedding(e: MiniLMEmbedder, text: str) -> np.ndarray:
     """The forward pass as first written: every weight as stored, one product per matrix."""
     from safetensors.numpy import load_file
 
-    from claude_arch.core.routing.minilm import model_dir
+    from claude_arch.core.routing.classifiers.minilm import model_dir
 
     w = {
         k.removeprefix("bert."): v

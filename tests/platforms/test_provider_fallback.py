@@ -13,7 +13,7 @@ import pytest
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.retry import Cooldowns
 from claude_arch.core.routing import build_router
-from claude_arch.core.routing.breaker import LocalBreaker
+from claude_arch.core.routing.breakers.local import LocalBreaker
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer, ManualClock

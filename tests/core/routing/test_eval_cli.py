@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from claude_arch.cli import app
 from claude_arch.core.routing import shipped_policy
-from claude_arch.core.routing.dataset import Example
-from claude_arch.core.routing.evaluation import evaluate
+from claude_arch.core.routing.evaluation.dataset import Example
+from claude_arch.core.routing.evaluation.scoring import evaluate
 
 DATA = Path(__file__).parents[3] / "bench" / "data" / "routing"
 runner = CliRunner()

@@ -7,7 +7,7 @@ import pytest
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.routing import LocalBreaker, Router, shipped_policy
-from claude_arch.core.routing.breaker_redis import RedisBreaker
+from claude_arch.core.routing.breakers.redis import RedisBreaker
 from claude_arch.core.types import Message
 from claude_arch.errors import BadRequestError, InvalidRequestError
 from claude_arch.testing import EmulatorServer, ManualClock

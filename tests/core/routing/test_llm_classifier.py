@@ -8,7 +8,7 @@ import pytest
 
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.routing import Router, shipped_policy
-from claude_arch.core.routing.llm_classifier import LLMClassifier
+from claude_arch.core.routing.classifiers.llm import LLMClassifier
 from claude_arch.testing import EmulatorServer
 
 SEED = shipped_policy("seed-intents")

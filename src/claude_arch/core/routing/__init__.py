@@ -9,11 +9,11 @@ model is down.
         ...
 
 Modules: ``policy`` (YAML tiers and rules, validated with file and line), ``features`` and
-``conditions`` (what rules look at), ``rules_classifier``, ``llm_classifier`` (+ ``llm_prompt``,
-``decision_cache``), ``embedding_classifier`` (+ ``minilm``), ``cascade``, ``router`` (decide,
-chain, fallback errors), ``breaker`` / ``breaker_redis``,
-``watcher`` (hot reload), ``dataset`` / ``evaluation`` / ``route_commands`` (``claude-arch
-route``), ``building`` (router from a policy and a classifier kind). The client-bound modules
+``conditions`` (what rules look at), ``router`` (decide, chain, fallback errors), ``watcher``
+(hot reload), ``building`` (router from a policy and a classifier kind); ``classifiers/``
+(``rules``, ``llm`` + ``llm_prompt`` + ``decision_cache``, ``embedding`` + ``minilm``,
+``cascade``), ``breakers/`` (``local``, ``redis``, ``shared``), ``evaluation/`` (``dataset``,
+``scoring``, ``commands``: ``claude-arch route``). The client-bound modules
 (``cascade``, ``llm_classifier``) and the embedding ones are imported on use. A client given a
 router (``ClaudeClient(router=...)``) routes ``model: "auto"`` and walks the chain itself; a
 router built by ``router_for`` owns what it made (the ``llm`` classifier's client, a Redis
@@ -23,15 +23,15 @@ closing a client made with ``owns_router=True``.
 
 from __future__ import annotations
 
-from claude_arch.core.routing.breaker import BreakerState, CircuitBreaker, LocalBreaker
+from claude_arch.core.routing.breakers.local import BreakerState, CircuitBreaker, LocalBreaker
 from claude_arch.core.routing.building import build_classifier, build_router
-from claude_arch.core.routing.classifier import Classifier
+from claude_arch.core.routing.classifiers.base import Classifier
+from claude_arch.core.routing.classifiers.rules import RulesClassifier
 from claude_arch.core.routing.decision import Decision, Verdict
 from claude_arch.core.routing.errors import DatasetError, PolicyError
 from claude_arch.core.routing.features import Features
 from claude_arch.core.routing.policy import Policy, Rule, Tier, load_policy, shipped_policy
 from claude_arch.core.routing.router import FALLBACK_ERRORS, Router, is_fallback_error
-from claude_arch.core.routing.rules_classifier import RulesClassifier
 from claude_arch.core.routing.watcher import PolicyWatcher
 
 __all__ = [

@@ -11,8 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claude_arch.core.routing.breaker import CircuitBreaker
-from claude_arch.core.routing.classifier import Classifier
+from claude_arch.core.routing.breakers.local import CircuitBreaker
+from claude_arch.core.routing.classifiers.base import Classifier
 from claude_arch.core.routing.policy import CLASSIFIER_KINDS, Policy, load_policy
 from claude_arch.core.routing.router import Router
 from claude_arch.errors import ConfigError
@@ -60,10 +60,10 @@ def build_classifier(
     if kind == "llm":
         if client is None:
             raise ConfigError("classifier llm: pass a ClaudeClient or SyncClaudeClient")
-        from claude_arch.core.routing.llm_classifier import LLMClassifier
+        from claude_arch.core.routing.classifiers.llm import LLMClassifier
 
         return LLMClassifier(policy, client)
-    from claude_arch.core.routing.embedding_classifier import EmbeddingClassifier, EmbeddingModel
+    from claude_arch.core.routing.classifiers.embedding import EmbeddingClassifier, EmbeddingModel
 
     model = EmbeddingModel.load(_model_file(policy, model_file))
     if model.tiers != list(policy.tier_names):
@@ -120,7 +120,7 @@ def router_for(
     chosen = build_classifier(loaded, classifier, client=client)
     breaker: CircuitBreaker | None = None
     if settings.redis_url:
-        from claude_arch.core.routing.breaker_shared import AsyncRedisBreaker
+        from claude_arch.core.routing.breakers.shared import AsyncRedisBreaker
 
         breaker = AsyncRedisBreaker(settings.redis_url)
     owns = [made for made in (client, breaker) if made is not None]

@@ -23,12 +23,12 @@ from types import TracebackType
 from typing import Any
 
 from claude_arch.core.catalog import Catalog, default_catalog
-from claude_arch.core.routing.breaker import CircuitBreaker, LocalBreaker
-from claude_arch.core.routing.classifier import Classifier
+from claude_arch.core.routing.breakers.local import CircuitBreaker, LocalBreaker
+from claude_arch.core.routing.classifiers.base import Classifier
+from claude_arch.core.routing.classifiers.rules import RulesClassifier
 from claude_arch.core.routing.decision import Decision, Verdict
 from claude_arch.core.routing.features import Features
 from claude_arch.core.routing.policy import Policy, shipped_policy
-from claude_arch.core.routing.rules_classifier import RulesClassifier
 from claude_arch.core.routing.watcher import PolicyWatcher
 from claude_arch.errors import (
     APIConnectionError,

@@ -1,6 +1,6 @@
 """A circuit breaker shared through Redis that never blocks an event loop: for the service.
 
-:class:`~claude_arch.core.routing.breaker_redis.RedisBreaker` asks Redis on every call, which a
+:class:`~claude_arch.core.routing.breakers.redis.RedisBreaker` asks Redis on every call, which a
 synchronous router would do from inside the event loop. This one keeps a local view of which
 models are open and brings Redis up to date in the background: a failure or success is written
 by a task of its own (the same Lua script and keys as ``RedisBreaker``, so both kinds of process
@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from claude_arch.core.routing.breaker import BreakerState
-from claude_arch.core.routing.breaker_redis import (
+from claude_arch.core.routing.breakers.local import BreakerState
+from claude_arch.core.routing.breakers.redis import (
     BREAKER_KEY_PREFIX,
     FAILURE_SCRIPT,
     RedisBreakerKeys,

@@ -1,8 +1,8 @@
 """A circuit breaker whose state every process shares through Redis (``pip install
 'claude-arch[redis]'``).
 
-Same behaviour as :class:`~claude_arch.core.routing.breaker.LocalBreaker`; each step is one Lua
-script, so processes agree on who probes a half-open model. Keys live under
+Same behaviour as :class:`~claude_arch.core.routing.breakers.local.LocalBreaker`; each step is
+one Lua script, so processes agree on who probes a half-open model. Keys live under
 ``claude-arch:breaker:{model}`` and expire after the window and cooldown have passed. The clock
 is wall time (``time.time``), comparable between machines; tests inject their own.
 
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from claude_arch.core.routing.breaker import BreakerState
+from claude_arch.core.routing.breakers.local import BreakerState
 from claude_arch.errors import ConfigError
 
 __all__ = ["BREAKER_KEY_PREFIX", "FAILURE_SCRIPT", "RedisBreaker", "RedisBreakerKeys"]

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from claude_arch.core.catalog import Catalog, default_catalog
-from claude_arch.core.routing.dataset import Example
+from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.policy import Policy
 from claude_arch.core.tokens import count_text
 

@@ -17,12 +17,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.core.catalog import default_catalog
+from claude_arch.core.routing.classifiers.decision_cache import DecisionCache
+from claude_arch.core.routing.classifiers.llm_prompt import (
+    classification_request,
+    excerpt,
+    parse_tier,
+)
+from claude_arch.core.routing.classifiers.rules import RulesClassifier
 from claude_arch.core.routing.decision import Verdict
-from claude_arch.core.routing.decision_cache import DecisionCache
 from claude_arch.core.routing.features import Features
-from claude_arch.core.routing.llm_prompt import classification_request, excerpt, parse_tier
 from claude_arch.core.routing.policy import Policy
-from claude_arch.core.routing.rules_classifier import RulesClassifier
 from claude_arch.core.tokens import count_request
 from claude_arch.errors import ClaudeArchError
 

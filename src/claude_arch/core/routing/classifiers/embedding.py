@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from claude_arch.core.routing.dataset import Example
+from claude_arch.core.routing.classifiers.minilm import (
+    DEFAULT_MAX_TOKENS,  # no numpy until an embedder
+)
 from claude_arch.core.routing.decision import Verdict
 from claude_arch.core.routing.errors import PolicyError
+from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.features import Features
-from claude_arch.core.routing.minilm import DEFAULT_MAX_TOKENS  # no numpy until an embedder
 from claude_arch.core.routing.policy import Policy
 
 __all__ = ["Embedder", "EmbeddingClassifier", "EmbeddingModel", "fit_embedding_model"]
@@ -90,7 +92,7 @@ def fit_embedding_model(
     import numpy as np
 
     if embedder is None:
-        from claude_arch.core.routing.minilm import MiniLMEmbedder
+        from claude_arch.core.routing.classifiers.minilm import MiniLMEmbedder
 
         embedder = MiniLMEmbedder(max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
     max_tokens = int(getattr(embedder, "max_tokens", None) or max_tokens or DEFAULT_MAX_TOKENS)
@@ -120,7 +122,7 @@ class EmbeddingClassifier:
         import numpy as np
 
         if embedder is None:
-            from claude_arch.core.routing.minilm import MiniLMEmbedder
+            from claude_arch.core.routing.classifiers.minilm import MiniLMEmbedder
 
             embedder = MiniLMEmbedder(max_tokens=model.max_tokens)
         self._np: Any = np

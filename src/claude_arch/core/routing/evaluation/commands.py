@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from claude_arch.core.routing.building import build_router
-from claude_arch.core.routing.dataset import load_examples
-from claude_arch.core.routing.evaluation import DEFAULT_OUTPUT_TOKENS, EvalReport, evaluate
+from claude_arch.core.routing.evaluation.dataset import load_examples
+from claude_arch.core.routing.evaluation.scoring import DEFAULT_OUTPUT_TOKENS, EvalReport, evaluate
 from claude_arch.core.routing.policy import load_policy
 
 __all__ = ["eval_file", "fit_file"]
@@ -47,7 +47,7 @@ def fit_file(
 ) -> int:
     """Fit the embedding classifier on a labelled JSONL file, write it to ``out``; the count of
     examples used."""
-    from claude_arch.core.routing.embedding_classifier import fit_embedding_model
+    from claude_arch.core.routing.classifiers.embedding import fit_embedding_model
 
     chosen = load_policy(policy)
     examples = load_examples(path, chosen.tier_names)
