@@ -40,7 +40,7 @@ from claude_arch.background import AiohttpServer
 from claude_arch.constants import EMULATOR_API_KEY
 from claude_arch.emulator.app import create_app
 from claude_arch.emulator.config import EmulatorConfig, FaultSpec, RuleSpec
-from claude_arch.emulator.messages import STATE_KEY
+from claude_arch.emulator.routes.messages import STATE_KEY
 from claude_arch.emulator.state import Clock, EmulatorState
 
 __all__ = [

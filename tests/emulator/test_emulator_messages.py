@@ -12,7 +12,7 @@ from api_shapes import HAIKU, assert_error_shape, body, headers
 
 from claude_arch.constants import API_VERSION_2X
 from claude_arch.core.tokens import count_request, count_text
-from claude_arch.emulator.tool_input import input_for_schema
+from claude_arch.emulator.answers.tool_input import input_for_schema
 from claude_arch.testing import EmulatorServer
 
 WEATHER = {

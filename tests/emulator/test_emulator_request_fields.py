@@ -21,8 +21,8 @@ from claude_arch.core.request_fields import (
     COUNT_TOKENS_FIELDS,
     MESSAGES_FIELDS,
 )
-from claude_arch.emulator.batch_routes import BATCHES_KEY
 from claude_arch.emulator.config import EmulatorConfig
+from claude_arch.emulator.routes.batches import BATCHES_KEY
 from claude_arch.testing import EmulatorServer
 
 anthropic = pytest.importorskip("anthropic")

@@ -13,7 +13,7 @@ from api_shapes import body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_arch.emulator.tool_input import input_for_schema
+from claude_arch.emulator.answers.tool_input import input_for_schema
 
 # What pydantic's model_json_schema() gives for a model with a nested model and an enum.
 PYDANTIC_STYLE = {

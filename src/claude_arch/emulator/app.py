@@ -22,16 +22,16 @@ from aiohttp import web
 
 from claude_arch.constants import HEADER_REQUEST_ID
 from claude_arch.core.catalog import Catalog
-from claude_arch.emulator.batch_routes import BATCHES_KEY, add_batch_routes
 from claude_arch.emulator.batches import BatchStore
-from claude_arch.emulator.bedrock_routes import add_bedrock_routes
-from claude_arch.emulator.catalog_routes import get_model, list_models
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.control import add_control_routes
-from claude_arch.emulator.messages import STATE_KEY, count_tokens, create_message
 from claude_arch.emulator.request_io import ErrorAnswer, error_response, request_id
+from claude_arch.emulator.routes.batches import BATCHES_KEY, add_batch_routes
+from claude_arch.emulator.routes.bedrock import add_bedrock_routes
+from claude_arch.emulator.routes.messages import STATE_KEY, count_tokens, create_message
+from claude_arch.emulator.routes.models import get_model, list_models
+from claude_arch.emulator.routes.vertex import add_vertex_routes
 from claude_arch.emulator.state import Clock, EmulatorState
-from claude_arch.emulator.vertex_routes import add_vertex_routes
 from claude_arch.errors import error_type_for_status
 
 __all__ = ["create_app", "serve"]

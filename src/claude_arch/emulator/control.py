@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from claude_arch.emulator.answers.rules import parse_rules
 from claude_arch.emulator.config import FaultSpec, RuleSpec
-from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import (
     ErrorAnswer,
     json_response,
@@ -25,7 +25,7 @@ from claude_arch.emulator.request_io import (
     request_id,
     require_key,
 )
-from claude_arch.emulator.rules import parse_rules
+from claude_arch.emulator.routes.messages import STATE_KEY
 from claude_arch.errors import ClaudeArchError
 
 __all__ = ["add_control_routes"]

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.emulator.answers.latency import LatencyModel
+from claude_arch.emulator.answers.rules import ScriptedRules, load_rules
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.faults import FaultInjector
-from claude_arch.emulator.latency import LatencyModel
 from claude_arch.emulator.limits import EmulatorLimits
 from claude_arch.emulator.prompt_cache import PromptCache
-from claude_arch.emulator.rules import ScriptedRules, load_rules
 from claude_arch.emulator.stats import ServerStats
 
 __all__ = ["Clock", "EmulatorConfig", "EmulatorState"]

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from claude_arch.core.tokens import count_text
+from claude_arch.emulator.answers.replies import Reply
 from claude_arch.emulator.faults import Draw
-from claude_arch.emulator.replies import Reply
 
 __all__ = ["SSE", "StreamEncoding", "StreamOutcome", "sse_event", "stream_reply"]
 

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claude_arch.core.tokens import count_text
-from claude_arch.emulator.citations import Segment, cited_segments
+from claude_arch.emulator.answers.citations import Segment, cited_segments
+from claude_arch.emulator.answers.rules import last_user_text
+from claude_arch.emulator.answers.server_tools import is_server_tool, web_search
+from claude_arch.emulator.answers.text import generate_text, join_words
+from claude_arch.emulator.answers.tool_input import input_for_schema
 from claude_arch.emulator.config import EmulatorConfig, RuleError, RuleReply
 from claude_arch.emulator.ids import new_id
 from claude_arch.emulator.prompt_cache import CacheUsage
-from claude_arch.emulator.rules import last_user_text
-from claude_arch.emulator.server_tools import is_server_tool, web_search
-from claude_arch.emulator.text import generate_text, join_words
-from claude_arch.emulator.tool_input import input_for_schema
 
 __all__ = [
     "Reply",

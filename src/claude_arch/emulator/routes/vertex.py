@@ -11,7 +11,7 @@ must be one of ``vertex_tokens`` (else 401 UNAUTHENTICATED) and the project one 
 an unknown model, quota: 429 RESOURCE_EXHAUSTED) have Google's shape
 ``{"error": {"code", "message", "status"}}``; the model's errors pass through in the Anthropic
 shape, as on Vertex. The reply is the Anthropic routes' own
-(:func:`claude_arch.emulator.messages.answer`).
+(:func:`claude_arch.emulator.routes.messages.answer`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
-from claude_arch.emulator.messages import STATE_KEY, Flavour, answer, keep_request, validate
 from claude_arch.emulator.request_io import (
     ErrorAnswer,
     error_response,
@@ -36,6 +35,7 @@ from claude_arch.emulator.request_io import (
     request_id,
     require_object,
 )
+from claude_arch.emulator.routes.messages import STATE_KEY, Flavour, answer, keep_request, validate
 
 __all__ = ["VERTEX", "add_vertex_routes"]
 

@@ -26,9 +26,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from claude_arch.emulator.citations import Segment
+from claude_arch.emulator.answers.citations import Segment
+from claude_arch.emulator.answers.text import generate_text
 from claude_arch.emulator.ids import new_id
-from claude_arch.emulator.text import generate_text
 
 __all__ = ["is_server_tool", "web_search"]
 

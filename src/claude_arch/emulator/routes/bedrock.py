@@ -16,7 +16,7 @@ bedrock-mantle host signs) with a key pair of ``aws_credentials``, or carry a Be
 the error's name in ``x-amzn-ErrorType``. The Messages endpoint streams SSE and answers the
 model's errors in the Anthropic shape, Bedrock's own (authentication, throttling) in Bedrock's.
 Everything after authentication is the Anthropic routes' own
-(:func:`claude_arch.emulator.messages.answer`).
+(:func:`claude_arch.emulator.routes.messages.answer`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.sigv4 import verify_signature
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
-from claude_arch.emulator.messages import STATE_KEY, Flavour, answer, keep_request, validate
 from claude_arch.emulator.request_io import (
     ErrorAnswer,
     error_response,
@@ -54,6 +53,7 @@ from claude_arch.emulator.request_io import (
     request_id,
     require_object,
 )
+from claude_arch.emulator.routes.messages import STATE_KEY, Flavour, answer, keep_request, validate
 from claude_arch.emulator.state import EmulatorState
 
 __all__ = ["BEDROCK", "BEDROCK_MESSAGES", "add_bedrock_routes", "bedrock_error_response"]

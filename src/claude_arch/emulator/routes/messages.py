@@ -32,8 +32,9 @@ from claude_arch.core.ratelimit import Reservation
 from claude_arch.core.request_fields import betas_of
 from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
+from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
+from claude_arch.emulator.answers.streaming import SSE, StreamEncoding, StreamOutcome, stream_reply
 from claude_arch.emulator.faults import Draw
-from claude_arch.emulator.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.request_io import (
     ErrorAnswer,
     json_response,
@@ -44,7 +45,6 @@ from claude_arch.emulator.request_io import (
     require_version,
 )
 from claude_arch.emulator.state import EmulatorState
-from claude_arch.emulator.streaming import SSE, StreamEncoding, StreamOutcome, stream_reply
 from claude_arch.errors import ClaudeArchError
 
 __all__ = [

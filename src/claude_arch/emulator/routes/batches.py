@@ -8,8 +8,6 @@ from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
 from claude_arch.core.request_fields import betas_of
 from claude_arch.core.wire.paging import page_body
 from claude_arch.emulator.batches import BatchRecord, BatchStore, parse_requests
-from claude_arch.emulator.catalog_routes import page
-from claude_arch.emulator.messages import STATE_KEY
 from claude_arch.emulator.request_io import (
     ErrorAnswer,
     json_response,
@@ -18,6 +16,8 @@ from claude_arch.emulator.request_io import (
     require_key,
     require_version,
 )
+from claude_arch.emulator.routes.messages import STATE_KEY
+from claude_arch.emulator.routes.models import page
 from claude_arch.errors import ClaudeArchError
 
 __all__ = ["BATCHES_KEY", "add_batch_routes"]
