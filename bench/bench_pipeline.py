@@ -3,6 +3,10 @@
     .venv/bin/python bench/bench_pipeline.py [--rpm 600] [--jobs 1500] [--only local,celery-2]
     BENCH_CLIENT_TIER=tier2 .venv/bin/python bench/bench_pipeline.py --rpm 1000   # limits known
 
+Without ``BENCH_CLIENT_TIER`` every client starts from the settings' default preset (tier 4:
+4,000 RPM for Haiku) and learns the emulator's limits from its answers: the case a fleet meets
+when nobody set ``CLAUDE_ARCH_RATE_LIMIT_TIER`` (bench/README.md has both).
+
 Needs Redis (broker and shared limiter) and PostgreSQL (the ledger) on loopback; each case gets a
 fresh emulator process (``--speed 100``, limits ``RPM / RPM*1000 ITPM / RPM*200 OTPM`` on the
 haiku family, so RPM binds), a fresh ledger table and fresh Redis databases. The same ``--jobs``

@@ -216,7 +216,7 @@ def test_learn_adopts_header_limits_and_keeps_usage() -> None:
         {
             "Anthropic-RateLimit-Input-Tokens-Limit": "2000",
             "anthropic-ratelimit-requests-limit": "50",
-            "anthropic-ratelimit-input-tokens-remaining": "1000",
+            "anthropic-ratelimit-input-tokens-remaining": "1500",  # above: no lower
         },
     )
     assert limiter.limits_for("a") == Limits(rpm=50, itpm=2000, otpm=300)

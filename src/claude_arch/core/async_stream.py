@@ -182,7 +182,7 @@ class MessageStream:
         response: AsyncResponse | None = None
         try:
             response = await client.send(request, model.id)
-            client.learn(model, response.headers)
+            client.learn(model, response.headers, reservation)
             state = StreamState(
                 started=call.started, model=model.id, keep_content=self._keep_content
             )

@@ -287,8 +287,10 @@ class ClaudeClient(ClientBase):
         if reservation is not None and self.core.limiter is not None:
             await self.core.limiter.asettle(reservation, **settled_amounts(usage))
 
-    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
-        self.core.learn(model, headers)
+    def learn(
+        self, model: ModelInfo, headers: Mapping[str, str], reservation: Reservation | None = None
+    ) -> None:
+        self.core.learn(model, headers, reservation)
 
     async def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = await self.reserve(call, model)
@@ -297,7 +299,7 @@ class ClaudeClient(ClientBase):
         )
         try:
             response = await (await self.transport()).send(request)
-            self.learn(model, response.headers)
+            self.learn(model, response.headers, reservation)
             body = await response.read()
         except BaseException:
             await self.settle(reservation)

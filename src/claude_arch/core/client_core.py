@@ -46,7 +46,7 @@ from claude_arch.errors import (
 if TYPE_CHECKING:
     from claude_arch.core.metering import Meter
     from claude_arch.core.metering.spans import OTelTracer
-    from claude_arch.core.ratelimit import RateLimiter
+    from claude_arch.core.ratelimit import RateLimiter, Reservation
     from claude_arch.core.routing import Decision, Router
     from claude_arch.settings import Settings
 
@@ -320,11 +320,15 @@ class ClientCore:
         return message
 
     # --- what responses say ---------------------------------------------------------------
-    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
-        """Every response's headers: kept (by reference) per family, and taught to the limiter."""
+    def learn(
+        self, model: ModelInfo, headers: Mapping[str, str], reservation: Reservation | None = None
+    ) -> None:
+        """Every response's headers: kept (by reference) per family, and taught to the limiter
+        with the reservation the answered attempt was admitted with (so that what ``-remaining``
+        says is aged from that admission)."""
         self._last_headers[model.family] = headers
         if self.limiter is not None and self.settings.learn_limits:
-            self.limiter.learn(model.family, headers)
+            self.limiter.learn(model.family, headers, reservation=reservation)
 
     def rate_limits(self, name: str) -> dict[str, str]:
         """The organisation's ``anthropic-ratelimit-*`` headers for ``name``'s family (a model

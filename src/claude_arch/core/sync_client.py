@@ -225,8 +225,10 @@ class SyncClaudeClient(ClientBase):
         if reservation is not None and self.core.limiter is not None:
             self.core.limiter.settle(reservation, **settled_amounts(usage))
 
-    def learn(self, model: ModelInfo, headers: Mapping[str, str]) -> None:
-        self.core.learn(model, headers)
+    def learn(
+        self, model: ModelInfo, headers: Mapping[str, str], reservation: Reservation | None = None
+    ) -> None:
+        self.core.learn(model, headers, reservation)
 
     def _create_once(self, call: Call, model: ModelInfo) -> Message:
         reservation = self.reserve(call, model)
@@ -235,7 +237,7 @@ class SyncClaudeClient(ClientBase):
         )
         try:
             response = self.transport().send(request)
-            self.learn(model, response.headers)
+            self.learn(model, response.headers, reservation)
             body = response.read()
         except BaseException:
             self.settle(reservation)

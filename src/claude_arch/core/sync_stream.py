@@ -150,7 +150,7 @@ class SyncMessageStream:
         response: SyncResponse | None = None
         try:
             response = client.send(request, model.id)
-            client.learn(model, response.headers)
+            client.learn(model, response.headers, reservation)
             state = StreamState(started=call.started, model=model.id)
             chunks = iter(response.iter_chunks())
             while True:

@@ -18,7 +18,12 @@ the units refunded in that window never exceed ``capacity + capacity / 60 * w`` 
 Charges for usage above the reservation (settled after the fact) put the bucket in debt, which
 delays later admissions but can never make that bound fail.
 
-The Redis Lua script (``take.lua``) implements exactly this arithmetic on the server.
+What the server says is left (``anthropic-ratelimit-*-remaining``) can only lower a bucket, never
+raise it: :meth:`Bucket.lower_to` below, with the target :meth:`FamilyBuckets.observe` computes from
+the buckets' flows a reservation noted when it was taken (``docs/rate-limits.md``, "What the
+server says is left").
+
+The Redis Lua script (``buckets.lua``) implements exactly this arithmetic on the server.
 """
 
 from __future__ import annotations
@@ -34,20 +39,35 @@ SECONDS_PER_WINDOW = 60.0
 
 
 class Bucket:
-    """One token bucket. ``level`` may go below zero (debt) after an over-budget settle."""
+    """One token bucket. ``level`` may go below zero (debt) after an over-budget settle.
 
-    __slots__ = ("capacity", "level", "rate", "stamp")
+    ``flow`` (``level + offset``) counts what came in and went out through refill, takes and
+    refunds only: what a cap spilled, a resize moved or an adjustment took away goes into
+    ``offset``. Its change between two instants is what this process's own traffic and the
+    passing time did to the bucket then, which the server's bucket saw too.
+    """
+
+    __slots__ = ("capacity", "level", "offset", "rate", "stamp")
 
     def __init__(self, capacity: float, *, now: float, level: float | None = None) -> None:
         self.capacity = float(capacity)
         self.rate = self.capacity / SECONDS_PER_WINDOW
         self.level = self.capacity if level is None else float(level)
+        self.offset = 0.0
         self.stamp = now
+
+    @property
+    def flow(self) -> float:
+        return self.level + self.offset
 
     def refill(self, now: float) -> None:
         """Bring ``level`` up to date; a clock that steps backwards adds nothing."""
         if now > self.stamp:
-            self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+            level = self.level + (now - self.stamp) * self.rate
+            if level > self.capacity:
+                self.offset += level - self.capacity
+                level = self.capacity
+            self.level = level
             self.stamp = now
 
     def wait_for(self, amount: float) -> float:
@@ -59,14 +79,34 @@ class Bucket:
 
     def give(self, amount: float) -> None:
         """Add (refund, ``amount`` > 0) or charge (``amount`` < 0); never above capacity."""
-        self.level = min(self.capacity, self.level + amount)
+        level = self.level + amount
+        if level > self.capacity:
+            self.offset += level - self.capacity
+            level = self.capacity
+        self.level = level
 
     def resize(self, capacity: float) -> None:
         """Adopt a new capacity, keeping what is in use (so a raised limit is usable at once)."""
         in_use = self.capacity - self.level
         self.capacity = float(capacity)
         self.rate = self.capacity / SECONDS_PER_WINDOW
-        self.level = min(self.capacity, self.capacity - in_use)
+        level = min(self.capacity, self.capacity - in_use)
+        self.offset += self.level - level
+        self.level = level
+
+    def lower_to(self, target: float) -> float:
+        """Lower ``level`` to ``target`` (never below zero, never upwards); returns the drop.
+
+        A bucket already at or below zero is left alone: a debt is only made by usage charged
+        after the fact, and a server's word adds none.
+        """
+        if target >= self.level or self.level <= 0.0:
+            return 0.0
+        level = target if target > 0.0 else 0.0
+        drop = self.level - level
+        self.offset += drop
+        self.level = level
+        return drop
 
     def seconds_to_full(self) -> float:
         return max(0.0, (self.capacity - self.level) / self.rate)
@@ -115,6 +155,36 @@ class FamilyBuckets:
         self.input_tokens.level -= input_tokens
         self.output_tokens.level -= output_tokens
         return 0.0
+
+    def observe(
+        self,
+        now: float,
+        remaining: tuple[int | None, int | None, int | None],
+        marks: tuple[float, float, float] | None,
+    ) -> float:
+        """Lower each bucket to what the server said was left, aged to ``now``.
+
+        ``remaining`` is what the server had left (per kind, None: not said) right after it
+        admitted the request whose reservation noted ``marks`` (each bucket's ``flow`` right
+        after it was taken). Since then this process's own
+        traffic moved its bucket by ``flow - mark`` (refill in, later admissions out, refunds
+        back in), and it moved the server's the same way; what others spent since is not
+        known yet. So the server now holds at most ``remaining + flow - mark``, and a bucket
+        above that comes down to it. ``marks`` None: the figures are as of ``now``.
+
+        The rule is idempotent: a second, equal or older, observation finds the bucket already
+        at or under its target (an adjustment goes into ``offset``, not ``flow``). Returns the
+        largest drop.
+        """
+        self.refill(now)
+        drop = 0.0
+        for k, bucket in enumerate((self.requests, self.input_tokens, self.output_tokens)):
+            left = remaining[k]
+            if left is None:
+                continue
+            target = left + (bucket.flow - marks[k]) if marks is not None else float(left)
+            drop = max(drop, bucket.lower_to(target))
+        return drop
 
     def is_full(self, now: float) -> bool:
         """Whether all three buckets have refilled to capacity (nothing is owed or in use)."""

@@ -20,6 +20,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.ratelimit.base import (
@@ -90,7 +91,19 @@ class LocalRateLimiter(BaseRateLimiter):
                 check_amounts(requests, input_tokens, output_tokens)
             wait = buckets.try_take(now, requests, input_tokens, output_tokens)
             if wait == 0.0:
-                return Reservation(family, scope, requests, input_tokens, output_tokens)
+                return Reservation(
+                    family,
+                    scope,
+                    requests,
+                    input_tokens,
+                    output_tokens,
+                    mark=(
+                        buckets,
+                        buckets.requests.level + buckets.requests.offset,
+                        buckets.input_tokens.level + buckets.input_tokens.offset,
+                        buckets.output_tokens.level + buckets.output_tokens.offset,
+                    ),
+                )
             raise_if_oversized(family, buckets.limits, requests, input_tokens, output_tokens)
             return wait
 
@@ -113,7 +126,8 @@ class LocalRateLimiter(BaseRateLimiter):
         )
 
     def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
-        """Refund ``reserved - used`` per kind (a negative difference is charged). Idempotent."""
+        """Refund ``reserved - used`` per kind (a negative difference is charged), then apply
+        what the answer said is left (``learn``). Idempotent."""
         with self._lock:
             if reservation.settled:
                 return
@@ -122,11 +136,15 @@ class LocalRateLimiter(BaseRateLimiter):
                 return
             buckets = self._buckets.get((reservation.scope, reservation.family))
             if buckets is not None:
+                now = self._clock()
                 buckets.give(
-                    self._clock(),
+                    now,
                     reservation.input_tokens - input_tokens,
                     reservation.output_tokens - output_tokens,
                 )
+                observed, mark = reservation.observed, reservation.mark
+                if observed is not None and mark is not None and mark[0] is buckets:
+                    buckets.observe(now, observed, mark[1:])
 
     async def asettle(
         self, reservation: Reservation, *, input_tokens: int, output_tokens: int
@@ -177,6 +195,29 @@ class LocalRateLimiter(BaseRateLimiter):
         for key in [k for k, until in self._paused.items() if until <= now]:
             del self._paused[key]
         self._prune_at = max(PRUNE_AT, 2 * len(self._buckets))
+
+    def _observe_now(
+        self,
+        family: str,
+        scope: str,
+        remaining: tuple[int | None, int | None, int | None],
+        mark: tuple[Any, ...] | None,
+    ) -> None:
+        """Lower the buckets to ``remaining``, aged from ``mark`` when it is of these very
+        buckets (else as of now)."""
+        limits = self.limits_for(family, scope=scope)
+        if limits is None:
+            return
+        key = (scope, family)
+        with self._lock:
+            now = self._clock()
+            buckets = self._buckets.get(key)
+            if buckets is None:
+                if len(self._buckets) >= self._prune_at:
+                    self._prune(now)
+                buckets = self._buckets[key] = FamilyBuckets.full(limits, now=now)
+            marks = mark[1:] if mark is not None and mark[0] is buckets else None
+            buckets.observe(now, remaining, marks)
 
     def _limits_changed(self, family: str, scope: str) -> None:
         with self._lock:

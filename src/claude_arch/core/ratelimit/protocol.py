@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from claude_arch.core.catalog import Limits
 from claude_arch.core.types import Usage
@@ -47,6 +47,10 @@ class Reservation:
     """What one admission took from the buckets; hand it back to ``settle`` when the call ends.
 
     ``limited`` is False for a family without limits (nothing was taken, settling is a no-op).
+    ``mark`` is where the buckets stood right after this admission (which buckets, and each
+    one's flow), so that what the answer's headers say is left can be aged to the moment it is
+    read (``learn(..., reservation=)``); ``observed`` holds that, for a backend that applies it
+    when the reservation is settled (Redis: the same round trip).
     """
 
     family: str
@@ -56,6 +60,8 @@ class Reservation:
     output_tokens: int
     limited: bool = True
     settled: bool = False
+    mark: tuple[Any, float, float, float] | None = None
+    observed: tuple[int | None, int | None, int | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +154,17 @@ class RateLimiter(Protocol):
         """Async twin of :meth:`pause`."""
         ...
 
-    def learn(self, family: str, headers: Mapping[str, str], *, scope: str = "") -> None:
-        """Adopt limits from ``anthropic-ratelimit-*-limit`` response headers."""
+    def learn(
+        self,
+        family: str,
+        headers: Mapping[str, str],
+        *,
+        scope: str = "",
+        reservation: Reservation | None = None,
+    ) -> None:
+        """Adopt limits from ``anthropic-ratelimit-*-limit`` response headers, and lower the
+        buckets to what ``-remaining`` says is left (aged from ``reservation``, the answered
+        request's admission)."""
         ...
 
     def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:

@@ -7,7 +7,9 @@
 
 One Lua script (``buckets.lua``, loaded once and run with EVALSHA) does each all-or-nothing
 check-and-take atomically on the server, timed by the server's clock. Keys live under
-``REDIS_RATELIMIT_PREFIX`` and expire once their buckets would be full again. Sync methods use a
+``REDIS_RATELIMIT_PREFIX`` and expire once their buckets would be full again (an hour after the
+last call when they hold limits learned from the API). What an answer says is left
+(``-remaining``) is applied in the round trip that settles its reservation. Sync methods use a
 ``redis.Redis`` client, async ones (``atry_acquire``, ``acquire``, ``asettle``, ``apause``,
 ``asnapshot``) a ``redis.asyncio.Redis`` client; both are created on first use. The async client
 belongs to the event loop it first ran in: call ``aclose()`` before that loop ends (a later loop
@@ -71,21 +73,33 @@ def _import_redis() -> Any:
 
 
 def _admission(reply: Sequence[Any] | None, candidate: Reservation) -> Reservation | float:
-    """The script's answer to ``take``: the reservation, or the wait. None: Redis is down and
-    the limiter fails open, so the reservation holds nothing to settle."""
+    """The script's answer to ``take``: the reservation (marked with the flows after the take),
+    or the wait. None: Redis is down and the limiter fails open, so the reservation holds
+    nothing to settle."""
     if reply is None:
         candidate.limited = False
         return candidate
     if int(reply[0]) != 1:
         return max(float(reply[1]), 1e-6)
+    if len(reply) >= 5:
+        candidate.mark = (reply[1], float(reply[2]), float(reply[3]), float(reply[4]))
     return candidate
+
+
+def _caps_in(reply: Sequence[Any] | None, at: int) -> Limits | None:
+    """The capacities the script used, when its reply carries them."""
+    if reply is None or len(reply) < at + 3:
+        return None
+    return Limits(rpm=int(reply[at]), itpm=int(reply[at + 1]), otpm=int(reply[at + 2]))
 
 
 class RedisRateLimiter(BaseRateLimiter):
     """RPM + ITPM + OTPM buckets in Redis. A family absent from ``limits`` is unlimited.
 
-    Limits travel with every call, so processes agree as long as they are configured alike (and
-    learned limits spread as each process learns them from its own responses).
+    Limits travel with every call, so processes agree as long as they are configured alike.
+    Limits learned from response headers are stored beside the buckets: a process still on its
+    configured preset (a worker that just started) uses them where they are lower, and adopts
+    them, instead of resizing the shared buckets to its preset.
 
     When Redis is unreachable the limiter fails open by default: it admits (``limited=False``
     reservations), logs a warning at most every 30 s, and the API's own 429s remain the backstop.
@@ -195,6 +209,9 @@ class RedisRateLimiter(BaseRateLimiter):
         self.close()
 
     # --- the interface -------------------------------------------------------------------------
+    def _learned_flag(self, family: str, scope: str) -> int:
+        return 1 if self._learned and self.limits_learned(family, scope=scope) else 0
+
     def _take_args(
         self, family: str, scope: str, requests: int, input_tokens: int, output_tokens: int
     ) -> tuple[Limits | None, list[Any]]:
@@ -202,8 +219,28 @@ class RedisRateLimiter(BaseRateLimiter):
         check_amounts(requests, input_tokens, output_tokens)
         if limits is not None:
             raise_if_oversized(family, limits, requests, input_tokens, output_tokens)
-            return limits, ["take", *_caps(limits), requests, input_tokens, output_tokens]
-        return None, ["take", 1, 1, 1, 0, 0, 0]
+            learned = self._learned_flag(family, scope)
+            return limits, ["take", *_caps(limits), learned, requests, input_tokens, output_tokens]
+        return None, ["take", 1, 1, 1, 0, 0, 0, 0]
+
+    def _taken(
+        self,
+        candidate: Reservation,
+        reply: Sequence[Any] | None,
+        limits: Limits | None,
+        args: list[Any],
+    ) -> Reservation | float:
+        family, scope = candidate.family, candidate.scope
+        got = _admission(reply, candidate)
+        if limits is not None and args[4] == 0:
+            # configured limits met lower ones another process learned from the API: the
+            # script used those, and so does this process from now on (until it learns its own)
+            caps = _caps_in(reply, 5 if isinstance(got, Reservation) else 2)
+            if caps is not None and caps != limits:
+                self._adopt(family, caps, scope, learned=False)
+                if not isinstance(got, Reservation):
+                    raise_if_oversized(family, caps, *args[5:8])
+        return got
 
     def try_acquire(
         self,
@@ -219,7 +256,7 @@ class RedisRateLimiter(BaseRateLimiter):
         candidate = Reservation(
             family, scope, requests, input_tokens, output_tokens, limited=limits is not None
         )
-        return _admission(reply, candidate)
+        return self._taken(candidate, reply, limits, args)
 
     async def atry_acquire(
         self,
@@ -235,7 +272,7 @@ class RedisRateLimiter(BaseRateLimiter):
         candidate = Reservation(
             family, scope, requests, input_tokens, output_tokens, limited=limits is not None
         )
-        return _admission(reply, candidate)
+        return self._taken(candidate, reply, limits, args)
 
     def _give_args(
         self, reservation: Reservation, input_tokens: int, output_tokens: int
@@ -248,12 +285,18 @@ class RedisRateLimiter(BaseRateLimiter):
             return None
         d_in = reservation.input_tokens - input_tokens
         d_out = reservation.output_tokens - output_tokens
+        observed, mark = reservation.observed, reservation.mark
+        learned = self._learned_flag(reservation.family, reservation.scope)
+        args = ["give", *_caps(limits), learned, 0, d_in, d_out]
+        if observed is not None and mark is not None:
+            return [*args, *mark, *(-1 if r is None else r for r in observed)]
         if d_in == 0 and d_out == 0:
             return None
-        return ["give", *_caps(limits), 0, d_in, d_out]
+        return args
 
     def settle(self, reservation: Reservation, *, input_tokens: int, output_tokens: int) -> None:
-        """Refund ``reserved - used`` per kind (a negative difference is charged). Idempotent."""
+        """Refund ``reserved - used`` per kind (a negative difference is charged), and apply
+        what the answer said is left (``learn``), in one round trip. Idempotent."""
         args = self._give_args(reservation, input_tokens, output_tokens)
         if args is not None:
             self._sync_call(self.key(reservation.family, reservation.scope), args)
@@ -268,8 +311,9 @@ class RedisRateLimiter(BaseRateLimiter):
     def _pause_args(self, family: str, seconds: float, scope: str) -> list[Any]:
         limits = self.limits_for(family, scope=scope)
         caps = _caps(limits) if limits is not None else (1, 1, 1)
+        learned = self._learned_flag(family, scope) if limits is not None else 0
         # Lua cannot parse "inf"; a day is longer than any retry-after the API sends
-        return ["pause", *caps, repr(min(float(seconds), MAX_PAUSE_S)), 0, 0]
+        return ["pause", *caps, learned, repr(min(float(seconds), MAX_PAUSE_S)), 0, 0]
 
     def pause(self, family: str, seconds: float, *, scope: str = "") -> None:
         """Admit nothing for (scope, family) during ``seconds``, in every process."""
@@ -281,19 +325,25 @@ class RedisRateLimiter(BaseRateLimiter):
             args = self._pause_args(family, seconds, scope)
             await self._async_call(self.key(family, scope), args)
 
-    def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+    def _peek_args(self, family: str, scope: str) -> list[Any] | None:
         limits = self.limits_for(family, scope=scope)
         if limits is None:
             return None
-        reply = self._sync_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
-        return None if reply is None else _state(limits, reply)
+        return ["peek", *_caps(limits), self._learned_flag(family, scope), 0, 0, 0]
+
+    def snapshot(self, family: str, *, scope: str = "") -> BucketState | None:
+        args = self._peek_args(family, scope)
+        if args is None:
+            return None
+        reply = self._sync_call(self.key(family, scope), args)
+        return None if reply is None else _state(reply)
 
     async def asnapshot(self, family: str, *, scope: str = "") -> BucketState | None:
-        limits = self.limits_for(family, scope=scope)
-        if limits is None:
+        args = self._peek_args(family, scope)
+        if args is None:
             return None
-        reply = await self._async_call(self.key(family, scope), ["peek", *_caps(limits), 0, 0, 0])
-        return None if reply is None else _state(limits, reply)
+        reply = await self._async_call(self.key(family, scope), args)
+        return None if reply is None else _state(reply)
 
 
 def _caps(limits: Limits) -> tuple[int, int, int]:
@@ -308,11 +358,13 @@ def _kind(limit: int, level: float) -> KindState:
     )
 
 
-def _state(limits: Limits, reply: Sequence[Any]) -> BucketState:
+def _state(reply: Sequence[Any]) -> BucketState:
+    """A ``peek`` reply (levels, pause, and the capacities in force) as a bucket state."""
     levels = [float(x) for x in reply[1:4]]
+    caps = [int(x) for x in reply[5:8]]
     return BucketState(
-        requests=_kind(limits.rpm, levels[0]),
-        input_tokens=_kind(limits.itpm, levels[1]),
-        output_tokens=_kind(limits.otpm, levels[2]),
+        requests=_kind(caps[0], levels[0]),
+        input_tokens=_kind(caps[1], levels[1]),
+        output_tokens=_kind(caps[2], levels[2]),
         paused_for=float(reply[4]),
     )
