@@ -173,17 +173,11 @@ async def test_the_orchestrators_breaker_moves_auto_traffic_to_bedrock_and_back(
     """A routing tier naming the same model on Bedrock: the 529 storm opens the Anthropic
     model's breaker, so ``auto`` calls go straight to Bedrock; once the storm is over and the
     breaker's cooldown has passed, a probe closes it and traffic comes back. (The client
-    reaches Bedrock because a fallback chain names it: see the next test.)"""
+    reaches Bedrock because a fallback chain names it; the next test names it in the policy
+    alone.)"""
     await _auto_through_a_storm(emu, tmp_path, {SONNET: [f"bedrock:{SONNET}"]})
 
 
-@pytest.mark.xfail(
-    reason="a client builds its Bedrock/Vertex transports for the providers its upstream and "
-    "fallback chains name (ClientCore.uses_platforms, the chains client.py and sync_client.py "
-    "pass to upstream_transport), not the router's tiers: a `bedrock:` model named only in a "
-    "routing policy is sent to the Anthropic API",
-    strict=True,
-)
 async def test_a_routing_policy_alone_can_name_a_platform_model(
     emu: EmulatorServer, tmp_path: Path
 ) -> None:

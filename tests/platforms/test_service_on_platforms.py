@@ -175,3 +175,26 @@ def test_a_budget_reserves_and_charges_the_regional_endpoints_price(
     assert global_cost > 0
     assert abs(regional_worst - global_worst * Decimal("1.1")) <= Decimal("0.000002")
     assert abs(regional_cost - global_cost * Decimal("1.1")) <= Decimal("0.000002")
+
+
+@pytest.mark.sdk
+def test_a_budget_holds_for_the_dearest_model_a_call_may_fall_back_to(
+    emu: EmulatorServer, tmp_path: Path
+) -> None:
+    """On the Anthropic API with a fallback to a regional Vertex endpoint (10% dearer), a key's
+    budget holds the fallback's worst case: the call may end up there."""
+
+    def held(fallbacks: dict[str, list[str]]) -> Decimal:
+        data = tmp_path / str(len(fallbacks))
+        with _platform_service(emu, data, "anthropic", fallbacks=fallbacks, dev=False) as svc:
+            key = svc.create_key_sync(budget_usd=10)
+            with anthropic.Anthropic(base_url=svc.url, api_key=key, max_retries=0) as client:
+                raw = client.messages.with_raw_response.create(
+                    model="claude-opus-5", max_tokens=200, messages=HI
+                )
+        return Decimal(10) - Decimal(raw.headers[HEADER_BUDGET_REMAINING])
+
+    plain = held({})
+    with_fallback = held({"claude-opus-5": ["vertex:claude-opus-5"]})
+    assert plain > 0
+    assert abs(with_fallback - plain * Decimal("1.1")) <= Decimal("0.000002")

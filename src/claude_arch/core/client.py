@@ -254,8 +254,9 @@ class ClaudeClient(ClientBase):
             if self.core.uses_platforms:
                 from claude_arch.core.platforms.providers import upstream_transport
 
+                core = self.core
                 self._transport = upstream_transport(
-                    self.core.settings, self.core.fallbacks, self._transport
+                    core.settings, core.model_chains, self._transport, catalog=core.catalog
                 )
         return self._transport
 

@@ -82,6 +82,11 @@ class ClientBase:
         call.params.pop("stream", None)  # validated; the client sets it per attempt
         return call
 
+    def fallbacks_of(self, call: Call) -> tuple[str, ...]:
+        """The models ``call`` may fall back to, in order (its tier's chain when routed, else the
+        client's fallbacks for its model): what a budget must hold for, at the dearest."""
+        return self.core.fallback_names(call)
+
     def add_meters(self, *meters: Meter) -> None:
         """Give every later call's usage record to ``meters`` too."""
         self.core.meters = (*self.core.meters, *meters)

@@ -126,12 +126,33 @@ class ClientCore:
     @property
     def uses_platforms(self) -> bool:
         """Whether a cloud platform serves some call: the upstream setting, or a fallback chain
-        naming a model on one (``bedrock:…``)."""
+        or a routing tier naming a model on one (``bedrock:…``)."""
         if self.settings.upstream != "anthropic":
             return True
-        return any(":" in name for chain in self.fallbacks.values() for name in chain) or any(
-            ":" in name for name in self.fallbacks
+        return any(
+            ":" in name for first, rest in self.model_chains.items() for name in (first, *rest)
         )
+
+    @property
+    def model_chains(self) -> dict[str, tuple[str, ...]]:
+        """Every chain a call may walk, as model names: the fallbacks (model → its chain) and,
+        with a router, each tier of its policy (first model → the rest). What a client builds its
+        transports for: a ``bedrock:…`` model named only in a routing policy gets Bedrock's."""
+        chains = dict(self.fallbacks)
+        if self.router is not None:
+            for tier in self.router.policy.tiers.values():
+                first, *rest = tier.models
+                chains[first] = (*chains.get(first, ()), *rest)
+        return chains
+
+    def fallback_names(self, call: Call) -> tuple[str, ...]:
+        """The models ``call`` may fall back to, in order: its tier's chain when it was routed,
+        else the client's fallbacks for its model; none when it asked for no fallback."""
+        if not call.fallback:
+            return ()
+        if call.route_chain:
+            return call.route_chain[1:]
+        return self.fallbacks.get(call.requested.id, ())
 
     def attempts(self, call: Call) -> AttemptPlan:
         return AttemptPlan(self, call)
@@ -238,11 +259,7 @@ class ClientCore:
     def chain(self, call: Call) -> Iterator[ModelInfo]:
         """The requested model, then its fallbacks, skipping models cooling down after a failure
         (the requested one is still tried when every candidate is cooling)."""
-        if call.route_chain:  # a routed call falls back along its tier's chain
-            fallbacks: tuple[str, ...] = call.route_chain[1:] if call.fallback else ()
-        else:
-            fallbacks = self.fallbacks.get(call.requested.id, ()) if call.fallback else ()
-        names = (call.requested.id, *fallbacks)
+        names = (call.requested.id, *self.fallback_names(call))
         tried = False
         for name in names:
             info = call.requested if name == call.requested.id else self.catalog.resolve(name)

@@ -261,4 +261,8 @@ def _platform_bridge(core: ClientCore) -> SyncTransport:
     from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
     from claude_arch.core.transports.sync_bridge import SyncBridge
 
-    return SyncBridge(lambda: upstream_transport(core.settings, core.fallbacks, AiohttpTransport()))
+    return SyncBridge(
+        lambda: upstream_transport(
+            core.settings, core.model_chains, AiohttpTransport(), catalog=core.catalog
+        )
+    )

@@ -124,6 +124,7 @@ class Admitted:
                 call.params,
                 input_tokens=input_tokens,
                 output_tokens=max_output,
+                fallbacks=gateway.client.fallbacks_of(call),  # a dearer fallback may answer
             )
         )
         self._admission = await gateway.quotas.admit(
