@@ -33,8 +33,8 @@ import aiohttp
 import httpx
 import httpx2
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.core.transports.aiohttp_transport import AiohttpTransport

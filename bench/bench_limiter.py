@@ -26,7 +26,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, RedisRateLimiter, Reservation
 
 HUGE = {"haiku": Limits(rpm=10**12, itpm=10**15, otpm=10**15)}

@@ -27,8 +27,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from claude_arch.core.catalog import default_catalog
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.pipeline import Ledger
 from claude_arch.pipeline.batch.dispatcher import BatchDispatcher
 from claude_arch.pipeline.dispatchers.local import LocalDispatcher

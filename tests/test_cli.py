@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from claude_arch.cli import app
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.testing import EmulatorServer
 
 runner = CliRunner()

@@ -38,11 +38,11 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
-    from claude_arch.core.async_stream import MessageStream
-    from claude_arch.core.catalog import Catalog, default_catalog
     from claude_arch.core.client import ClaudeClient
+    from claude_arch.core.pricing.catalog import Catalog, default_catalog
+    from claude_arch.core.streams.async_stream import MessageStream
+    from claude_arch.core.streams.sync_stream import SyncMessageStream
     from claude_arch.core.sync_client import SyncClaudeClient
-    from claude_arch.core.sync_stream import SyncMessageStream
     from claude_arch.core.transports.mock import MockResponse, MockTransport, SyncMockTransport
     from claude_arch.core.types import USE_DEFAULT, Message, Usage, UsageRecord, UseDefault
     from claude_arch.settings import Settings
@@ -82,12 +82,12 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Catalog": "claude_arch.core.catalog",
-    "default_catalog": "claude_arch.core.catalog",
+    "Catalog": "claude_arch.core.pricing.catalog",
+    "default_catalog": "claude_arch.core.pricing.catalog",
     "ClaudeClient": "claude_arch.core.client",
     "SyncClaudeClient": "claude_arch.core.sync_client",
-    "MessageStream": "claude_arch.core.async_stream",
-    "SyncMessageStream": "claude_arch.core.sync_stream",
+    "MessageStream": "claude_arch.core.streams.async_stream",
+    "SyncMessageStream": "claude_arch.core.streams.sync_stream",
     "MockResponse": "claude_arch.core.transports.mock",
     "MockTransport": "claude_arch.core.transports.mock",
     "SyncMockTransport": "claude_arch.core.transports.mock",

@@ -61,7 +61,7 @@ def models(
     ] = False,
 ) -> None:
     """List the model catalog: IDs, aliases, limits and list prices (USD per million tokens)."""
-    from claude_arch.core.catalog import Prices, default_catalog
+    from claude_arch.core.pricing.catalog import Prices, default_catalog
 
     catalog = default_catalog()
     names = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
@@ -252,7 +252,7 @@ def _emulator_config(
 ) -> EmulatorConfig:
     from pydantic import ValidationError
 
-    from claude_arch.core.catalog import default_catalog
+    from claude_arch.core.pricing.catalog import default_catalog
     from claude_arch.emulator.config import EmulatorConfig
 
     if tier != "none":

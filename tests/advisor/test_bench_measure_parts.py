@@ -17,7 +17,7 @@ from claude_arch.advisor.measure.svg_charts import Series, bar_chart, line_chart
 from claude_arch.advisor.measure.upstream import upstream_config
 from claude_arch.advisor.measure.workload import plan_requests
 from claude_arch.advisor.profile import profile_from_mapping
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.tokens import count_request
 
 

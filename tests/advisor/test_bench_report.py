@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from claude_arch.advisor.measure.variants import edge_available
 from claude_arch.cli import app
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 
 from .headless import check_pages, chromium_driver
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import Catalog, Limits, default_catalog, model_object
+from claude_arch.core.pricing.catalog import Catalog, Limits, default_catalog, model_object
 from claude_arch.core.ratelimit import LocalRateLimiter, Reservation, limiter_from_settings
 from claude_arch.core.types import Usage
 from claude_arch.emulator.config import EmulatorConfig

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from claude_arch.core.catalog import Limits, default_catalog
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits, default_catalog
 from claude_arch.core.types import UsageRecord
 from claude_arch.core.wire import ContentBlockDelta, MessageStart
 from claude_arch.errors import (

@@ -4,8 +4,8 @@ empty); without such a model the 429 is waited out or raised as before."""
 
 from __future__ import annotations
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, RedisRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.errors import InvalidRequestError, LimiterTimeoutError

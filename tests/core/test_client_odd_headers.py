@@ -10,8 +10,8 @@ import pytest
 from aiohttp import web
 from stub_answers import MESSAGE
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, limits_from_headers
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.core.wire import retry_after_from_headers

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from stub_answers import MESSAGE, sse, stream_head, text_delta
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.errors import OverloadedError

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import Limits, default_catalog
+from claude_arch.core.pricing.catalog import Limits, default_catalog
 from claude_arch.core.ratelimit import (
     LocalRateLimiter,
     RateLimiter,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
 from claude_arch.core.ratelimit.base import read_headers
 from claude_arch.core.ratelimit.buckets import FamilyBuckets

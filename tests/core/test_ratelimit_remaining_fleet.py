@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from claude_arch.core.catalog import Limits, default_catalog
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits, default_catalog
 from claude_arch.core.ratelimit import LocalRateLimiter, RedisRateLimiter
 from claude_arch.errors import RateLimitError
 from claude_arch.settings import Settings

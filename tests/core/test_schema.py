@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.schema import BLOCK_TYPES, validate_create_params
+from claude_arch.core.validation.schema import BLOCK_TYPES, validate_create_params
 from claude_arch.errors import InvalidRequestError, UnknownModelError
 
 BASE: dict[str, Any] = {

@@ -11,8 +11,8 @@ import uuid
 import anyio
 import pytest
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import RedisRateLimiter
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer

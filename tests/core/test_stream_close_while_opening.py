@@ -13,9 +13,9 @@ import pytest
 from aiohttp import web
 from stub_answers import stream_head, text_delta
 
-from claude_arch.core.catalog import Limits
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.metering import RecordingMeter
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.settings import Settings

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.stream_state import StreamState
+from claude_arch.core.streams.state import StreamState
 from claude_arch.errors import OverloadedError
 
 WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.core.client import ClaudeClient
-from claude_arch.core.stream_state import StreamState
+from claude_arch.core.streams.state import StreamState
 from claude_arch.core.wire import SSEDecoder
 from claude_arch.errors import APIStatusError
 from claude_arch.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_arch.core.stream_state import StreamState
+from claude_arch.core.streams.state import StreamState
 from claude_arch.core.wire import (
     BatchResult,
     ContentBlockDelta,

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
+from claude_arch.core.pricing.worst_case import cache_ttls, worst_case_cost
 from claude_arch.core.types import Usage
-from claude_arch.core.worst_case import cache_ttls, worst_case_cost
 
 CATALOG = default_catalog()
 MODELS = [m.id for m in CATALOG]

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from claude_arch.cli import app
-from claude_arch.core.catalog import default_catalog
-from claude_arch.core.schema import validate_create_params
+from claude_arch.core.pricing.catalog import default_catalog
+from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.edge import protocol_data
 from claude_arch.edge.cpython.bundle import WORKER_MODULES, build_bundle, bundle_size
 from claude_arch.edge.cpython.generate import PROTOCOL_DATA_PATH, render_protocol_data

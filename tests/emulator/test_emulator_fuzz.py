@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.schema import BLOCK_TYPES
+from claude_arch.core.validation.schema import BLOCK_TYPES
 from claude_arch.testing import EmulatorServer
 
 json_values = st.recursive(

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from api_shapes import assert_error_shape, headers
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.testing import EmulatorServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sdk"))

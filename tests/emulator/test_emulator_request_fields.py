@@ -15,7 +15,7 @@ from api_shapes import HAIKU, assert_error_shape, body, headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_arch.core.request_fields import (
+from claude_arch.core.validation.fields import (
     BETA_FIELDS,
     COUNT_TOKENS_BETA_FIELDS,
     COUNT_TOKENS_FIELDS,

@@ -13,8 +13,8 @@ from batch_proxy import BatchProxy
 from test_local_dispatcher import MODEL, client_for, requests
 
 from claude_arch.constants import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS
-from claude_arch.core.catalog import default_catalog
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.emulator.routes.batches import BATCHES_KEY
 from claude_arch.pipeline import JobStatus, Ledger, NewJob
 from claude_arch.pipeline.batch.dispatcher import BatchDispatcher, BatchStats

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from claude_arch.core.catalog import Catalog, Placement, default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.platforms import (
     AwsCredentials,
@@ -20,9 +19,10 @@ from claude_arch.core.platforms import (
     VertexTransport,
 )
 from claude_arch.core.platforms.providers import ProviderTransport
+from claude_arch.core.pricing.catalog import Catalog, Placement, default_catalog
+from claude_arch.core.pricing.worst_case import worst_case_cost
 from claude_arch.core.transports.aiohttp_transport import AiohttpTransport
 from claude_arch.core.types import Usage
-from claude_arch.core.worst_case import worst_case_cost
 from claude_arch.errors import ConfigError
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer

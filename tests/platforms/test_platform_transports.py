@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from claude_arch import errors
-from claude_arch.core.catalog import Catalog, default_catalog
 from claude_arch.core.client import ClaudeClient
 from claude_arch.core.platforms import (
     AwsCredentials,
@@ -21,6 +20,7 @@ from claude_arch.core.platforms import (
     StaticAwsCredentials,
     VertexTransport,
 )
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.testing import EmulatorServer
 
 HI = [{"role": "user", "content": "hi"}]

@@ -32,7 +32,7 @@ from error_shape import check_error_body, sse_events
 from live_gateway import LiveGateway
 from rawhttp import Answer, build, chunked, exchange
 
-from claude_arch.core.schema import MAX_NESTING
+from claude_arch.core.validation.schema import MAX_NESTING
 from claude_arch.service.http.hangup import MAX_HEAD_BYTES, MAX_HEADERS
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]

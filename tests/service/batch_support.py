@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from claude_arch.constants import HEADER_BETA
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.wire import BATCHES_PATH
 from claude_arch.service.api.batch_ledger import ledger_of
 from claude_arch.service.api.batch_store import OwnedBatch

@@ -25,7 +25,7 @@ import pytest
 from log_capture import json_logs
 from pydantic import BaseModel
 
-from claude_arch.core.schema import CountTokensParams, CreateParams
+from claude_arch.core.validation.schema import CountTokensParams, CreateParams
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

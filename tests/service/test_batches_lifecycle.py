@@ -32,7 +32,7 @@ from error_shape import assert_anthropic_error
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING
 from claude_arch.core.batches import check_batch
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.wire import BATCHES_PATH
 from claude_arch.service.tenancy.quota import usd
 from claude_arch.service.testing import ServiceServer

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.tokens import count_request
 from claude_arch.errors import InvalidRequestError
 from claude_arch.service.chat.context import input_budget, trim_for_model, trim_history

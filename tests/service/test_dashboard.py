@@ -17,7 +17,7 @@ from dashboard_wiring import dashboard_service
 from hypothesis import given
 from hypothesis import strategies as st
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.types import Usage, UsageRecord
 from claude_arch.service.operations.dashboard import Dashboard, percentile
 from claude_arch.service.operations.logs import request_context

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from claude_arch.core.schema import MAX_NESTING
+from claude_arch.core.validation.schema import MAX_NESTING
 from claude_arch.service.testing import ServiceServer
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from error_shape import assert_anthropic_error
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from claude_arch.advisor.assumptions import Assumptions, default_assumptions
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.emulator.config import DEFAULT_LATENCY, LatencyProfile
 
 __all__ = ["Sources", "default_sources"]

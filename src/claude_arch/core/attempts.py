@@ -28,8 +28,8 @@ from claude_arch.errors import (
 
 if TYPE_CHECKING:
     from claude_arch.core.calls import Call
-    from claude_arch.core.catalog import ModelInfo
     from claude_arch.core.client_core import ClientCore
+    from claude_arch.core.pricing.catalog import ModelInfo
 
 __all__ = ["AttemptPlan", "log_retry"]
 

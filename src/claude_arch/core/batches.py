@@ -26,18 +26,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import MAX_BATCH_REQUESTS
-from claude_arch.core.schema import validate_create_params
+from claude_arch.core.pricing.worst_case import worst_case_cost
 from claude_arch.core.tokens import count_request
+from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.core.wire import BATCHES_PATH, BatchPage, BatchResult, JSONLines, MessageBatch
 from claude_arch.core.wire.protocol import encode_body, error_from_response
-from claude_arch.core.worst_case import worst_case_cost
 from claude_arch.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from claude_arch.core.calls import Call
-    from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.client import ClaudeClient
     from claude_arch.core.client_core import ClientCore
+    from claude_arch.core.pricing.catalog import Catalog, ModelInfo
     from claude_arch.core.routing import Router
     from claude_arch.core.sync_client import SyncClaudeClient
 
@@ -60,7 +60,7 @@ class CheckedBatch:
     worst_case_usd: Decimal
     """What the batch may cost at most, at the batch price: each request priced on its own (as
     the API bills them) with its estimated input and all its ``max_tokens``, and every price
-    factor it asks for (:func:`~claude_arch.core.worst_case.worst_case_cost`)."""
+    factor it asks for (:func:`~claude_arch.core.pricing.worst_case.worst_case_cost`)."""
 
     def body(self) -> bytes:
         """The ``POST /v1/messages/batches`` body."""
@@ -83,7 +83,7 @@ def check_batch(
     ``field`` start with its index, e.g. ``requests.3.params.max_tokens: …``; an unknown model's
     message names the closest IDs.
 
-    >>> from claude_arch.core.catalog import default_catalog
+    >>> from claude_arch.core.pricing.catalog import default_catalog
     >>> ok = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [
     ...     {"role": "user", "content": "Hi"}]}
     >>> checked = check_batch([{"custom_id": "a", "params": ok}],

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from claude_arch.core.catalog import ModelInfo
+    from claude_arch.core.pricing.catalog import ModelInfo
     from claude_arch.core.retry import Deadline
     from claude_arch.core.routing import Decision
 

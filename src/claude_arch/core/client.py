@@ -27,7 +27,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_arch.constants import AUTO_MODEL
-from claude_arch.core.async_stream import MessageStream
 from claude_arch.core.attempts import log_retry
 from claude_arch.core.batches import AsyncBatches
 from claude_arch.core.calls import Call
@@ -35,9 +34,10 @@ from claude_arch.core.client_base import ClientBase
 from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
-from claude_arch.core.schema import check_nesting
+from claude_arch.core.streams.async_stream import MessageStream
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
+from claude_arch.core.validation.schema import check_nesting
 from claude_arch.core.wire import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,
@@ -52,8 +52,8 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
-    from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.metering import Meter
+    from claude_arch.core.pricing.catalog import Catalog, ModelInfo
     from claude_arch.core.ratelimit import RateLimiter, Reservation
     from claude_arch.core.routing import Decision, Router
     from claude_arch.core.wire import ApiStyle

@@ -23,9 +23,9 @@ from claude_arch.core.types import USE_DEFAULT, UseDefault
 
 if TYPE_CHECKING:
     from claude_arch.core.calls import Call
-    from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.client_core import ClientCore
     from claude_arch.core.metering import Meter
+    from claude_arch.core.pricing.catalog import Catalog, ModelInfo
     from claude_arch.core.routing import Decision, Router
     from claude_arch.settings import Settings
 

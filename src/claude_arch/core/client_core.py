@@ -21,14 +21,14 @@ from claude_arch.constants import (
 )
 from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.calls import Call
-from claude_arch.core.catalog import Catalog, ModelInfo, Placement, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, ModelInfo, Placement, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
 from claude_arch.core.retry import Cooldowns, Deadline, RetryPolicy
-from claude_arch.core.schema import check_nesting, validate_create_params
 from claude_arch.core.tokens import count_request
 from claude_arch.core.transports.base import WireRequest
 from claude_arch.core.types import USE_DEFAULT, Message, Usage, UsageRecord, UseDefault
+from claude_arch.core.validation.schema import check_nesting, validate_create_params
 from claude_arch.core.wire import (
     ApiStyle,
     decode_json,

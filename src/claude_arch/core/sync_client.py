@@ -28,7 +28,7 @@ from claude_arch.core.client_base import ClientBase
 from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
-from claude_arch.core.sync_stream import SyncMessageStream
+from claude_arch.core.streams.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
 from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
@@ -39,8 +39,8 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
-    from claude_arch.core.catalog import Catalog, ModelInfo
     from claude_arch.core.metering import Meter
+    from claude_arch.core.pricing.catalog import Catalog, ModelInfo
     from claude_arch.core.ratelimit import RateLimiter, Reservation
     from claude_arch.core.routing import Router
     from claude_arch.core.wire import ApiStyle

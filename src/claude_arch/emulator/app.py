@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from claude_arch.constants import HEADER_REQUEST_ID
-from claude_arch.core.catalog import Catalog
+from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.emulator.batches import BatchStore
 from claude_arch.emulator.config import EmulatorConfig
 from claude_arch.emulator.control import add_control_routes

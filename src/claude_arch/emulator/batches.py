@@ -25,8 +25,8 @@ from typing import Any
 
 from claude_arch.constants import MAX_BATCH_REQUESTS
 from claude_arch.core.batches import check_custom_id
-from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
+from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.ids import new_id
 from claude_arch.emulator.prompt_cache import CacheUsage

@@ -190,7 +190,7 @@ class EmulatorConfig(_Spec):
     max_batch_bytes: int = 256 * 1024 * 1024
     lenient: bool = False
     """Accept top-level request fields outside the API's known list
-    (:mod:`claude_arch.core.request_fields`), for clients newer than it; by default they are a
+    (:mod:`claude_arch.core.validation.fields`), for clients newer than it; by default they are a
     400 ``"<field>: Extra inputs are not permitted"``, as on the API."""
     aws_credentials: dict[str, str] = Field(
         default_factory=lambda: {EMULATOR_AWS_ACCESS_KEY: EMULATOR_AWS_SECRET_KEY}

@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable
 
-from claude_arch.core.catalog import Catalog, Limits, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, Limits, default_catalog
 from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.emulator.config import EmulatorConfig

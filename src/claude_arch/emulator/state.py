@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.emulator.answers.latency import LatencyModel
 from claude_arch.emulator.answers.rules import ScriptedRules, load_rules
 from claude_arch.emulator.config import EmulatorConfig

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from claude_arch.core.catalog import default_catalog
-from claude_arch.core.schema import validate_create_params
+from claude_arch.core.pricing.catalog import default_catalog
+from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.errors import InvalidRequestError
 from claude_arch.pipeline.jobs import NewJob, idempotency_key
 

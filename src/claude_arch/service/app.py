@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from claude_arch.constants import ENV_FILE
-from claude_arch.core.schema import CountTokensParams, CreateParams
+from claude_arch.core.validation.schema import CountTokensParams, CreateParams
 from claude_arch.core.wire import BATCHES_PATH, encode_body
 from claude_arch.errors import (
     ClaudeArchError,

@@ -22,7 +22,7 @@ import aiohttp
 
 from claude_arch.advisor.measure.figures import Sample
 from claude_arch.advisor.measure.workload import PlannedRequest, RequestPlan
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 
 __all__ = ["drive_http"]
 

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.errors import ClaudeArchError
 
 __all__ = ["NO_ERROR", "OPERATIONS", "OTHER", "BoundedLabels"]

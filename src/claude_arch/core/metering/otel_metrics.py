@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from claude_arch.core.catalog import Catalog
 from claude_arch.core.metering.labels import BoundedLabels
 from claude_arch.core.metering.spans import PROVIDER, genai_operation, total_input
+from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.core.types import UsageRecord
 
 __all__ = ["OTelMeter"]

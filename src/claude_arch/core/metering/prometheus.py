@@ -17,10 +17,10 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 
-from claude_arch.core.catalog import Catalog
 from claude_arch.core.metering.labels import BoundedLabels
 from claude_arch.core.metering.otel_metrics import DURATION_BUCKETS, TOKEN_BUCKETS
 from claude_arch.core.metering.spans import PROVIDER, genai_operation, total_input
+from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.core.types import UsageRecord
 
 __all__ = ["PrometheusMeter"]

@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from claude_arch.constants import API_VERSION_0X, HEADER_BETA, HEADER_VERSION
-from claude_arch.core.catalog import Catalog, Placement, default_catalog, endpoint_kind
 from claude_arch.core.platforms.aws_credentials import (
     AwsCredentialChain,
     AwsCredentialSource,
@@ -54,6 +53,7 @@ from claude_arch.core.platforms.responses import (
     lower_headers,
 )
 from claude_arch.core.platforms.sigv4 import AwsCredentials, sign
+from claude_arch.core.pricing.catalog import Catalog, Placement, default_catalog, endpoint_kind
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.errors import ConfigError
 

@@ -7,7 +7,7 @@ Vertex names it ``claude-sonnet-4-5@20250929`` (newer models: ``claude-sonnet-4-
 serves the newest models (the catalog's ``bedrock_api = "messages"``) on its Messages endpoint
 rather than InvokeModel; :meth:`PlatformModels.bedrock_api` says which.
 
-    >>> from claude_arch.core.catalog import default_catalog
+    >>> from claude_arch.core.pricing.catalog import default_catalog
     >>> ids = PlatformModels(default_catalog())
     >>> ids.bedrock("claude-haiku-4-5", profile="global")
     'global.anthropic.claude-haiku-4-5-20251001-v1:0'
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from claude_arch.core.catalog import Catalog, ModelInfo
+from claude_arch.core.pricing.catalog import Catalog, ModelInfo
 from claude_arch.errors import UnknownModelError
 
 __all__ = ["INFERENCE_PROFILES", "PlatformModels"]

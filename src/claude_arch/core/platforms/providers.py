@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from claude_arch.constants import AUTO_MODEL, PROVIDERS
-from claude_arch.core.catalog import Catalog, Placement
 from claude_arch.core.platforms.responses import BufferedResponse
+from claude_arch.core.pricing.catalog import Catalog, Placement
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.errors import ClaudeArchError, ConfigError
 

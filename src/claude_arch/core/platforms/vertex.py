@@ -26,12 +26,12 @@ from collections.abc import Mapping
 from urllib.parse import quote
 
 from claude_arch.constants import HEADER_BETA
-from claude_arch.core.catalog import Catalog, Placement, default_catalog, endpoint_kind
 from claude_arch.core.platforms.google_credentials import AdcTokenSource, GoogleTokenSource
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.platform_errors import vertex_error
 from claude_arch.core.platforms.platform_transport import PlatformTransport
 from claude_arch.core.platforms.responses import BufferedResponse, RelabelledResponse, lower_headers
+from claude_arch.core.pricing.catalog import Catalog, Placement, default_catalog, endpoint_kind
 from claude_arch.core.transports.base import AsyncResponse, AsyncTransport, WireRequest
 from claude_arch.errors import ConfigError
 

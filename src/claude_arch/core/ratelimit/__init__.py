@@ -4,7 +4,7 @@ Two backends behind one :class:`RateLimiter` interface: :class:`LocalRateLimiter
 :class:`RedisRateLimiter` (one Lua script shared by every process and machine on the same Redis).
 
     >>> from claude_arch.settings import Settings
-    >>> from claude_arch.core.catalog import default_catalog
+    >>> from claude_arch.core.pricing.catalog import default_catalog
     >>> limiter = limiter_from_settings(Settings(_env_file=None), default_catalog())
     >>> type(limiter).__name__
     'LocalRateLimiter'
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claude_arch.core.catalog import Catalog, Limits
+from claude_arch.core.pricing.catalog import Catalog, Limits
 from claude_arch.core.ratelimit.base import BaseRateLimiter, limits_from_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
 from claude_arch.core.ratelimit.protocol import (

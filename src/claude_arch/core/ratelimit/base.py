@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from claude_arch.constants import RATELIMIT_HEADER_PREFIX
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit.protocol import Reservation
 from claude_arch.errors import ConfigError, InvalidRequestError, LimiterTimeoutError
 

@@ -4,7 +4,7 @@ A :class:`Bucket` holds up to ``capacity`` units and refills at ``capacity / 60`
 per-minute limit of 600 refills 10 units a second. :class:`FamilyBuckets` groups the three buckets
 of one model family (requests, input tokens, output tokens) and takes from all three or none.
 
-    >>> from claude_arch.core.catalog import Limits
+    >>> from claude_arch.core.pricing.catalog import Limits
     >>> fb = FamilyBuckets.full(Limits(rpm=60, itpm=600, otpm=120), now=0.0)
     >>> fb.try_take(0.0, 1, 500, 100)     # admitted: nothing to wait for
     0.0
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 
 __all__ = ["SECONDS_PER_WINDOW", "Bucket", "FamilyBuckets"]
 

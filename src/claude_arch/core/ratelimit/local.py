@@ -1,6 +1,6 @@
 """The in-process limiter: one lock, one :class:`FamilyBuckets` per (scope, family).
 
-    >>> from claude_arch.core.catalog import Limits
+    >>> from claude_arch.core.pricing.catalog import Limits
     >>> now = [0.0]
     >>> limits = {"haiku": Limits(rpm=2, itpm=1000, otpm=100)}
     >>> limiter = LocalRateLimiter(limits, clock=lambda: now[0])
@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit.base import (
     BaseRateLimiter,
     Clock,

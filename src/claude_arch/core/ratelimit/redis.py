@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from claude_arch.constants import REDIS_RATELIMIT_PREFIX
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit.base import (
     BaseRateLimiter,
     Clock,

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.core.routing.conditions import Condition
 from claude_arch.core.routing.errors import PolicyError
 from claude_arch.core.routing.policy_yaml import LineDict, LineList, parse_yaml

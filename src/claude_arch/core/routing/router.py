@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.core.routing.breakers.local import CircuitBreaker, LocalBreaker
 from claude_arch.core.routing.classifiers.base import Classifier
 from claude_arch.core.routing.classifiers.rules import RulesClassifier

@@ -13,7 +13,7 @@ import os
 import threading
 from pathlib import Path
 
-from claude_arch.core.catalog import Catalog
+from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.core.routing.errors import PolicyError
 from claude_arch.core.routing.policy import Policy, load_policy
 

@@ -74,8 +74,8 @@ def _error_types() -> dict[int, str]:
 def render_protocol_data() -> str:
     """The text of ``protocol_data.py`` as core defines the protocol today."""
     from claude_arch import constants
-    from claude_arch.core.catalog import default_catalog
-    from claude_arch.core.schema import MAX_NESTING
+    from claude_arch.core.pricing.catalog import default_catalog
+    from claude_arch.core.validation.schema import MAX_NESTING
     from claude_arch.service.tenancy.keys import _SECRET_RE
 
     catalog = default_catalog()

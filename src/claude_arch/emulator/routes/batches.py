@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from claude_arch.constants import HEADER_BETA, HEADER_REQUEST_ID
-from claude_arch.core.request_fields import betas_of
+from claude_arch.core.validation.fields import betas_of
 from claude_arch.core.wire.paging import page_body
 from claude_arch.emulator.batches import BatchRecord, BatchStore, parse_requests
 from claude_arch.emulator.request_io import (

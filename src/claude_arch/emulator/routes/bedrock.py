@@ -38,10 +38,10 @@ from claude_arch.constants import (
     HEADER_VERSION,
     SUPPORTED_API_VERSIONS,
 )
-from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.platforms.eventstream import encode_message
 from claude_arch.core.platforms.model_ids import PlatformModels
 from claude_arch.core.platforms.sigv4 import verify_signature
+from claude_arch.core.pricing.catalog import ModelInfo
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
 from claude_arch.emulator.request_io import (

@@ -27,11 +27,11 @@ from claude_arch.constants import (
     HEADER_REQUEST_ID,
     HEADER_RETRY_AFTER,
 )
-from claude_arch.core.catalog import ModelInfo
+from claude_arch.core.pricing.catalog import ModelInfo
 from claude_arch.core.ratelimit import Reservation
-from claude_arch.core.request_fields import betas_of
-from claude_arch.core.schema import validate_create_params
 from claude_arch.core.tokens import count_request
+from claude_arch.core.validation.fields import betas_of
+from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.answers.streaming import SSE, StreamEncoding, StreamOutcome, stream_reply
 from claude_arch.emulator.faults import Draw

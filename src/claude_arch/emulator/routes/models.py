@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from claude_arch.core.catalog import model_object
+from claude_arch.core.pricing.catalog import model_object
 from claude_arch.core.wire import paging
 from claude_arch.emulator.request_io import ErrorAnswer, json_response, request_id, require_key
 from claude_arch.emulator.routes.messages import STATE_KEY

@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from claude_arch.constants import API_VERSION_2X, HEADER_AUTHORIZATION, HEADER_BETA
-from claude_arch.core.catalog import ModelInfo
 from claude_arch.core.platforms.model_ids import PlatformModels
+from claude_arch.core.pricing.catalog import ModelInfo
 from claude_arch.core.tokens import count_request
 from claude_arch.emulator.ids import short_hash
 from claude_arch.emulator.request_io import (

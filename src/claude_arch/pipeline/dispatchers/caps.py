@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from claude_arch.core.pricing.worst_case import worst_case_cost
 from claude_arch.core.sql import create_tables
-from claude_arch.core.worst_case import worst_case_cost
 from claude_arch.pipeline.jobs import JobStatus
 from claude_arch.pipeline.schema import caps_tables
 

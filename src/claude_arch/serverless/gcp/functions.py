@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     import flask
     from cloudevents.http import CloudEvent
 
-    from claude_arch.core.sync_stream import SyncMessageStream
+    from claude_arch.core.streams.sync_stream import SyncMessageStream
 
 __all__ = [
     "AnswerSink",

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from claude_arch.core.catalog import model_object
+from claude_arch.core.pricing.catalog import model_object
 from claude_arch.core.wire import paging
 from claude_arch.errors import NotFoundError
 from claude_arch.service.api.proxy import caller

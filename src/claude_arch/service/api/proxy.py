@@ -36,7 +36,7 @@ from claude_arch.service.http.problems import from_upstream, problem
 from claude_arch.service.tenancy.auth import key_from_headers
 
 if TYPE_CHECKING:
-    from claude_arch.core.async_stream import MessageStream
+    from claude_arch.core.streams.async_stream import MessageStream
     from claude_arch.service.gateway import Gateway
     from claude_arch.service.tenancy.keys import ApiKey
 

@@ -22,14 +22,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from claude_arch.constants import HEADER_PROVIDER
+from claude_arch.core.pricing.worst_case import worst_case_cost
 from claude_arch.core.ratelimit.headers import tighter
 from claude_arch.core.ratelimit.protocol import itpm_tokens
 from claude_arch.core.types import UsageRecord
-from claude_arch.core.worst_case import worst_case_cost
 
 if TYPE_CHECKING:
-    from claude_arch.core.async_stream import MessageStream
     from claude_arch.core.routing import Decision
+    from claude_arch.core.streams.async_stream import MessageStream
     from claude_arch.core.types import Message
     from claude_arch.service.gateway import Gateway
     from claude_arch.service.tenancy.keys import ApiKey

@@ -36,7 +36,7 @@ from claude_arch.core.tokens import count_request
 from claude_arch.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    from claude_arch.core.catalog import ModelInfo
+    from claude_arch.core.pricing.catalog import ModelInfo
 
 __all__ = ["SAFETY_MARGIN", "Trimmed", "input_budget", "trim_for_model", "trim_history"]
 

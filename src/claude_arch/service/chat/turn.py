@@ -41,7 +41,7 @@ from claude_arch.service.http.problems import crash, from_upstream, problem
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from claude_arch.core.async_stream import MessageStream
+    from claude_arch.core.streams.async_stream import MessageStream
     from claude_arch.service.chat.sessions import Session
     from claude_arch.service.gateway import Gateway
     from claude_arch.service.tenancy.keys import ApiKey

@@ -33,7 +33,7 @@ from claude_arch.constants import (
     HEADER_BUDGET_RESET,
     SERVICE_KEY_FAMILY,
 )
-from claude_arch.core.catalog import Limits
+from claude_arch.core.pricing.catalog import Limits
 from claude_arch.core.ratelimit import LocalRateLimiter, Reservation
 from claude_arch.core.ratelimit.headers import kind_headers
 from claude_arch.errors import (

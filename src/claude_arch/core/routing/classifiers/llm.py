@@ -16,7 +16,7 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from claude_arch.core.catalog import default_catalog
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.core.routing.classifiers.decision_cache import DecisionCache
 from claude_arch.core.routing.classifiers.llm_prompt import (
     classification_request,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from claude_arch.core.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
 from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.policy import Policy
 from claude_arch.core.tokens import count_text

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from claude_arch.core.stream_state import StreamState
+from claude_arch.core.streams.state import StreamState
 from claude_arch.core.types import Message
 from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
 from claude_arch.errors import (
@@ -34,8 +34,8 @@ from claude_arch.errors import (
 
 if TYPE_CHECKING:
     from claude_arch.core.calls import Call
-    from claude_arch.core.catalog import ModelInfo
     from claude_arch.core.client import ClaudeClient
+    from claude_arch.core.pricing.catalog import ModelInfo
     from claude_arch.core.ratelimit import Reservation
     from claude_arch.core.transports.base import AsyncResponse
 

@@ -5,8 +5,8 @@
             print(text, end="")
     message = stream.final_message()
 
-Same contract as the async :class:`~claude_arch.core.async_stream.MessageStream`: failures before
-the first content event are retried, later ones raise their typed error; leaving the ``with``
+Same contract as the async :class:`~claude_arch.core.streams.async_stream.MessageStream`: failures
+before the first content event are retried, later ones raise their typed error; leaving the ``with``
 block early closes the response. The call's deadline is checked between chunks (httpx bounds each
 read, not the whole exchange).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from claude_arch.core.stream_state import StreamState
+from claude_arch.core.streams.state import StreamState
 from claude_arch.core.types import Message
 from claude_arch.core.wire import MESSAGES_PATH, ContentBlockDelta, StreamEvent
 from claude_arch.errors import (
@@ -30,7 +30,7 @@ from claude_arch.errors import (
 
 if TYPE_CHECKING:
     from claude_arch.core.calls import Call
-    from claude_arch.core.catalog import ModelInfo
+    from claude_arch.core.pricing.catalog import ModelInfo
     from claude_arch.core.ratelimit import Reservation
     from claude_arch.core.sync_client import SyncClaudeClient
     from claude_arch.core.transports.base import SyncResponse

@@ -24,8 +24,9 @@ The API refuses any other top-level field with a 400 ``invalid_request_error`` w
   beta name without its date, so ``mcp-client-2025-04-04`` and ``mcp-client-2025-11-20`` both
   enable ``mcp_servers``); :data:`COUNT_TOKENS_BETA_FIELDS` are those count_tokens takes.
 
-Core's own validation (:func:`claude_arch.core.schema.validate_create_params`) checks these only
-when asked: the client and the gateway pass unknown fields upstream and let the upstream decide.
+Core's own validation (:func:`claude_arch.core.validation.schema.validate_create_params`) checks
+these only when asked: the client and the gateway pass unknown fields upstream and let the
+upstream decide.
 """
 
 from __future__ import annotations

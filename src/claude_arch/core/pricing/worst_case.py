@@ -7,7 +7,7 @@ placement: a cloud platform's regional endpoint bills 1.1x) and, on the Claude A
 ``inference_geo`` (``"us"``: 1.1x every token category). A call that may fall back to other
 models costs at most the dearest of them.
 
-    >>> from claude_arch.core.catalog import default_catalog
+    >>> from claude_arch.core.pricing.catalog import default_catalog
     >>> cat = default_catalog()
     >>> plain = {"messages": [{"role": "user", "content": "hi"}]}
     >>> str(worst_case_cost(cat, "claude-haiku-4-5", plain, input_tokens=1000, output_tokens=100))
@@ -19,7 +19,7 @@ models costs at most the dearest of them.
     >>> str(worst_case_cost(cat, "claude-haiku-4-5", {**cached, "inference_geo": "us"},
     ...                     input_tokens=1000, output_tokens=100))
     '0.002750'
-    >>> from claude_arch.core.catalog import Placement
+    >>> from claude_arch.core.pricing.catalog import Placement
     >>> regional = cat.placed(Placement("anthropic", {"vertex": "regional"}))
     >>> str(worst_case_cost(regional, "claude-haiku-4-5", plain, input_tokens=1000,
     ...                     output_tokens=100, fallbacks=["vertex:claude-haiku-4-5"]))
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from claude_arch.core.types import Usage
 
 if TYPE_CHECKING:
-    from claude_arch.core.catalog import Catalog
+    from claude_arch.core.pricing.catalog import Catalog
 
 __all__ = ["cache_ttls", "inference_geo_factor", "worst_case_cost"]
 

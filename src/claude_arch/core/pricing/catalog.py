@@ -1,6 +1,6 @@
 """The model catalog: which model IDs exist, their family, limits and prices, and what a call cost.
 
-    >>> from claude_arch.core.catalog import default_catalog
+    >>> from claude_arch.core.pricing.catalog import default_catalog
     >>> cat = default_catalog()
     >>> cat.resolve("claude-haiku-4-5-20251001").id
     'claude-haiku-4-5'
@@ -239,7 +239,7 @@ class Placement:
     provider's endpoint kind (``global`` when not named; ``regional`` for a Bedrock geographic
     or in-region profile, a Vertex region or multi-region). The Claude API's ``us`` kind is a
     request's ``inference_geo``, priced per request
-    (:func:`~claude_arch.core.worst_case.inference_geo_factor`), not placed here."""
+    (:func:`~claude_arch.core.pricing.worst_case.inference_geo_factor`), not placed here."""
 
     upstream: str = "anthropic"
     endpoints: Mapping[str, str] = field(default_factory=dict)

@@ -16,14 +16,14 @@ is raised as :class:`~claude_arch.errors.InvalidRequestError` whose message star
 field path.
 The params are returned as given: unknown fields (the API grows) and every ``cache_control`` stay.
 A server that answers like the API (the emulator) passes ``refuse_unknown=True`` to refuse a
-top-level field outside :mod:`claude_arch.core.request_fields`' lists, as the API does:
+top-level field outside :mod:`claude_arch.core.validation.fields`' lists, as the API does:
 
     >>> validate_create_params({**params, "colour": "red"}, refuse_unknown=True)
     Traceback (most recent call last):
     ...
     claude_arch.errors.InvalidRequestError: colour: Extra inputs are not permitted
 
-Content-block models live in :mod:`claude_arch.core.schema_blocks`.
+Content-block models live in :mod:`claude_arch.core.validation.schema_blocks`.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from pydantic import (
     ValidationError,
 )
 
-from claude_arch.core.catalog import Catalog, default_catalog
-from claude_arch.core.request_fields import first_unknown_field, unknown_field_message
-from claude_arch.core.schema_blocks import (
+from claude_arch.core.pricing.catalog import Catalog, default_catalog
+from claude_arch.core.validation.fields import first_unknown_field, unknown_field_message
+from claude_arch.core.validation.schema_blocks import (
     BLOCK_TYPES,
     MARK,
     UNION_KINDS,
