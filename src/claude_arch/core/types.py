@@ -33,6 +33,10 @@ from its settings, a call's ``timeout`` from its client. ``None`` always means o
 """
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 @dataclass(slots=True)
 class Usage:
     """Token usage of one message, as the API reports it."""
@@ -44,6 +48,10 @@ class Usage:
     cache_creation_5m: int = 0
     cache_creation_1h: int = 0
     service_tier: str | None = None
+    inference_geo: str | None = None
+    """Where the API ran the call (``"us"``, ``"global"``), when it says: a US-only call bills
+    1.1x (``[endpoints.anthropic]`` in the catalog), whether the request or the workspace's
+    default asked for it."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Usage:
@@ -57,10 +65,11 @@ class Usage:
             cache_creation_5m=int(cc.get("ephemeral_5m_input_tokens") or 0),
             cache_creation_1h=int(cc.get("ephemeral_1h_input_tokens") or 0),
             service_tier=data.get("service_tier"),
+            inference_geo=_text(data.get("inference_geo")),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "input_tokens": self.input_tokens,
             "cache_creation_input_tokens": self.cache_creation_input_tokens,
             "cache_read_input_tokens": self.cache_read_input_tokens,
@@ -71,6 +80,9 @@ class Usage:
             "output_tokens": self.output_tokens,
             "service_tier": self.service_tier,
         }
+        if self.inference_geo is not None:  # the API's field only where it reports one
+            out["inference_geo"] = self.inference_geo
+        return out
 
     @property
     def cache_creation(self) -> dict[str, int]:

@@ -191,7 +191,9 @@ class BatchStore:
             return {"type": "errored", "error": {"type": "error", "error": error}}
         reply = compose_reply(params, info.family, state.config, rule=rule, salt=state.salt())
         input_tokens = count_request(params)
-        usage = usage_body(input_tokens, CacheUsage(), reply.output_tokens, "batch")
+        usage = usage_body(
+            input_tokens, CacheUsage(), reply.output_tokens, "batch", params.get("inference_geo")
+        )
         state.stats.add(
             info.id,
             batch.key_id,

@@ -238,8 +238,8 @@ class Placement:
     provider-qualified name (``bedrock:…``) goes to its provider, and ``endpoints`` names each
     provider's endpoint kind (``global`` when not named; ``regional`` for a Bedrock geographic
     or in-region profile, a Vertex region or multi-region). The Claude API's ``us`` kind is a
-    request's ``inference_geo``, priced per request
-    (:func:`~claude_arch.core.pricing.worst_case.inference_geo_factor`), not placed here."""
+    request's ``inference_geo``, priced per call from the usage the API reports
+    (:meth:`Catalog.geo_factor`), not placed here."""
 
     upstream: str = "anthropic"
     endpoints: Mapping[str, str] = field(default_factory=dict)
@@ -555,7 +555,8 @@ class Catalog:
         Cache writes are priced by TTL when ``cache_creation`` splits them, else as 5-minute
         writes. A model with price tiers bills at the tier of the prompt's size: input, cache
         write and cache read tokens together. ``batch`` defaults to
-        ``usage.service_tier == "batch"``.
+        ``usage.service_tier == "batch"``. A usage whose ``inference_geo`` is priced (``"us"``
+        on the Claude API: 1.1x) bills at that factor on top.
         """
         bill = self._bills.get(model)
         if bill is None:
@@ -568,6 +569,7 @@ class Catalog:
             inputs, outputs = usage.input_tokens, usage.output_tokens
             read = usage.cache_read_input_tokens
             tier = usage.service_tier
+            geo = usage.inference_geo
         else:
             cache_creation = (
                 usage.get("cache_creation")
@@ -580,10 +582,10 @@ class Catalog:
             inputs = _field(usage, "input_tokens")
             outputs = _field(usage, "output_tokens")
             read = _field(usage, "cache_read_input_tokens")
-            tier = (
-                usage.get("service_tier")
+            tier, geo = (
+                (usage.get("service_tier"), usage.get("inference_geo"))
                 if isinstance(usage, Mapping)
-                else getattr(usage, "service_tier", None)
+                else (getattr(usage, "service_tier", None), getattr(usage, "inference_geo", None))
             )
         if w1h + w5m != written:
             if w1h + w5m > written:  # the split is the fuller account
@@ -611,7 +613,20 @@ class Catalog:
             batch = tier == "batch"
         if batch:
             total *= self.batch_discount
+        if geo and geo != GLOBAL:
+            total *= self.geo_factor(model, geo)
         return total.quantize(_CENT_PRECISION)
+
+    def geo_factor(self, model: str, geo: object) -> Decimal:
+        """The factor of an ``inference_geo`` (``[endpoints.anthropic]``) on a call to
+        ``model``: on the Claude API only (the platforms place a call by their endpoint and
+        ignore it), for models with the regional premium; 1 for a geography not priced."""
+        info = self.get(model)
+        if not isinstance(geo, str) or info is None or not info.regional_premium:
+            return Decimal(1)
+        if self.where(model)[0] != "anthropic":
+            return Decimal(1)
+        return self.endpoint_factors.get("anthropic", {}).get(geo, Decimal(1))
 
 
 def _bedrock_api(model: Mapping[str, Any]) -> str:

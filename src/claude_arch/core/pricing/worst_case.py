@@ -37,9 +37,8 @@ from claude_arch.core.types import Usage
 if TYPE_CHECKING:
     from claude_arch.core.pricing.catalog import Catalog
 
-__all__ = ["cache_ttls", "inference_geo_factor", "worst_case_cost"]
+__all__ = ["cache_ttls", "worst_case_cost"]
 
-_PRECISION = Decimal("0.000001")
 _MAX_NODES = 1_000_000
 """A walk's bound: a body is already bounded in size and depth before it gets here."""
 
@@ -62,16 +61,6 @@ def cache_ttls(params: Mapping[str, Any]) -> set[str]:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, Mapping | list))
     return ttls
-
-
-def inference_geo_factor(catalog: Catalog, model: str, params: Mapping[str, Any]) -> Decimal:
-    """The factor of the request's ``inference_geo`` (``[endpoints.anthropic]`` in the catalog):
-    on the Claude API only (the platforms place a call by their endpoint, and ignore it); 1
-    when it names no priced geography."""
-    geo = params.get("inference_geo")
-    if not geo or not isinstance(geo, str) or catalog.where(model)[0] != "anthropic":
-        return Decimal(1)
-    return catalog.endpoint_factors.get("anthropic", {}).get(geo, Decimal(1))
 
 
 def worst_case_cost(
@@ -104,11 +93,6 @@ def worst_case_cost(
             cache_creation_5m=input_tokens,
             output_tokens=output_tokens,
         )
-    worst = Decimal(0)
-    for name in (model, *fallbacks):
-        cost = catalog.cost(name, usage, batch=batch)
-        factor = inference_geo_factor(catalog, name, params)
-        if factor != 1:
-            cost = (cost * factor).quantize(_PRECISION)
-        worst = max(worst, cost)
-    return worst
+    geo = params.get("inference_geo")
+    usage.inference_geo = geo if isinstance(geo, str) else None  # priced as the usage will be
+    return max(catalog.cost(name, usage, batch=batch) for name in (model, *fallbacks))

@@ -347,3 +347,6 @@ def _merge_usage(usage: Usage, update: dict[str, Any]) -> None:
         value = update.get(name)
         if value is not None:
             setattr(usage, name, int(value))
+    geo = update.get("inference_geo")
+    if isinstance(geo, str):
+        usage.inference_geo = geo

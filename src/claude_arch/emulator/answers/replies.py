@@ -321,9 +321,11 @@ def _truncate(text: str, tokens: int) -> str:
 
 
 def usage_body(
-    input_tokens: int, cache: CacheUsage, output_tokens: int, tier: str
+    input_tokens: int, cache: CacheUsage, output_tokens: int, tier: str, geo: object = None
 ) -> dict[str, Any]:
-    return {
+    """The ``usage`` object; ``geo``, the request's ``inference_geo``, is reported back as where
+    the call ran (a stream's ``message_start`` carries it too)."""
+    usage: dict[str, Any] = {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": cache.created,
         "cache_read_input_tokens": cache.read,
@@ -334,6 +336,9 @@ def usage_body(
         "output_tokens": output_tokens,
         "service_tier": tier,
     }
+    if isinstance(geo, str):
+        usage["inference_geo"] = geo
+    return usage
 
 
 def message_body(model: str, reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:

@@ -236,7 +236,11 @@ async def answer(
     billed_input = total_input - cache.read
     reply = compose_reply(params, info.family, state.config, rule=rule, salt=state.salt())
     usage = usage_body(
-        total_input - cache.read - cache.created, cache, reply.output_tokens, "standard"
+        total_input - cache.read - cache.created,
+        cache,
+        reply.output_tokens,
+        "standard",
+        params.get("inference_geo"),
     )
     message = message_body(params["model"], reply, usage)
     if flavour.id_prefix != "msg_":
