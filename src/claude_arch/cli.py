@@ -21,6 +21,7 @@ from claude_arch.edge.cpython.cli import edge_app  # light: the edge loads when 
 from claude_arch.errors import ClaudeArchError
 from claude_arch.pipeline.cli import pipeline_app  # light: the ledger loads when a command runs
 from claude_arch.service.tenancy.keys_cli import keys_app  # light: loads the store when run
+from claude_arch.tables import tsv
 
 if TYPE_CHECKING:
     from claude_arch.core.sync_client import SyncClaudeClient
@@ -89,15 +90,16 @@ def models(
         typer.echo(json.dumps(rows, indent=2))
         return
     if not console.is_terminal:  # piped: one tab-separated row per price, for cut, awk, sort
-        typer.echo("\t".join(("model", "prompt_above", "context", "max_output", *names)))
-        for m in catalog:
+        priced = (
+            (m.id, above, m.context_window, m.max_output, *(getattr(prices, k) for k in names))
+            for m in catalog
             for above, prices in (
                 (0, m.prices),
                 *((t.above_prompt_tokens, t.prices) for t in m.price_tiers),
-            ):
-                given = ["" if (v := getattr(prices, k)) is None else str(v) for k in names]
-                row = (m.id, str(above), str(m.context_window), str(m.max_output), *given)
-                typer.echo("\t".join(row))
+            )
+        )
+        head = ("model", "prompt_above", "context", "max_output", *names)
+        typer.echo(tsv(head, priced), nl=False)
         return
     narrow = console.width < _WIDE_TABLE  # 80 columns: the cache prices are left out
     shown = names[:2] if narrow else names
@@ -505,11 +507,11 @@ def route_eval(
         (name.replace("_", " "), base["cost_usd"]) for name, base in body["baselines"].items()
     ]
     if not console.is_terminal:  # piped: the two tables tab-separated, the prose on stderr
-        print("\t".join(("label \\ routed", *report.tiers)))
-        for label, row in report.confusion.items():
-            print("\t".join((label, *(str(row[t]) for t in report.tiers))))
-        print("\nrouting\tcost USD")
-        print("\n".join(f"{name}\t{cost:.6f}" for name, cost in costs))
+        confusion = (
+            (label, *(row[t] for t in report.tiers)) for label, row in report.confusion.items()
+        )
+        print(tsv(("label \\ routed", *report.tiers), confusion))
+        print(tsv(("routing", "cost USD"), ((name, f"{cost:.6f}") for name, cost in costs)), end="")
         err_console.print(summary, highlight=False)
         err_console.print(footer, highlight=False)
         return

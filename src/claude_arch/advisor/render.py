@@ -17,6 +17,7 @@ from rich.table import Table
 
 from claude_arch.advisor.advise import Advice, Scored
 from claude_arch.advisor.plan import Plan
+from claude_arch.tables import picked_table, tsv
 
 __all__ = [
     "NARROW_HEAD",
@@ -81,21 +82,20 @@ def _row(s: Scored) -> tuple[str, ...]:
 def advice_table(advice: Advice, *, narrow: bool = False) -> Table:
     """Every variant, best first, with its latency, costs, capacity and complexity;
     ``narrow``: only :data:`NARROW_HEAD`'s columns, none of them wrapped."""
-    head = NARROW_HEAD if narrow else _HEAD
-    keep = [_HEAD.index(name) for name in head]
-    table = Table(
+    rows = (
+        (_row(s), "bold green" if s.variant.id == advice.recommended else None)
+        for s in advice.ranked
+    )
+    table = picked_table(
+        _HEAD,
+        NARROW_HEAD if narrow else _HEAD,
+        rows,
         box=box.SIMPLE,
         title=f"advice for {advice.profile.name}",
         pad_edge=False,
         show_edge=False,
         collapse_padding=True,
     )
-    for name in head:
-        table.add_column(name, no_wrap=True, justify="left" if name == "variant" else "right")
-    for s in advice.ranked:
-        style = "bold green" if s.variant.id == advice.recommended else None
-        cells = _row(s)
-        table.add_row(*(cells[i] for i in keep), style=style)
     if narrow:
         table.caption = f"bill, capacity, latency source: {WIDE_TABLE}+ columns, or --json"
         table.caption_justify = "left"
@@ -104,9 +104,7 @@ def advice_table(advice: Advice, *, narrow: bool = False) -> Table:
 
 def advice_tsv(advice: Advice) -> str:
     """A header and one tab-separated row per variant, best first (no thousands separators)."""
-    lines = ["\t".join(_HEAD)]
-    lines += ["\t".join(cell.replace(",", "") for cell in _row(s)) for s in advice.ranked]
-    return "\n".join(lines) + "\n"
+    return tsv(_HEAD, (_row(s) for s in advice.ranked), numbers=True)
 
 
 def advice_markdown(advice: Advice) -> str:
@@ -171,14 +169,12 @@ def plan_table(plan: Plan) -> tuple[Table, Table]:
 
 def plan_tsv(plan: Plan) -> str:
     """The plan as two tab-separated tables (the sizing, then the bill), a blank line between."""
-    lines = ["capacity\tvalue", *(f"{a}\t{b.replace(',', '')}" for a, b in _sizing(plan)), ""]
-    lines.append("item\tquantity\tunit\tUSD/month\tnote")
-    lines += [
-        f"{ln.item}\t{ln.quantity:.0f}\t{ln.unit}\t{ln.usd:.2f}\t{ln.note}" for ln in plan.lines
-    ]
-    lines.append(f"bill\t\t\t{plan.bill_usd:.2f}\t")
-    lines.append(f"operations\t{plan.ops_hours:g}\th\t{plan.ops_usd:.2f}\tassumption")
-    return "\n".join(lines) + "\n"
+    sizing = ((a, b.replace(",", "")) for a, b in _sizing(plan))
+    bill = [(ln.item, f"{ln.quantity:.0f}", ln.unit, f"{ln.usd:.2f}", ln.note) for ln in plan.lines]
+    bill.append(("bill", "", "", f"{plan.bill_usd:.2f}", ""))
+    bill.append(("operations", f"{plan.ops_hours:g}", "h", f"{plan.ops_usd:.2f}", "assumption"))
+    head = ("item", "quantity", "unit", "USD/month", "note")
+    return tsv(("capacity", "value"), sizing) + "\n" + tsv(head, bill)
 
 
 def plan_markdown(plan: Plan) -> str:

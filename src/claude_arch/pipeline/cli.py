@@ -28,6 +28,7 @@ from rich.markup import escape
 
 from claude_arch.constants import MAX_BATCH_REQUESTS
 from claude_arch.errors import ClaudeArchError
+from claude_arch.tables import tsv
 
 if TYPE_CHECKING:
     from claude_arch.pipeline.dispatchers.local import RunStats
@@ -236,8 +237,7 @@ def status(
         typer.echo(json.dumps(data, indent=2))
         return
     if not console.is_terminal:  # piped: one tab-separated name and value a line
-        for name, value in data.items():
-            typer.echo(f"{name}\t{'' if value is None else value}")
+        typer.echo(tsv(None, data.items()), nl=False)
         return
     width = max(map(len, data))
     for name, value in data.items():

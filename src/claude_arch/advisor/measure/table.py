@@ -12,6 +12,7 @@ from rich import box
 from rich.table import Table
 
 from claude_arch.advisor.measure.report import BenchReport, VariantResult
+from claude_arch.tables import picked_table, tsv
 
 __all__ = [
     "HEAD",
@@ -71,15 +72,11 @@ def _title(report: BenchReport) -> str:
 def report_table(report: BenchReport, *, narrow: bool = False) -> Table:
     """One row per variant, built or not; reasons for the ones not measured in the caption.
     ``narrow``: only :data:`NARROW_HEAD`'s columns (TTFT p99 and the 429 share left out)."""
-    head = NARROW_HEAD if narrow else HEAD
-    keep = [HEAD.index(name) for name in head]
-    table = Table(box=box.SIMPLE, title=_title(report), title_justify="left")
-    for name in head:
-        table.add_column(name, justify="left" if name == "variant" else "right", no_wrap=True)
-    for result in report.variants:
-        style = None if result.status == "measured" else "dim"
-        cells = row_cells(result)
-        table.add_row(*(cells[i] for i in keep), style=style)
+    rows = ((row_cells(v), None if v.status == "measured" else "dim") for v in report.variants)
+    shown = NARROW_HEAD if narrow else HEAD
+    table = picked_table(
+        HEAD, shown, rows, box=box.SIMPLE, title=_title(report), title_justify="left"
+    )
     notes = [f"{v.id}: {v.reason}" for v in report.variants if v.status != "measured"]
     if narrow:
         notes.append(f"TTFT p99 and 429 %: a terminal of {WIDE_TABLE}+ columns, or --json.")
@@ -91,9 +88,7 @@ def report_table(report: BenchReport, *, narrow: bool = False) -> Table:
 def report_tsv(report: BenchReport) -> str:
     """A header and one tab-separated row per variant (numbers without thousands separators,
     for ``cut`` and ``sort``)."""
-    lines = ["\t".join(HEAD)]
-    lines += ["\t".join(cell.replace(",", "") for cell in row_cells(v)) for v in report.variants]
-    return "\n".join(lines) + "\n"
+    return tsv(HEAD, (row_cells(v) for v in report.variants), numbers=True)
 
 
 def report_markdown(report: BenchReport) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from claude_arch.errors import ClaudeArchError
+from claude_arch.tables import tsv
 
 if TYPE_CHECKING:
     from claude_arch.service.tenancy.keys import ApiKey, KeyStore
@@ -209,10 +210,7 @@ def _print_rows(rows: list[dict[str, Any]]) -> None:
 
     console = Console()
     if not console.is_terminal:  # piped: a header and one tab-separated row per key
-        typer.echo("\t".join(_TSV_COLUMNS))
-        for row in rows:
-            given = ("" if row[c] is None else str(row[c]) for c in _TSV_COLUMNS)
-            typer.echo("\t".join(cell.replace("\t", " ") for cell in given))
+        typer.echo(tsv(_TSV_COLUMNS, ([row[c] for c in _TSV_COLUMNS] for row in rows)), nl=False)
         return
     if not rows:
         typer.echo("no keys: create one with `claude-arch keys create NAME`")
