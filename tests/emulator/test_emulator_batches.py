@@ -122,3 +122,41 @@ def test_list_is_newest_first_and_pages_both_ways(client: httpx.Client) -> None:
 def test_malformed_batches_are_400(client: httpx.Client, payload: Any, field: str) -> None:
     r = client.post(BATCHES, json=payload)
     assert assert_error_shape(r, 400, "invalid_request_error").startswith(field)
+
+
+def test_batch_requests_read_and_write_the_prompt_cache() -> None:
+    """The API caches batch requests too (best-effort): a shared cached prefix is written by the
+    first request that needs it and read by the rest, each billed at the batch price; a cache
+    mark past the limit of four errors that request alone."""
+    system = [
+        {"type": "text", "text": "standing rules " * 400, "cache_control": {"type": "ephemeral"}}
+    ]
+    cached = [
+        {
+            "custom_id": f"c-{i}",
+            "params": {**body(f"question {i}", max_tokens=20), "system": system},
+        }
+        for i in range(4)
+    ]
+    marks = [{"type": "text", "text": f"part {i}", "cache_control": {"type": "ephemeral"}}
+             for i in range(5)]  # fmt: skip
+    too_many = {"custom_id": "marks", "params": {**body("q", max_tokens=20), "system": marks}}
+    with (
+        EmulatorServer(cache_min_tokens=100) as emu,
+        httpx.Client(base_url=emu.url, headers=headers()) as http,
+    ):
+        created = http.post(BATCHES, json={"requests": [*cached, too_many]}).json()
+        ended = wait_ended(http, created["id"])
+        lines = http.get(ended["results_url"]).text.splitlines()
+    results = {r["custom_id"]: r["result"] for r in map(json.loads, lines)}
+    usages = [results[f"c-{i}"]["message"]["usage"] for i in range(4)]
+    written = usages[0]["cache_creation_input_tokens"]
+    assert written > 100
+    assert usages[0]["cache_read_input_tokens"] == 0
+    for usage in usages[1:]:
+        assert usage["cache_read_input_tokens"] == written
+        assert usage["cache_creation_input_tokens"] == 0
+        assert usage["service_tier"] == "batch"
+    assert results["marks"]["type"] == "errored"
+    assert "cache_control" in results["marks"]["error"]["error"]["message"]
+    assert emu.stats()["totals"]["cache_read_input_tokens"] == 3 * written

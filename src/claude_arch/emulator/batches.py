@@ -29,7 +29,6 @@ from claude_arch.core.tokens import count_request
 from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.ids import new_id
-from claude_arch.emulator.prompt_cache import CacheUsage
 from claude_arch.emulator.state import EmulatorState
 from claude_arch.errors import ClaudeArchError, InvalidRequestError
 
@@ -177,22 +176,21 @@ class BatchStore:
                 betas=batch.betas,
             )
         except ClaudeArchError as exc:
-            return {
-                "type": "errored",
-                "error": {
-                    "type": "error",
-                    "error": {"type": exc.error_type, "message": exc.message},
-                },
-            }
+            return _errored(exc)
         info = state.catalog.resolve(params["model"])
         rule = state.rules.match_request(params)
         if rule is not None and rule.error is not None:
             error = {"type": rule.error.type, "message": rule.error.message}
             return {"type": "errored", "error": {"type": "error", "error": error}}
+        total_input = count_request(params)
+        try:  # the prompt cache serves batch requests too (the API's: on a best-effort basis)
+            cache = state.cache.apply(params, scope=batch.key_id, total_tokens=total_input)
+        except ClaudeArchError as exc:
+            return _errored(exc)
         reply = compose_reply(params, info.family, state.config, rule=rule, salt=state.salt())
-        input_tokens = count_request(params)
+        input_tokens = total_input - cache.read - cache.created
         usage = usage_body(
-            input_tokens, CacheUsage(), reply.output_tokens, "batch", params.get("inference_geo")
+            input_tokens, cache, reply.output_tokens, "batch", params.get("inference_geo")
         )
         state.stats.add(
             info.id,
@@ -200,6 +198,8 @@ class BatchStore:
             batch_requests=1,
             input_tokens=input_tokens,
             output_tokens=reply.output_tokens,
+            cache_read_input_tokens=cache.read,
+            cache_creation_input_tokens=cache.created,
         )
         message = message_body(params["model"], reply, usage)
         return {"type": "succeeded", "message": message}
@@ -228,3 +228,9 @@ class BatchStore:
                 self._finish(batch, custom_id, dict(outcome))
         batch.processing_status = "ended"
         batch.ended_at = time.time()
+
+
+def _errored(exc: ClaudeArchError) -> dict[str, Any]:
+    """A request's ``errored`` result: the error the API would have answered it with."""
+    error = {"type": exc.error_type, "message": exc.message}
+    return {"type": "errored", "error": {"type": "error", "error": error}}
