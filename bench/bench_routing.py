@@ -1,10 +1,11 @@
 # ruff: noqa: E501 - result lines
-"""Routing benchmarks: decision latency, cost on the labelled test split, the ``llm``
-classifier's added latency and cost against the emulator's latency model, and the embedding
-router's quality/cost curve on RouteLLM's MMLU data.
+"""Routing benchmarks: decision latency, the MiniLM forward pass by token count, the embedding
+router's operating point chosen by cross-validation on the training split, cost on the labelled
+test split, the ``llm`` classifier's added latency and cost against the emulator's latency
+model, and the embedding router's quality/cost curve on RouteLLM's MMLU data.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/bench_routing.py [--mmlu-sample 4000] [--seeds 5]
-        [--sections latency,split,llm,mmlu] [--against OTHER/src]
+        [--sections latency,forward,choice,split,llm,mmlu] [--against OTHER/src]
 
 ``--against OTHER/src`` also measures the decision latencies of another checkout (say a
 ``git worktree`` of an older commit) in subprocesses that alternate with this tree's, and prints
@@ -49,7 +50,10 @@ def percentiles(fn: Callable[[dict], object], prompts: list[str], rounds: int) -
     """p50 and p99 of ``fn(params)`` in ms, by the wall clock and by this thread's CPU time (which
     leaves out the time another process had the core: this machine is shared), and the slowest
     prompt's best time over the rounds (``worst_best``: what p99 comes to on a quiet core, as
-    the slowest prompts are more than 1% of the set)."""
+    the slowest prompts are more than 1% of the set). One round over every prompt first, not
+    counted: the decisions measured are warm ones."""
+    for p in prompts:
+        fn({"max_tokens": 1024, "messages": [{"role": "user", "content": p}]})
     wall, cpu = [], []
     best = [float("inf")] * len(prompts)
     for _ in range(rounds):
@@ -80,7 +84,7 @@ def sample_prompts(n: int = 60) -> list[str]:
 
 def latency_figures() -> dict[str, dict[str, float]]:
     """The two local classifiers' decision latencies over 60 test prompts (rules: 20 rounds,
-    embedding: 3, warm), what ``--against`` compares."""
+    embedding: 5, warm), what ``--against`` compares."""
     texts = sample_prompts()
     rules = Router(shipped_policy())
     out = {"rules": percentiles(rules.decide, texts, 20)}
@@ -92,8 +96,10 @@ def latency_figures() -> dict[str, dict[str, float]]:
     def embed_only(params: dict) -> None:
         classifier.classify(Features.of(params))
 
-    embed_only({"messages": [{"role": "user", "content": "warm up"}]})
-    out["embedding"] = percentiles(embed_only, texts, 3)
+    out["embedding"] = percentiles(embed_only, texts, 5)
+    model = getattr(classifier, "model", None)
+    if model is not None:
+        out["embedding"]["tokens"] = float(model.max_tokens)
     return out
 
 
@@ -101,9 +107,10 @@ def latency_rows(figures: dict[str, dict[str, float]]) -> list[tuple[str, str]]:
     rows = []
     for kind, digits, target in (("rules", 4, "0.1"), ("embedding", 1, "30")):
         f = figures[kind]
+        tokens = f", {f['tokens']:.0f} tokens" if "tokens" in f else ""
         rows.append(
             (
-                f"{kind} decision p50 / p99",
+                f"{kind} decision p50 / p99{tokens}",
                 f"{f['p50']:.{digits}f} / {f['p99']:.{digits}f} ms wall, {f['cpu_p50']:.{digits}f}"
                 f" / {f['cpu_p99']:.{digits}f} ms CPU, slowest prompt at best "
                 f"{f.get('worst_best', float('nan')):.{digits}f} ms (target p99 <= {target} ms)",
@@ -143,6 +150,79 @@ def against(other_src: Path, rounds: int = 3) -> list[tuple[str, str]]:
                 ", ".join(parts),
             )
         )
+    return rows
+
+
+def forward_figures(tokens: tuple[int, ...] = (16, 32, 64, 96, 128, 256)) -> list[tuple[str, str]]:
+    """The MiniLM forward pass at each token count (a text of exactly that many tokens, 30 warm
+    passes each): best, median and p99 of this thread's CPU time, and the share of the best
+    that the six layers' matrix products alone take (timed on their own, on the same arrays)."""
+    embedder = MiniLMEmbedder(max_tokens=max(tokens))
+    words = embedder.tokenizer.encode("word " * 600).ids
+    rows = []
+    for n in tokens:
+        ids = [*words[: n - 1], words[-1]]
+        embedder._one(ids)
+        cpu = []
+        for _ in range(30):
+            c = time.thread_time()
+            embedder._one(ids)
+            cpu.append((time.thread_time() - c) * 1000)
+        cpu.sort()
+        x = np.ones((n, 384), np.float32)
+        h = np.ones((n, embedder._intermediate), np.float32)
+        out_qkv = np.empty((n, 3 * 384), np.float32)
+        out_h = np.empty_like(h)
+        out_x = np.empty_like(x)
+        products = []
+        for _ in range(10):
+            c = time.thread_time()
+            for layer in embedder._layers:
+                np.matmul(x, layer.qkv, out=out_qkv)
+                np.matmul(x, layer.out, out=out_x)
+                np.matmul(x, layer.up, out=out_h)
+                np.matmul(h, layer.down, out=out_x)
+            products.append((time.thread_time() - c) * 1000)
+        gflop = 2 * n * 384 * (4 * 384 + 2 * embedder._intermediate) * len(embedder._layers) / 1e9
+        rows.append(
+            (
+                f"MiniLM forward pass, {n} tokens",
+                f"best {cpu[0]:.1f} ms, median {statistics.median(cpu):.1f} ms, p99 "
+                f"{cpu[int(len(cpu) * 0.99) - 1]:.1f} ms CPU; matrix products {min(products):.1f} ms "
+                f"({gflop:.2f} GFLOP, {gflop / min(products) * 1000:.0f} GFLOP/s)",
+            )
+        )
+    return rows
+
+
+def choice_figures(max_under_routing: float = 0.04) -> list[tuple[str, str]]:
+    """The operating point ``route fit --max-under-routing`` chooses on the training split (the
+    test split is not read): for each ``below_confidence``, the ``max_under_risk`` of most
+    cross-validated saving within the bound, and the one chosen."""
+    from claude_arch.core.routing.evaluation.dataset import load_examples
+    from claude_arch.core.routing.evaluation.operating_point import choose_operating_point
+
+    policy = shipped_policy()
+    examples = load_examples(DATA / "train.jsonl", policy.tier_names)
+    selection = choose_operating_point(examples, policy, max_under_routing=max_under_routing)
+    rows = []
+    for point in selection.frontier():
+        rows.append(
+            (
+                f"train CV ({selection.repeats} x {selection.folds} folds, {len(examples)} prompts), "
+                f"below_confidence {point.below_confidence:g}",
+                f"max_under_risk {point.max_under_risk:g}: saving {point.saving:.1%}, under "
+                f"{point.under_routing:.1%}, over {point.over_routing:.1%}, accuracy {point.accuracy:.1%}",
+            )
+        )
+    c = selection.chosen
+    rows.append(
+        (
+            f"chosen (most CV saving with CV under-routing <= {max_under_routing:.0%})",
+            f"below_confidence {c.below_confidence:g}, max_under_risk {c.max_under_risk:g}: saving "
+            f"{c.saving:.1%}, under {c.under_routing:.1%}",
+        )
+    )
     return rows
 
 
@@ -283,7 +363,7 @@ def curve(score: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> tuple[dict
 
 def mmlu(sample: int, seeds: int) -> list[tuple[str, str]]:
     prompts, weak, strong = load_mmlu(sample)
-    embedder = MiniLMEmbedder(max_tokens=128)
+    embedder = MiniLMEmbedder(max_tokens=128)  # questions with their choices: 128, as before
     t = time.perf_counter()
     x = np.vstack([embedder.embed(prompts[i : i + 64]) for i in range(0, len(prompts), 64)])
     print(f"embedded in {time.perf_counter() - t:.0f} s")
@@ -320,7 +400,7 @@ def mmlu(sample: int, seeds: int) -> list[tuple[str, str]]:
     return rows
 
 
-SECTIONS = ("latency", "split", "llm", "mmlu")
+SECTIONS = ("latency", "forward", "choice", "split", "llm", "mmlu")
 
 
 def main() -> None:
@@ -341,6 +421,10 @@ def main() -> None:
         rows += latency_rows(latency_figures())
         if args.against:
             rows += against(args.against)
+    if "forward" in sections:
+        rows += forward_figures()
+    if "choice" in sections:
+        rows += choice_figures()
     if "split" in sections:
         rows += split_costs()
     if "llm" in sections:

@@ -541,15 +541,32 @@ def route_fit(
             help="Route cheaper only when P(needs a dearer tier) is at most this.",
         ),
     ] = 0.4,
+    max_under_routing: Annotated[
+        float | None,
+        typer.Option(
+            "--max-under-routing",
+            min=0.0,
+            max=1.0,
+            help="Choose --max-under-risk (and below_confidence) by cross-validation on FILE: "
+            "the most saving with at most this under-routing.",
+        ),
+    ] = None,
 ) -> None:
     """Fit the embedding classifier (pip install 'claude-arch[route]') on labelled prompts."""
     from claude_arch.core.routing.evaluation.commands import fit_file
 
     try:
-        n = fit_file(file, out, policy, max_under_risk)
+        fitted = fit_file(file, out, policy, max_under_risk, max_under_routing=max_under_routing)
     except ClaudeArchError as exc:
         raise _fail(exc) from None
-    console.print(f"fitted on {n} prompts: {out}")
+    if fitted.selection is not None:
+        c = fitted.selection.chosen
+        console.print(
+            f"cross-validated ({fitted.selection.repeats} x {fitted.selection.folds} folds): "
+            f"below_confidence {c.below_confidence:g}, max_under_risk {c.max_under_risk:g}: "
+            f"{c.saving:.1%} below always-balanced, under-routing {c.under_routing:.1%}"
+        )
+    console.print(f"fitted on {fitted.examples} prompts: {out}")
 
 
 @app.command()

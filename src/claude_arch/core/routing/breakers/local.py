@@ -73,11 +73,11 @@ class LocalBreaker:
         return self._models.setdefault(model, _Model())
 
     def state(self, model: str) -> BreakerState:
-        with self._lock:
-            m = self._get(model)
-            if m.opened_at is None:
-                return "closed"
-            return "half_open" if self.clock() - m.opened_at >= self.cooldown_s else "open"
+        m = self._models.get(model)  # asked for every model of every decision: no lock, no entry
+        opened_at = None if m is None else m.opened_at  # for a model that never failed
+        if opened_at is None:
+            return "closed"
+        return "half_open" if self.clock() - opened_at >= self.cooldown_s else "open"
 
     def allow(self, model: str) -> bool:
         with self._lock:

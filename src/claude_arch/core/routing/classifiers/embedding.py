@@ -1,7 +1,9 @@
 """The ``embedding`` classifier: logistic regression over MiniLM sentence embeddings.
 
 It picks the cheapest tier whose risk of under-routing (the probability that the prompt needs a
-dearer tier) is at most ``max_under_risk``, so the knob trades cost for quality directly.
+dearer tier) is at most ``max_under_risk``, so the knob trades cost for quality directly
+(``claude-arch route fit --max-under-routing`` chooses it by cross-validation:
+:mod:`claude_arch.core.routing.evaluation.operating_point`).
 
     model = fit_embedding_model(load_examples("train.jsonl"), policy)   # claude-arch route fit
     model.save("router-model.json")
@@ -10,6 +12,7 @@ dearer tier) is at most ``max_under_risk``, so the knob trades cost for quality 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +28,16 @@ from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.features import Features
 from claude_arch.core.routing.policy import Policy
 
-__all__ = ["Embedder", "EmbeddingClassifier", "EmbeddingModel", "fit_embedding_model"]
+__all__ = [
+    "EXCERPT_CHARS",
+    "Embedder",
+    "EmbeddingClassifier",
+    "EmbeddingModel",
+    "fit_embedding_model",
+]
 
-_EXCERPT_CHARS = 2_000  # more than the tokens embedded (128 by default): the head of the prompt
+EXCERPT_CHARS = 2_000
+"""What of a prompt is tokenized: its head, more than the tokens embedded (64 by default)."""
 _UNRECORDED_MAX_TOKENS = 256
 """What a model file fitted before ``max_tokens`` was recorded was fitted with."""
 
@@ -42,20 +52,26 @@ class Embedder(Protocol):
 class EmbeddingModel:
     """Fitted weights: ``tiers`` cheapest first, ``weights`` (dim+1 rows by tiers: bias last);
     ``max_tokens``: how many tokens of each prompt the embeddings were made of (the classifier
-    embeds as many)."""
+    embeds as many); ``selection``: how ``max_under_risk`` was chosen, when it was chosen by
+    cross-validation (``route fit --max-under-routing``: the bound, the folds, the rules'
+    ``below_confidence`` it was chosen with, and the cross-validated saving and under-routing),
+    kept as a record."""
 
     tiers: list[str]
     weights: list[list[float]]
     max_under_risk: float = 0.2
     max_tokens: int = DEFAULT_MAX_TOKENS
+    selection: dict[str, Any] | None = None
 
     def save(self, path: str | Path) -> None:
-        body = {
+        body: dict[str, Any] = {
             "tiers": self.tiers,
-            "weights": self.weights,
             "max_under_risk": self.max_under_risk,
             "max_tokens": self.max_tokens,
         }
+        if self.selection is not None:
+            body["selection"] = self.selection
+        body["weights"] = self.weights  # last: the rest stays readable at the head of the file
         Path(path).write_text(json.dumps(body), encoding="utf-8")
 
     @classmethod
@@ -65,8 +81,15 @@ class EmbeddingModel:
             max_tokens = body.get("max_tokens", _UNRECORDED_MAX_TOKENS)
             if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 2:
                 raise ValueError(f"max_tokens: expected a whole number >= 2, got {max_tokens!r}")
+            selection = body.get("selection")
+            if selection is not None and not isinstance(selection, dict):
+                raise ValueError(f"selection: expected an object, got {selection!r}")
             return cls(
-                list(body["tiers"]), body["weights"], float(body["max_under_risk"]), max_tokens
+                list(body["tiers"]),
+                body["weights"],
+                float(body["max_under_risk"]),
+                max_tokens,
+                selection,
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise PolicyError(str(path), None, f"not a fitted router model: {exc}") from exc
@@ -88,7 +111,7 @@ def fit_embedding_model(
     max_tokens: int | None = None,
 ) -> EmbeddingModel:
     """Fit multinomial logistic regression (full-batch gradient descent) on labelled prompts,
-    embedded from their first ``max_tokens`` tokens (default: the embedder's, else 128)."""
+    embedded from their first ``max_tokens`` tokens (default: the embedder's, else 64)."""
     import numpy as np
 
     if embedder is None:
@@ -97,7 +120,7 @@ def fit_embedding_model(
         embedder = MiniLMEmbedder(max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
     max_tokens = int(getattr(embedder, "max_tokens", None) or max_tokens or DEFAULT_MAX_TOKENS)
     tiers = list(policy.tier_names)
-    x = _features(np, embedder.embed([e.prompt[:_EXCERPT_CHARS] for e in examples]))
+    x = _features(np, embedder.embed([e.prompt[:EXCERPT_CHARS] for e in examples]))
     y = np.zeros((len(examples), len(tiers)))
     for i, e in enumerate(examples):
         y[i, tiers.index(e.tier)] = 1.0
@@ -114,7 +137,8 @@ def fit_embedding_model(
 
 
 class EmbeddingClassifier:
-    """Route with a fitted :class:`EmbeddingModel`; local, a few milliseconds per prompt."""
+    """Route with a fitted :class:`EmbeddingModel`; local, about 20 ms of one core per prompt
+    (64 tokens), made in a worker thread by :meth:`aclassify`, so an event loop goes on."""
 
     name = "embedding"
 
@@ -132,7 +156,7 @@ class EmbeddingClassifier:
 
     def probabilities(self, text: str) -> dict[str, float]:
         np = self._np
-        x = _features(np, self.embedder.embed([text[:_EXCERPT_CHARS]]))
+        x = _features(np, self.embedder.embed([text[:EXCERPT_CHARS]]))
         logits = (x @ self._w)[0]
         p = np.exp(logits - logits.max())
         p /= p.sum()
@@ -148,4 +172,7 @@ class EmbeddingClassifier:
         return Verdict(tiers[-1], p[tiers[-1]], "embedding: dearest tier")
 
     async def aclassify(self, features: Features) -> Verdict:
-        return self.classify(features)
+        """:meth:`classify` in the default executor's thread: the forward pass holds a core for
+        tens of milliseconds (numpy lets go of the GIL in its matrix products), which an event
+        loop would otherwise spend blocked; each thread has its own work arrays."""
+        return await asyncio.to_thread(self.classify, features)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from claude_arch.core.routing.building import build_router
+from claude_arch.core.routing.errors import DatasetError
 from claude_arch.core.routing.evaluation.dataset import load_examples
 from claude_arch.core.routing.evaluation.scoring import DEFAULT_OUTPUT_TOKENS, EvalReport, evaluate
 from claude_arch.core.routing.policy import load_policy
 
-__all__ = ["eval_file", "fit_file"]
+if TYPE_CHECKING:
+    from claude_arch.core.routing.evaluation.operating_point import Selection
+
+__all__ = ["Fitted", "eval_file", "fit_file"]
 
 
 def eval_file(
@@ -42,14 +48,48 @@ def eval_file(
             client.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """What ``route fit`` did: how many examples it fitted on, the ``max_under_risk`` written,
+    and, when it was chosen by cross-validation, how (``selection``)."""
+
+    examples: int
+    max_under_risk: float
+    selection: Selection | None = None
+
+
 def fit_file(
-    path: str | Path, out: str | Path, policy: str | Path = "default", max_under_risk: float = 0.4
-) -> int:
-    """Fit the embedding classifier on a labelled JSONL file, write it to ``out``; the count of
-    examples used."""
+    path: str | Path,
+    out: str | Path,
+    policy: str | Path = "default",
+    max_under_risk: float = 0.4,
+    *,
+    max_under_routing: float | None = None,
+) -> Fitted:
+    """Fit the embedding classifier on a labelled JSONL file and write it to ``out``. With
+    ``max_under_routing``, ``max_under_risk`` (and the ``below_confidence`` to use it with) is
+    chosen first by cross-validation on the same file
+    (:func:`~claude_arch.core.routing.evaluation.operating_point.choose_operating_point`) and
+    recorded in the model."""
     from claude_arch.core.routing.classifiers.embedding import fit_embedding_model
+    from claude_arch.core.routing.classifiers.minilm import DEFAULT_MAX_TOKENS, MiniLMEmbedder
 
     chosen = load_policy(policy)
     examples = load_examples(path, chosen.tier_names)
-    fit_embedding_model(examples, chosen, max_under_risk=max_under_risk).save(out)
-    return len(examples)
+    embedder = MiniLMEmbedder(max_tokens=DEFAULT_MAX_TOKENS)
+    selection = None
+    if max_under_routing is not None:
+        from claude_arch.core.routing.evaluation.operating_point import choose_operating_point
+
+        try:
+            selection = choose_operating_point(
+                examples, chosen, embedder, max_under_routing=max_under_routing
+            )
+        except ValueError as exc:
+            raise DatasetError(str(path), None, str(exc)) from exc
+        max_under_risk = selection.chosen.max_under_risk
+    model = fit_embedding_model(examples, chosen, embedder, max_under_risk=max_under_risk)
+    if selection is not None:
+        model.selection = selection.to_dict()
+    model.save(out)
+    return Fitted(len(examples), max_under_risk, selection)

@@ -21,7 +21,14 @@ from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.policy import Policy
 from claude_arch.core.tokens import count_text
 
-__all__ = ["DEFAULT_OUTPUT_TOKENS", "EvalReport", "evaluate"]
+__all__ = [
+    "DEFAULT_OUTPUT_TOKENS",
+    "EvalReport",
+    "baseline_tier",
+    "evaluate",
+    "tier_costs",
+    "tier_ranks",
+]
 
 DEFAULT_OUTPUT_TOKENS = 400
 
@@ -75,6 +82,37 @@ def _named_or(policy: Policy, name: str, fallback: str) -> str:
     return name if name in policy.tiers else fallback
 
 
+def tier_ranks(policy: Policy, catalog: Catalog | None = None) -> dict[str, int]:
+    """Each tier's place by the price of its first model, cheapest 0 (tiers of one price share
+    a place): routing to a lower place than the label is under-routing."""
+    price = _tier_prices(policy, catalog or default_catalog())
+    levels = sorted(set(price.values()))
+    return {name: levels.index(p) for name, p in price.items()}
+
+
+def baseline_tier(policy: Policy, catalog: Catalog | None = None) -> str:
+    """The "always balanced" tier: the one named ``balanced``, else the middle one by price."""
+    price = _tier_prices(policy, catalog or default_catalog())
+    middle = sorted(policy.tier_names, key=lambda t: price[t])[len(policy.tiers) // 2]
+    return _named_or(policy, "balanced", middle)
+
+
+def tier_costs(
+    examples: Sequence[Example],
+    policy: Policy,
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    catalog: Catalog | None = None,
+) -> list[dict[str, Decimal]]:
+    """What each example costs on each tier: its input tokens and ``output_tokens`` of answer,
+    on the tier's first model."""
+    catalog = catalog or default_catalog()
+    out = []
+    for e in examples:
+        usage = {"input_tokens": count_text(e.prompt), "output_tokens": output_tokens}
+        out.append({t: catalog.cost(policy.tiers[t].models[0], usage) for t in policy.tier_names})
+    return out
+
+
 def evaluate(
     examples: Sequence[Example],
     route: Callable[[str], str],
@@ -116,12 +154,11 @@ def evaluate(
         if tp + fp + fn:
             f1s.append(2 * tp / (2 * tp + fp + fn))
     n = len(examples)
-    middle = sorted(tiers, key=lambda t: price[t])[len(tiers) // 2]
     dearest = max(tiers, key=lambda t: price[t])
     shuffled = list(routed)
     random.Random(seed).shuffle(shuffled)
     baselines = {
-        "always_balanced": cost_of([_named_or(policy, "balanced", middle)] * n),
+        "always_balanced": cost_of([baseline_tier(policy, catalog)] * n),
         "always_deep": cost_of([_named_or(policy, "deep", dearest)] * n),
         "random": cost_of(shuffled),
     }
