@@ -94,3 +94,11 @@ def test_piped_it_prints_one_tab_separated_row_per_price() -> None:
     haiku = [row for row in rows if row[0] == "claude-haiku-5-5"]
     assert [row[1] for row in haiku] == ["0", "100000"]
     assert haiku[1][4:] == ["0.50", "2.50", "0.625", "", ""]  # unpublished: empty
+
+
+def test_a_model_past_its_retirement_day_is_shown_retired() -> None:
+    result = runner.invoke(app, ["models"], env={"COLUMNS": "160", "TTY_COMPATIBLE": "1"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "(retired 2026-11-30)" in next(x for x in lines if "claude-sonnet-4-5" in x)
+    assert "(retires 2027-01-22)" in next(x for x in lines if "claude-opus-4-5" in x)

@@ -123,7 +123,13 @@ def models(
         first_tier = m.price_tiers[0].above_prompt_tokens if m.price_tiers else None
         table.add_row(
             m.id
-            + (f" [yellow](retires {m.retires})[/yellow]" if m.retires else "")
+            + (
+                f" [red](retired {m.retires})[/red]"
+                if m.retired()
+                else f" [yellow](retires {m.retires})[/yellow]"
+                if m.retires
+                else ""
+            )
             + (f" prompt ≤ {tokens(first_tier)}" if first_tier else ""),
             tokens(m.context_window),
             tokens(m.max_output),

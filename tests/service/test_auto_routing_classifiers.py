@@ -61,8 +61,8 @@ def test_the_llm_classifier_routes_json_and_streamed_requests(
         ) as stream:
             route = stream.response.headers["x-claude-arch-route"]
             final = stream.get_final_message()
-        assert final.model == "claude-sonnet-4-5"
-        assert route == "code; model=claude-sonnet-4-5; classifier=llm"
+        assert final.model == "claude-sonnet-4-6"
+        assert route == "code; model=claude-sonnet-4-6; classifier=llm"
         # two classifier calls (haiku, forced tool) beside the two answers
         sent = [r["body"] for r in emu.received()]
         classified = [b for b in sent if b.get("tool_choice", {}).get("name") == "route"]

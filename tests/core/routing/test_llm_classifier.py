@@ -38,7 +38,7 @@ async def test_the_forced_tool_call_picks_the_tier(
     decision = await router.adecide(ask("Write a poem about the sea " + "x" * 1000))
     assert (decision.tier, decision.model, decision.classifier) == (
         "creative",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "llm",
     )
     assert decision.cost_usd > 0

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claude_arch.core.routing import PolicyError, PolicyWatcher, load_policy, shipped_policy
-from claude_arch.core.routing.policy import parse_policy
+from claude_arch.core.routing.policy import SHIPPED_POLICIES, parse_policy
 
 GOOD = """\
 tiers:
@@ -27,7 +27,7 @@ def test_shipped_policies_load() -> None:
     seed = shipped_policy("seed-intents")
     assert seed.tier_names == ("question", "task", "creative", "code")
     assert seed.tiers["question"].models == ("claude-haiku-4-5",)
-    assert {seed.tiers[t].models for t in ("task", "creative", "code")} == {("claude-sonnet-4-5",)}
+    assert {seed.tiers[t].models for t in ("task", "creative", "code")} == {("claude-sonnet-4-6",)}
     assert seed.default_tier == "task"
     assert seed.classifier.kind == "llm"
 
@@ -82,3 +82,30 @@ def test_watcher_keeps_the_last_good_policy(tmp_path: Path) -> None:
     path.write_text(GOOD.replace("deep", "slow") + "\n\n")
     assert watcher.current().tier_names == ("fast", "slow")
     assert watcher.last_error is None
+
+
+def test_a_retired_model_loads_with_a_warning_naming_file_and_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    text = (
+        "name: old\n"
+        "tiers:\n"
+        "  fast: {models: [claude-haiku-4-5]}\n"
+        "  slow:\n"
+        "    models:\n"
+        "      - claude-sonnet-4-6\n"
+        "      - claude-sonnet-4-5\n"
+        "default: {tier: fast}\n"
+    )
+    with caplog.at_level("WARNING", logger="claude_arch.core.routing.policy"):
+        policy = parse_policy(text, "old.yaml")
+    assert policy.tiers["slow"].models == ("claude-sonnet-4-6", "claude-sonnet-4-5")
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("old.yaml:7: tiers.slow.models.1: claude-sonnet-4-5 was retired")
+    assert "404" in warned[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="claude_arch.core.routing.policy"):
+        for name in SHIPPED_POLICIES:  # no shipped policy names a model the API no longer serves
+            shipped_policy(name)
+    assert not caplog.records, [r.getMessage() for r in caplog.records]

@@ -42,7 +42,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -196,7 +196,8 @@ class ModelInfo:
     """The prices of prompts up to the lowest of ``price_tiers`` (of every prompt without)."""
     aliases: tuple[str, ...] = field(default=())
     retires: date | None = None
-    """Deprecated models: the day the API stops serving them."""
+    """Deprecated models: the day the API stops serving them (from then on it answers 404
+    ``not_found_error`` for them)."""
     price_tiers: tuple[PriceTier, ...] = field(default=())
     """Prices of longer prompts, lowest threshold first."""
     capabilities: Capabilities = field(default=Capabilities())
@@ -213,6 +214,13 @@ class ModelInfo:
     regional_premium: bool = True
     """Whether the platforms' endpoint factors (``[endpoints]``) apply to it: Claude Sonnet 4.5
     and every later model; earlier models keep the platforms' own pricing."""
+
+    def retired(self, today: date | None = None) -> bool:
+        """Whether the Claude API has stopped serving it (its retirement day is ``today`` or
+        past; today's date in UTC when not given)."""
+        if self.retires is None:
+            return False
+        return self.retires <= (today or datetime.now(UTC).date())
 
     def prices_for(self, prompt_tokens: int) -> Prices:
         """The published prices of a call with a prompt of ``prompt_tokens`` tokens."""

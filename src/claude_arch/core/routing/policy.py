@@ -21,6 +21,7 @@ The YAML format (``docs/orchestrator.md`` has the whole of it)::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,8 @@ __all__ = [
     "parse_policy",
     "shipped_policy",
 ]
+
+_log = logging.getLogger(__name__)
 
 CLASSIFIER_KINDS = ("rules", "llm", "embedding")
 SHIPPED_POLICIES = ("default", "seed-intents")
@@ -143,7 +146,19 @@ def _tiers(spec: Any, path: str, line: int, catalog: Catalog) -> dict[str, Tier]
                     models.line_of(i),
                     f"tiers.{name}.models.{i}: unknown model {model!r}{hint}",
                 )
-            resolved.append(catalog.resolve(model).id)
+            info = catalog.resolve(model)
+            if info.retired():
+                _log.warning(
+                    "%s:%d: tiers.%s.models.%d: %s was retired on %s; the Claude API answers "
+                    "404 not_found_error for it: name a model it serves",
+                    path,
+                    models.line_of(i),
+                    name,
+                    i,
+                    info.id,
+                    info.retires,
+                )
+            resolved.append(info.id)
         tiers[name] = Tier(name, tuple(resolved), str(body.get("description", "")).strip())
     return tiers
 
