@@ -134,7 +134,7 @@ class ServiceSettings(Settings):
     )
     fallbacks: dict[str, list[str]] = Field(
         default_factory=dict,
-        description='CLAUDE_ARCH_FALLBACKS: JSON, e.g. {"claude-sonnet-4-5": ["claude-haiku-4-5"]}:'
+        description='CLAUDE_ARCH_FALLBACKS: JSON, e.g. {"claude-sonnet-4-6": ["claude-haiku-4-5"]}:'
         " models tried, in order, when a model keeps failing before the first byte.",
     )
     dashboard_keys: list[str] = Field(
