@@ -54,6 +54,11 @@ AUTO_MODEL: Final = "auto"  # the model name that means: the router decides (or 
 DEFAULT_MAX_RETRIES: Final = 2
 DEFAULT_TIMEOUT_S: Final = 600.0
 DEFAULT_CONNECT_TIMEOUT_S: Final = 5.0
+DEFAULT_UPSTREAM: Final = "anthropic"
+DEFAULT_RATE_LIMIT_TIER: Final = "tier4"
+DEFAULT_LEARN_LIMITS: Final = True
+DEFAULT_EMULATOR_SPEED: Final = 1.0
+DEFAULT_BEDROCK_INFERENCE_PROFILE: Final = "global"
 EMULATOR_API_KEY: Final = "sk-ant-emulator"
 EMULATOR_DEFAULT_PORT: Final = 4010
 # The emulator's Bedrock and Vertex credentials (static, for tests; the emulator checks them)

@@ -1,5 +1,9 @@
 """Settings: one pydantic-settings class, read from the environment.
 
+A client built without settings reads its dozen fields through
+:func:`claude_arch.core.client_settings.client_settings` instead (the same variables, schemas and
+defaults, without importing pydantic-settings); ``client.settings`` is still this class.
+
 A dotenv file is read only when asked for: ``CLAUDE_ARCH_ENV_FILE=path/.env`` in the environment
 (or ``Settings(_env_file=path)``), never a ``.env`` that happens to lie in the working directory.
 The service's start-up log line names the file it read, if any.
@@ -17,19 +21,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claude_arch.constants import (
+    DEFAULT_BEDROCK_INFERENCE_PROFILE,
     DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_EMULATOR_SPEED,
+    DEFAULT_LEARN_LIMITS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MODEL,
+    DEFAULT_RATE_LIMIT_TIER,
     DEFAULT_TIMEOUT_S,
+    DEFAULT_UPSTREAM,
     ENV_FILE,
     ENV_PREFIX,
 )
+from claude_arch.core.client_settings import ALIASES, check_base_url
 
 __all__ = ["Settings", "SettingsBase"]
 
@@ -56,12 +65,12 @@ class Settings(SettingsBase):
 
     api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CLAUDE_ARCH_API_KEY"),
+        validation_alias=AliasChoices(*ALIASES["api_key"]),
         description="ANTHROPIC_API_KEY: the real API key. Unset: the embedded emulator is used.",
     )
     base_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "CLAUDE_ARCH_BASE_URL"),
+        validation_alias=AliasChoices(*ALIASES["base_url"]),
         description="ANTHROPIC_BASE_URL: where the Messages API lives (default: Anthropic's).",
     )
     data_dir: Path = Field(
@@ -96,17 +105,17 @@ class Settings(SettingsBase):
         description="CLAUDE_ARCH_CONNECT_TIMEOUT_S: seconds to open a connection.",
     )
     rate_limit_tier: str = Field(
-        default="tier4",
+        default=DEFAULT_RATE_LIMIT_TIER,
         description="CLAUDE_ARCH_RATE_LIMIT_TIER: preset of RPM/ITPM/OTPM per family "
         "(tier1..tier4, 'none' to disable client-side limiting).",
     )
     learn_limits: bool = Field(
-        default=True,
+        default=DEFAULT_LEARN_LIMITS,
         description="CLAUDE_ARCH_LEARN_LIMITS: adopt the limits that responses' "
         "anthropic-ratelimit-*-limit headers announce.",
     )
     emulator_speed: float = Field(
-        default=1.0,
+        default=DEFAULT_EMULATOR_SPEED,
         ge=0,
         description="CLAUDE_ARCH_EMULATOR_SPEED: pace of the embedded emulator "
         "(1 realistic, 100 for tests, 0 no pacing).",
@@ -117,7 +126,7 @@ class Settings(SettingsBase):
         super().__init__(**values)
 
     upstream: Literal["anthropic", "bedrock", "vertex"] = Field(
-        default="anthropic",
+        default=DEFAULT_UPSTREAM,
         description="CLAUDE_ARCH_UPSTREAM: where Claude is called: 'anthropic' (the Messages "
         "API at ANTHROPIC_BASE_URL), 'bedrock' (Amazon Bedrock) or 'vertex' (Google Vertex "
         "AI); a fallback chain may name a model on another one ('bedrock:claude-sonnet-4-5').",
@@ -132,7 +141,7 @@ class Settings(SettingsBase):
         "chain: environment, AWS_PROFILE, the Lambda or instance role).",
     )
     bedrock_inference_profile: str = Field(
-        default="global",
+        default=DEFAULT_BEDROCK_INFERENCE_PROFILE,
         description="CLAUDE_ARCH_BEDROCK_INFERENCE_PROFILE: the geography models are called "
         "through (global, us, eu, apac, jp, au), or '' for the in-region model ID.",
     )
@@ -164,21 +173,7 @@ class Settings(SettingsBase):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        """An http(s) URL with a host and nothing that belongs elsewhere: credentials in it
-        would be sent as Basic auth beside the key (and shown wherever the URL is)."""
-        if value is None or not value.strip():
-            return None
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http:// or https:// URL with a host, got {value!r}")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError(
-                "a base URL must not carry credentials (user:password@): give the API key as "
-                "ANTHROPIC_API_KEY (it is sent as the x-api-key header)"
-            )
-        if parts.query or parts.fragment:
-            raise ValueError("a base URL has no query string or fragment; the client adds paths")
-        return value.strip()
+        return check_base_url(value)
 
     @property
     def uses_emulator(self) -> bool:

@@ -22,6 +22,10 @@ HEAVY = (
     "redis",
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.parameters",
+    # the core's blocking path: a plain request is checked by pydantic-core alone and the
+    # settings are read without pydantic-settings (docs/serverless.md § Cold start)
+    "pydantic",
+    "pydantic_settings",
 )
 
 CALL = """
@@ -56,6 +60,8 @@ def test_a_handler_and_its_first_call_load_no_sdk_web_framework_or_emulator(
     assert "claude_arch.core.sync_client" in loaded
     assert [m for m in loaded if m in HEAVY or m.startswith(tuple(h + "." for h in HEAVY))] == []
     assert "aiohttp" not in loaded
+    # nor an event loop, but where Powertools' batch processor (the SQS handler's) imports one
+    assert ("asyncio" in loaded) is (module == "sqs_handler")
 
 
 @pytest.mark.parametrize(

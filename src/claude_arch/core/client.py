@@ -256,7 +256,7 @@ class ClaudeClient(ClientBase):
 
                 core = self.core
                 self._transport = upstream_transport(
-                    core.settings, core.model_chains, self._transport, catalog=core.catalog
+                    core.full_settings(), core.model_chains, self._transport, catalog=core.catalog
                 )
         return self._transport
 

@@ -48,7 +48,7 @@ class ClientBase:
     @property
     def settings(self) -> Settings:
         """The settings the client was built from."""
-        return self.core.settings
+        return self.core.full_settings()
 
     @property
     def catalog(self) -> Catalog:

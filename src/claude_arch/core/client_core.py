@@ -21,6 +21,7 @@ from claude_arch.constants import (
 )
 from claude_arch.core.attempts import AttemptPlan
 from claude_arch.core.calls import Call
+from claude_arch.core.client_settings import ClientSettings, client_settings
 from claude_arch.core.pricing.catalog import Catalog, ModelInfo, Placement, default_catalog
 from claude_arch.core.ratelimit.headers import bucket_headers
 from claude_arch.core.ratelimit.local import LocalRateLimiter
@@ -78,16 +79,14 @@ class ClientCore:
         tracer_provider: Any = None,
         router: Router | None = None,
     ) -> None:
-        if settings is None:
-            from claude_arch.settings import Settings
-
-            settings = Settings()
-        self.settings = settings
+        # none given: the environment's, read without pydantic-settings when it can
+        self.settings: Settings | ClientSettings = settings or client_settings()
+        knobs = self.settings
         # priced where its calls run: the upstream and each platform's endpoint kind
-        self.catalog = (catalog or default_catalog()).placed(Placement.of_settings(settings))
-        key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
-        self.base_url = (base_url or settings.base_url or "").rstrip("/")
-        self.embedded = not self.base_url and key is None and settings.upstream == "anthropic"
+        self.catalog = (catalog or default_catalog()).placed(Placement.of_settings(knobs))
+        key = api_key or (knobs.api_key.get_secret_value() if knobs.api_key else None)
+        self.base_url = (base_url or knobs.base_url or "").rstrip("/")
+        self.embedded = not self.base_url and key is None and knobs.upstream == "anthropic"
         if not self.base_url and not self.embedded:
             self.base_url = ANTHROPIC_API_URL
         # The embedded emulator wants a key like any server; it is not a secret.
@@ -98,7 +97,7 @@ class ClientCore:
         if limiter is USE_DEFAULT:
             from claude_arch.core.ratelimit import limiter_from_settings
 
-            self.limiter: RateLimiter | None = limiter_from_settings(settings, self.catalog)
+            self.limiter: RateLimiter | None = limiter_from_settings(knobs, self.catalog)
         else:
             self.limiter = limiter
         self.meters = tuple(meters)
@@ -107,10 +106,10 @@ class ClientCore:
             resolve(k).id: tuple(resolve(n).id for n in v) for k, v in (fallbacks or {}).items()
         }
         self.retry = RetryPolicy(
-            max_retries=settings.max_retries if max_retries is USE_DEFAULT else max_retries
+            max_retries=knobs.max_retries if max_retries is USE_DEFAULT else max_retries
         )
-        self.timeout = settings.timeout_s if timeout is USE_DEFAULT else timeout
-        self.connect_timeout = settings.connect_timeout_s
+        self.timeout = knobs.timeout_s if timeout is USE_DEFAULT else timeout
+        self.connect_timeout = knobs.connect_timeout_s
         self.cooldowns = Cooldowns(cooldown_s)
         self.tracer = _otel_tracer(tracer_provider)
         self.router = router
@@ -122,6 +121,13 @@ class ClientCore:
 
     def __repr__(self) -> str:
         return f"<ClientCore {self.base_url or 'embedded emulator'}>"
+
+    def full_settings(self) -> Settings:
+        """The client's settings as :class:`~claude_arch.settings.Settings` (the fields a
+        client reads from the environment are read without it: it is made on first need)."""
+        if isinstance(self.settings, ClientSettings):
+            self.settings = self.settings.to_settings()
+        return self.settings
 
     @property
     def uses_platforms(self) -> bool:

@@ -15,6 +15,7 @@ Policy (validation, retries, fallbacks, limits, metering) is the async client's,
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,13 +23,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from claude_arch.core.attempts import log_retry
-from claude_arch.core.batches import SyncBatches
 from claude_arch.core.calls import Call
 from claude_arch.core.client_base import ClientBase
 from claude_arch.core.client_core import ClientCore
 from claude_arch.core.embedded import embedded_emulator_url
 from claude_arch.core.ratelimit.protocol import settled_amounts
-from claude_arch.core.streams.sync_stream import SyncMessageStream
 from claude_arch.core.transports.base import SyncResponse, SyncTransport, WireRequest
 from claude_arch.core.types import USE_DEFAULT, Message, Usage, UseDefault
 from claude_arch.core.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, decode_json, error_from_response
@@ -39,10 +38,12 @@ from claude_arch.errors import (
 )
 
 if TYPE_CHECKING:
+    from claude_arch.core.batches import SyncBatches
     from claude_arch.core.metering import Meter
     from claude_arch.core.pricing.catalog import Catalog, ModelInfo
     from claude_arch.core.ratelimit import RateLimiter, Reservation
     from claude_arch.core.routing import Router
+    from claude_arch.core.streams.sync_stream import SyncMessageStream
     from claude_arch.core.wire import ApiStyle
     from claude_arch.settings import Settings
 
@@ -91,7 +92,14 @@ class SyncClaudeClient(ClientBase):
             transport = _platform_bridge(self.core)
         self._transport = transport
         self._lock = threading.Lock()
-        self.batches = SyncBatches(self)
+
+    # A function's cold start loads what its first call needs: batches and streams on first use.
+    @functools.cached_property
+    def batches(self) -> SyncBatches:
+        """The Message Batches API: ``client.batches.create(requests)`` and the rest."""
+        from claude_arch.core.batches import SyncBatches
+
+        return SyncBatches(self)
 
     def __enter__(self) -> SyncClaudeClient:
         return self
@@ -134,7 +142,7 @@ class SyncClaudeClient(ClientBase):
         """A streamed Messages request: use it in a ``with`` block, or iterate it directly."""
         params.pop("stream", None)
         call = self.core.plan("stream", params, deadline=deadline, timeout=timeout)
-        return SyncMessageStream(self, call)
+        return self.stream_call(call)
 
     def send_call(self, call: Call) -> Message:
         """Send a call made with ``build_call("create", …)``, as :meth:`create` does."""
@@ -142,6 +150,8 @@ class SyncClaudeClient(ClientBase):
 
     def stream_call(self, call: Call) -> SyncMessageStream:
         """:meth:`stream` for a call made with ``build_call("stream", …)``."""
+        from claude_arch.core.streams.sync_stream import SyncMessageStream
+
         return SyncMessageStream(self, call)
 
     def count_tokens(
@@ -263,6 +273,6 @@ def _platform_bridge(core: ClientCore) -> SyncTransport:
 
     return SyncBridge(
         lambda: upstream_transport(
-            core.settings, core.model_chains, AiohttpTransport(), catalog=core.catalog
+            core.full_settings(), core.model_chains, AiohttpTransport(), catalog=core.catalog
         )
     )

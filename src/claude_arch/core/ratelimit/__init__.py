@@ -28,6 +28,7 @@ from claude_arch.core.ratelimit.protocol import (
 )
 
 if TYPE_CHECKING:
+    from claude_arch.core.client_settings import ClientSettings
     from claude_arch.core.ratelimit.redis import RedisRateLimiter
     from claude_arch.settings import Settings
 
@@ -55,7 +56,9 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def limiter_from_settings(settings: Settings, catalog: Catalog) -> RateLimiter | None:
+def limiter_from_settings(
+    settings: Settings | ClientSettings, catalog: Catalog
+) -> RateLimiter | None:
     """The limiter the settings ask for: Redis when ``redis_url`` is set, in-process otherwise,
     None when ``rate_limit_tier`` is ``"none"``. Limits come from the catalog's tier preset."""
     if settings.rate_limit_tier == "none":

@@ -12,7 +12,6 @@ is settled (:meth:`~claude_arch.core.ratelimit.buckets.FamilyBuckets.observe` ha
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -327,6 +326,8 @@ class BaseRateLimiter:
         ``deadline`` is a ``time.monotonic()`` instant (the limiter's clock); when the wait would
         end after it, ``LimiterTimeoutError`` is raised at once instead of sleeping in vain.
         """
+        import asyncio  # here, not at the top: the blocking clients never load it
+
         while True:
             got = await self.atry_acquire(
                 family, input_tokens=input_tokens, output_tokens=output_tokens, scope=scope

@@ -1,4 +1,4 @@
-"""The Messages API request model: one validator shared by the client, the emulator and the service.
+"""The Messages API request validator: one, shared by the client, the emulator and the service.
 
     >>> params = {"model": "claude-haiku-4-5", "max_tokens": 64,
     ...           "messages": [{"role": "user", "content": "Hi"}]}
@@ -9,11 +9,10 @@
     ...
     claude_arch.errors.InvalidRequestError: max_tokens: input should be a valid integer (got '5')
 
-The pydantic models are built once at import; a request is checked by pydantic's Rust core and a
-few semantic rules (first message role, no empty message but a final assistant one, max_tokens
-against the model's limit, thinking budget, tool_choice naming a defined tool). The first problem
-is raised as :class:`~claude_arch.errors.InvalidRequestError` whose message starts with the dotted
-field path.
+A request is checked by pydantic's Rust core and a few rules between fields (first message role,
+no empty message but a final assistant one, max_tokens against the model's limit, thinking
+budget, tool_choice naming a defined tool). The first problem is raised as
+:class:`~claude_arch.errors.InvalidRequestError` whose message starts with the dotted field path.
 The params are returned as given: unknown fields (the API grows) and every ``cache_control`` stay.
 A server that answers like the API (the emulator) passes ``refuse_unknown=True`` to refuse a
 top-level field outside :mod:`claude_arch.core.validation.fields`' lists, as the API does:
@@ -23,219 +22,71 @@ top-level field outside :mod:`claude_arch.core.validation.fields`' lists, as the
     ...
     claude_arch.errors.InvalidRequestError: colour: Extra inputs are not permitted
 
-Content-block models live in :mod:`claude_arch.core.validation.schema_blocks`.
+Two schemas, one verdict: a plain request (text only, no tools or thinking) is accepted by the
+pydantic-core schema of :mod:`~claude_arch.core.validation.plain_schema`, which is built in a
+fraction of a millisecond and needs no pydantic model; every other body, and every invalid one,
+is decided by the request models (:mod:`~claude_arch.core.validation.request_models`, on the
+blocks of :mod:`~claude_arch.core.validation.schema_blocks`), built on first need, which also
+write every error message. Importing this module imports neither; ``CreateParams``,
+``CountTokensParams`` and ``BLOCK_TYPES`` are loaded from them when first asked for here.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pydantic import (
-    Discriminator,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    Tag,
-    ValidationError,
-)
-
-from claude_arch.core.pricing.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, ModelInfo, default_catalog
 from claude_arch.core.validation.fields import first_unknown_field, unknown_field_message
-from claude_arch.core.validation.schema_blocks import (
-    BLOCK_TYPES,
-    MARK,
-    UNION_KINDS,
-    CacheControl,
-    Content,
-    RequestModel,
-    SystemPrompt,
-    by_type,
-)
+from claude_arch.core.validation.plain_schema import plain_request_valid
 from claude_arch.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from claude_arch.core.validation.request_models import CountTokensParams, CreateParams
+    from claude_arch.core.validation.schema_blocks import BLOCK_TYPES
 
 __all__ = [
     "BLOCK_TYPES",
     "MAX_NESTING",
     "TOOL_NAME_PATTERN",
+    "CountTokensParams",
+    "CreateParams",
+    "RequestFacts",
     "check_nesting",
     "validate_create_params",
 ]
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,128}$"
 MIN_THINKING_BUDGET = 1024
-_TYPED_TOOL = re.compile(r"[a-z][a-z0-9_]*_\d{8}")  # fullmatch: "$" would let a final "\n" in
 
 
-class Message(RequestModel):
-    role: Literal["user", "assistant"]
-    content: Content
+def __getattr__(name: str) -> Any:
+    # the models are built on first need, not when the client is imported
+    if name in ("CreateParams", "CountTokensParams"):
+        from claude_arch.core.validation import request_models
+
+        return getattr(request_models, name)
+    if name == "BLOCK_TYPES":
+        from claude_arch.core.validation.schema_blocks import BLOCK_TYPES
+
+        return BLOCK_TYPES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class InputSchema(RequestModel):
-    type: Literal["object"]
-    properties: dict[str, Any] | None = None
-    required: list[StrictStr] | None = None
+class RequestFacts(NamedTuple):
+    """What the rules between fields read of a body its schema accepted."""
 
-
-class CustomTool(RequestModel):
-    type: Literal["custom"] | None = None
-    name: Annotated[StrictStr, Field(pattern=TOOL_NAME_PATTERN)]
-    description: StrictStr | None = None
-    input_schema: InputSchema
-    cache_control: CacheControl | None = None
-
-
-class TypedTool(RequestModel):
-    """A versioned Anthropic-defined tool (``bash_20250124``, ``web_search_20250305``, …)."""
-
-    type: StrictStr
-    name: Annotated[StrictStr, Field(pattern=TOOL_NAME_PATTERN)]
-    cache_control: CacheControl | None = None
-
-
-def _tool_tag(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return None
-    kind = value.get("type")
-    if kind is None or kind == "custom":
-        return MARK + "custom"
-    if isinstance(kind, str) and _TYPED_TOOL.fullmatch(kind):
-        return MARK + "typed"
-    return MARK + str(kind)
-
-
-Tool = Annotated[
-    Annotated[CustomTool, Tag(MARK + "custom")] | Annotated[TypedTool, Tag(MARK + "typed")],
-    Discriminator(_tool_tag),
-]
-
-
-class _ChoiceAuto(RequestModel):
-    type: Literal["auto", "any"]
-    disable_parallel_tool_use: StrictBool | None = None
-
-
-class _ChoiceTool(RequestModel):
-    type: Literal["tool"]
-    name: StrictStr
-    disable_parallel_tool_use: StrictBool | None = None
-
-
-class _ChoiceNone(RequestModel):
-    type: Literal["none"]
-
-
-if TYPE_CHECKING:
-    ToolChoice = Any
-else:
-    ToolChoice = by_type(
-        "tool_choice",
-        {"auto": _ChoiceAuto, "any": _ChoiceAuto, "tool": _ChoiceTool, "none": _ChoiceNone},
-    )
-
-
-class _ThinkingEnabled(RequestModel):
-    type: Literal["enabled"]
-    budget_tokens: Annotated[StrictInt, Field(ge=MIN_THINKING_BUDGET)]
-
-
-class _ThinkingOther(RequestModel):
-    type: Literal["adaptive", "disabled", "between_tools"]
-
-
-if TYPE_CHECKING:
-    Thinking = Any
-else:
-    Thinking = by_type(
-        "thinking",
-        {
-            "enabled": _ThinkingEnabled,
-            "adaptive": _ThinkingOther,
-            "disabled": _ThinkingOther,
-            "between_tools": _ThinkingOther,
-        },
-    )
-
-
-class Metadata(RequestModel):
-    user_id: Annotated[StrictStr, Field(max_length=256)] | None = None
-
-
-class CountTokensParams(RequestModel):
-    """The body of ``POST /v1/messages/count_tokens``."""
-
-    model: StrictStr
-    messages: Annotated[list[Message], Field(min_length=1)]
-    system: SystemPrompt | None = None
-    tools: list[Tool] | None = None
-    tool_choice: ToolChoice | None = None
-    thinking: Thinking | None = None
-    cache_control: CacheControl | None = None
-
-
-class CreateParams(CountTokensParams):
-    """The body of ``POST /v1/messages``."""
-
-    max_tokens: Annotated[StrictInt, Field(ge=1)]
-    stop_sequences: list[StrictStr] | None = None
-    stream: StrictBool | None = None
-    metadata: Metadata | None = None
-    temperature: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
-    top_p: Annotated[StrictFloat, Field(ge=0, le=1)] | None = None
-    top_k: Annotated[StrictInt, Field(ge=0)] | None = None
-    service_tier: Literal["auto", "standard_only", "standard", "priority"] | None = None
-
-
-UNION_KINDS["_tool_tag"] = ("tool", ("custom", "a versioned tool type such as bash_20250124"))
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith(MARK)))
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _translate(exc: ValidationError) -> InvalidRequestError:
-    err = exc.errors(include_url=False)[0]
-    path = _path(err["loc"])
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    if kind == "missing":
-        message = f"{path}: field required"
-    elif kind == "union_tag_invalid":
-        name, expected = UNION_KINDS.get(
-            str(ctx.get("discriminator", "")).rstrip("()"), ("value", ())
-        )
-        tag = str(ctx.get("tag", "")).removeprefix(MARK)
-        path = f"{path}.type"
-        message = f"{path}: unknown {name} type {tag!r}; expected one of {', '.join(expected)}"
-    elif kind == "union_tag_not_found":
-        if str(ctx.get("discriminator", "")).startswith("content_tag"):
-            message = f"{path}: expected a string or a list of content blocks"
-        else:
-            message = f"{path}: expected an object with a string field 'type'"
-    elif kind == "literal_error" and path.endswith(".role") and err.get("input") == "system":
-        message = (
-            f"{path}: unexpected role 'system'; a system prompt goes in the top-level "
-            "'system' parameter, not in messages"
-        )
-    elif kind == "too_short" and path == "messages":
-        message = "messages: at least one message is required"
-    else:
-        text = str(err["msg"])
-        message = f"{path}: {text[:1].lower()}{text[1:]} (got {_shown(err.get('input'))})"
-    return InvalidRequestError(message, field=path)
-
-
-_CREATE = CreateParams.model_validate
-_COUNT = CountTokensParams.model_validate
+    roles: Sequence[str]
+    """Each message's role."""
+    empty: Sequence[bool]
+    """Whether each message's content is empty."""
+    tool_names: Sequence[str] = ()
+    tool_choice: tuple[str, str | None] | None = None
+    """The choice's type and, for ``tool``, the tool it names."""
+    thinking_budget: int | None = None
+    """``budget_tokens`` when thinking is ``enabled``."""
+    max_tokens: int | None = None
+    """None for a count_tokens body."""
 
 
 MAX_NESTING = 128
@@ -318,56 +169,72 @@ def validate_create_params(
         raise InvalidRequestError("body: expected a JSON object", field="body")
     check_nesting(params)
     body = dict(params)
-    try:
-        parsed: CountTokensParams = (_COUNT if count_tokens else _CREATE)(body)
-    except ValidationError as exc:
-        raise _translate(exc) from None
+    if (
+        not count_tokens
+        and body.get("tools") is None  # the plain schema refuses these: no need to ask it
+        and body.get("tool_choice") is None
+        and body.get("thinking") is None
+        and plain_request_valid(body)
+    ):
+        messages = body["messages"]  # a list of dicts: the plain schema takes nothing else
+        roles = [m["role"] for m in messages]
+        empty = [not m["content"] for m in messages]
+        facts = RequestFacts(roles, empty, (), None, None, body["max_tokens"])
+    else:
+        from claude_arch.core.validation.request_models import check_with_models
+
+        facts = check_with_models(body, count_tokens=count_tokens)
     if refuse_unknown:
         unknown = first_unknown_field(body, count_tokens=count_tokens, betas=betas)
         if unknown is not None:
             raise InvalidRequestError(unknown_field_message(unknown), field=unknown)
-    info = (catalog or default_catalog()).resolve(parsed.model)
-    if parsed.messages[0].role == "assistant":
+    info = (catalog or default_catalog()).resolve(body["model"])
+    check_between_fields(facts, info)
+    return body
+
+
+def check_between_fields(facts: RequestFacts, info: ModelInfo) -> None:
+    """The rules no field's schema states: :class:`InvalidRequestError` naming the field."""
+    if facts.roles[0] == "assistant":
         raise InvalidRequestError(
             "messages.0.role: the first message must use the 'user' role", field="messages.0.role"
         )
-    last = len(parsed.messages) - 1
-    for i, message in enumerate(parsed.messages):
-        if not message.content and not (i == last and message.role == "assistant"):
+    last = len(facts.roles) - 1
+    for i, (role, empty) in enumerate(zip(facts.roles, facts.empty, strict=True)):
+        if empty and not (i == last and role == "assistant"):
             raise InvalidRequestError(
                 f"messages.{i}.content: all messages must have non-empty content except for "
                 "the optional final assistant message",
                 field=f"messages.{i}.content",
             )
-    names = [t.name for t in parsed.tools or ()]
+    names = facts.tool_names
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise InvalidRequestError(f"tools: tool names must be unique ({dup!r})", field="tools")
-    choice = parsed.tool_choice
-    if isinstance(choice, _ChoiceTool) and choice.name not in names:
+    choice = facts.tool_choice
+    if choice is not None and choice[0] == "tool" and choice[1] not in names:
         raise InvalidRequestError(
-            f"tool_choice.name: tool {choice.name!r} is not defined in tools",
+            f"tool_choice.name: tool {choice[1]!r} is not defined in tools",
             field="tool_choice.name",
         )
-    if isinstance(parsed, CreateParams):
-        if parsed.max_tokens > info.max_output:
-            raise InvalidRequestError(
-                f"max_tokens: {parsed.max_tokens} > {info.max_output}, which is the maximum "
-                f"allowed number of output tokens for {info.id}",
-                field="max_tokens",
-            )
-        thinking = parsed.thinking
-        forced = choice is not None and choice.type in ("any", "tool")
-        if isinstance(thinking, _ThinkingEnabled) and forced:
-            raise InvalidRequestError(
-                "tool_choice: thinking may not be enabled when tool_choice forces tool use; "
-                "use 'auto' or 'none', or disable thinking",
-                field="tool_choice",
-            )
-        if isinstance(thinking, _ThinkingEnabled) and thinking.budget_tokens >= parsed.max_tokens:
-            raise InvalidRequestError(
-                "thinking.budget_tokens: must be less than max_tokens "
-                f"({thinking.budget_tokens} >= {parsed.max_tokens})",
-                field="thinking.budget_tokens",
-            )
-    return body
+    if facts.max_tokens is None:  # count_tokens
+        return
+    if facts.max_tokens > info.max_output:
+        raise InvalidRequestError(
+            f"max_tokens: {facts.max_tokens} > {info.max_output}, which is the maximum "
+            f"allowed number of output tokens for {info.id}",
+            field="max_tokens",
+        )
+    budget = facts.thinking_budget
+    if budget is not None and choice is not None and choice[0] in ("any", "tool"):
+        raise InvalidRequestError(
+            "tool_choice: thinking may not be enabled when tool_choice forces tool use; "
+            "use 'auto' or 'none', or disable thinking",
+            field="tool_choice",
+        )
+    if budget is not None and budget >= facts.max_tokens:
+        raise InvalidRequestError(
+            "thinking.budget_tokens: must be less than max_tokens "
+            f"({budget} >= {facts.max_tokens})",
+            field="thinking.budget_tokens",
+        )

@@ -1,11 +1,13 @@
-"""Content blocks of the Messages API request, as pydantic models (used by ``core.schema``).
+"""Content blocks of the Messages API request, as pydantic models (used by
+:mod:`claude_arch.core.validation.request_models`).
 
     >>> BLOCK_TYPES[:3]
     ('text', 'image', 'document')
 
 Tagged unions are built with :func:`by_type`: their tags carry :data:`MARK` so that an error path
 reads ``messages.0.content.1.text`` rather than naming the union member, and
-:data:`UNION_KINDS` lets the error translator say which types a union accepts.
+:data:`UNION_KINDS` lets the error translator say which types a union accepts. The tagging
+functions are in :mod:`claude_arch.core.validation.tags`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, StrictBool, StrictStr, Tag
+
+from claude_arch.core.validation.tags import MARK, content_tag, type_tag
 
 __all__ = [
     "BLOCK_TYPES",
@@ -26,9 +30,6 @@ __all__ = [
     "by_type",
     "content_tag",
 ]
-
-# Tags of our tagged unions carry this marker so they can be dropped from error paths.
-MARK = "§"
 
 _PASS_THROUGH_RESULTS = (
     "web_search_tool_result",
@@ -47,11 +48,8 @@ UNION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {}
 def by_type(what: str, members: Mapping[str, type[BaseModel]]) -> Any:
     """A union tagged by the ``type`` field whose errors name the field path, not the tag."""
 
-    def discriminate(value: Any) -> str | None:
-        if isinstance(value, dict):
-            kind = value.get("type")
-            return MARK + kind if isinstance(kind, str) else None
-        return None
+    def discriminate(value: Any) -> str | None:  # a function per union: errors name it
+        return type_tag(value)
 
     name = f"type_of_{what.replace(' ', '_')}"
     discriminate.__name__ = name
@@ -173,12 +171,6 @@ class ToolUseBlock(_Block):
     id: StrictStr
     name: StrictStr
     input: dict[str, Any]
-
-
-def content_tag(value: Any) -> str | None:
-    if isinstance(value, str):
-        return MARK + "str"
-    return MARK + "list" if isinstance(value, list) else None
 
 
 if TYPE_CHECKING:

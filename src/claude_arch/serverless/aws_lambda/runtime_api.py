@@ -45,6 +45,9 @@ class Invocation:
     payload: Any
     answered_ms: int
     """Wall-clock milliseconds (like ``deadline_ms``) when the answer arrived."""
+    duration_ms: float | None = None
+    """From handing the event to the runtime client to its answer, as Lambda bills an
+    invocation (None for an init error)."""
 
 
 class LambdaRuntimeApi(BackgroundServer):
@@ -63,6 +66,7 @@ class LambdaRuntimeApi(BackgroundServer):
         self._queue: asyncio.Queue[tuple[str, int, bytes]] | None = None
         self._pending: dict[str, asyncio.Future[Invocation]] = {}
         self._deadlines: dict[str, int] = {}
+        self._delivered: dict[str, float] = {}
         self._runner: web.AppRunner | None = None
 
     async def start_async(self) -> LambdaRuntimeApi:
@@ -119,6 +123,7 @@ class LambdaRuntimeApi(BackgroundServer):
             raise web.HTTPServiceUnavailable
         self.polls += 1
         request_id, deadline_ms, body = await self._queue.get()
+        self._delivered[request_id] = time.perf_counter()
         return web.Response(
             body=body,
             content_type="application/json",
@@ -141,12 +146,19 @@ class LambdaRuntimeApi(BackgroundServer):
     ) -> web.Response:
         request_id = request.match_info["id"]
         payload = orjson.loads(await request.read() or b"null")
+        answered = time.perf_counter()
         future = self._pending.get(request_id)
         if future is None or future.done():
             return web.json_response({"errorMessage": "unknown request id"}, status=400)
+        delivered = self._delivered.pop(request_id, answered)
         future.set_result(
             Invocation(
-                request_id, self._deadlines.pop(request_id), kind, payload, int(time.time() * 1000)
+                request_id,
+                self._deadlines.pop(request_id),
+                kind,
+                payload,
+                int(time.time() * 1000),
+                (answered - delivered) * 1000,
             )
         )
         return web.json_response({"status": "OK"}, status=202)
