@@ -7,13 +7,16 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from stub_answers import MESSAGE
 
+import claude_arch.core
 from claude_arch.core.client import ClaudeClient
+from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.errors import OverloadedError, SpendLimitError
 from claude_arch.settings import Settings
@@ -162,16 +165,29 @@ async def test_a_2xx_without_a_message_is_a_retryable_502(stub_server: Any) -> N
 
 
 def test_a_retiring_model_is_announced_once_per_client(
-    emulator_thread: EmulatorServer, settings: Settings, caplog: pytest.LogCaptureFixture
+    emulator_thread: EmulatorServer,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
+    """Deprecated (a retirement day to come) and retired (the day has come: the API answers
+    404) are told apart; Opus 4.5's day is moved far off so the test does not expire with it."""
+    shipped = (Path(claude_arch.core.__file__).parent / "models.toml").read_text()
+    toml = tmp_path / "models.toml"
+    toml.write_text(shipped.replace("retires = 2027-01-22", "retires = 2999-01-01"))
     with (
         caplog.at_level(logging.WARNING, logger="claude_arch"),
-        SyncClaudeClient(settings, base_url=emulator_thread.url, api_key="k") as client,
+        SyncClaudeClient(
+            settings, base_url=emulator_thread.url, api_key="k", catalog=Catalog.load(toml)
+        ) as client,
     ):
         for _ in range(2):
             client.create(model="claude-opus-4-5", max_tokens=8, messages=HELLO)
-    lines = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+            client.create(model="claude-sonnet-4-5", max_tokens=8, messages=HELLO)
+    lines = [r.getMessage() for r in caplog.records if "claude-arch models" in r.getMessage()]
     assert lines == [
-        "claude-opus-4-5 is deprecated: the API stops serving it on 2027-01-22; "
-        "see `claude-arch models`"
+        "claude-opus-4-5 is deprecated: the API stops serving it on 2999-01-01; "
+        "see `claude-arch models`",
+        "claude-sonnet-4-5 was retired on 2026-11-30: the Claude API answers 404 "
+        "not_found_error for it; see `claude-arch models`",
     ]

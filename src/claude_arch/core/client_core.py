@@ -205,7 +205,10 @@ class ClientCore:
         if info.retires is not None and info.id not in self._warned_retiring:
             self._warned_retiring.add(info.id)
             _log.warning(
-                "%s is deprecated: the API stops serving it on %s; see `claude-arch models`",
+                "%s was retired on %s: the Claude API answers 404 not_found_error for it; "
+                "see `claude-arch models`"
+                if info.retired()
+                else "%s is deprecated: the API stops serving it on %s; see `claude-arch models`",
                 info.id,
                 info.retires,
             )
