@@ -5,6 +5,7 @@ breaking, and piped it is tab-separated."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 from typer.testing import CliRunner
 
@@ -101,4 +102,6 @@ def test_a_model_past_its_retirement_day_is_shown_retired() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "(retired 2026-11-30)" in next(x for x in lines if "claude-sonnet-4-5" in x)
-    assert "(retires 2027-01-22)" in next(x for x in lines if "claude-opus-4-5" in x)
+    opus = next(x for x in lines if "claude-opus-4-5" in x)  # deprecated: its day to come
+    retired = datetime.now(UTC).date() >= date(2027, 1, 22)
+    assert f"({'retired' if retired else 'retires'} 2027-01-22)" in opus
