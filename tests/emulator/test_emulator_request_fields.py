@@ -6,6 +6,7 @@ count_tokens, each batch request), unless the emulator is lenient; beta-only fie
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,7 +118,6 @@ def test_every_listed_field_is_accepted_through_the_sdk(sdk: Any) -> None:
         cache_control={"type": "ephemeral"},
         container="container_011CZ",
         diagnostics={"previous_message_id": None},
-        inference_geo="us",
         output_config={"effort": "low"},
         speed="standard",
         extra_body={"temperature": 0.5, "top_p": 0.9, "top_k": 40},
@@ -135,6 +135,56 @@ def test_every_listed_field_is_accepted_through_the_sdk(sdk: Any) -> None:
         speed="standard",
     )
     assert counted.input_tokens > 0
+
+
+def test_inference_geo_is_taken_from_opus_4_6_on_and_refused_before(sdk: Any) -> None:
+    """The API takes ``inference_geo`` for Claude Opus 4.6 and later models (the answer says where
+    the call ran) and answers 400 for older ones, a batch request's included."""
+    ran = sdk.messages.create(
+        model="claude-sonnet-5-5", max_tokens=16, messages=HELLO, inference_geo="us"
+    )
+    assert ran.usage.inference_geo == "us"
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        sdk.messages.create(model=HAIKU, max_tokens=16, messages=HELLO, inference_geo="us")
+    assert refused.value.body["error"]["type"] == "invalid_request_error"
+    assert refused.value.body["error"]["message"].startswith("inference_geo: claude-haiku-4-5")
+    with (
+        pytest.raises(anthropic.BadRequestError),  # streamed too
+        sdk.messages.stream(
+            model="claude-sonnet-4-5", max_tokens=16, messages=HELLO, inference_geo="us"
+        ) as stream,
+    ):
+        stream.get_final_message()
+    batch = sdk.messages.batches.create(
+        requests=[
+            {
+                "custom_id": "old",
+                "params": {
+                    "model": HAIKU,
+                    "max_tokens": 8,
+                    "messages": HELLO,
+                    "inference_geo": "us",
+                },
+            },
+            {
+                "custom_id": "new",
+                "params": {
+                    "model": "claude-opus-4-6",
+                    "max_tokens": 8,
+                    "messages": HELLO,
+                    "inference_geo": "us",
+                },
+            },
+        ]
+    )
+    deadline = time.monotonic() + 10
+    while sdk.messages.batches.retrieve(batch.id).processing_status != "ended":
+        assert time.monotonic() < deadline, "the batch did not end"
+        time.sleep(0.01)
+    results = {r.custom_id: r.result for r in sdk.messages.batches.results(batch.id)}
+    assert results["old"].type == "errored"
+    assert results["new"].type == "succeeded"
+    assert results["new"].message.usage.inference_geo == "us"
 
 
 def test_beta_fields_need_their_beta_header(sdk: Any) -> None:

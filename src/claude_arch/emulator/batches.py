@@ -26,6 +26,7 @@ from typing import Any
 from claude_arch.constants import MAX_BATCH_REQUESTS
 from claude_arch.core.batches import check_custom_id
 from claude_arch.core.tokens import count_request
+from claude_arch.core.validation.fields import refuse_inference_geo
 from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.ids import new_id
@@ -178,6 +179,10 @@ class BatchStore:
         except ClaudeArchError as exc:
             return _errored(exc)
         info = state.catalog.resolve(params["model"])
+        try:
+            refuse_inference_geo(params, info)
+        except ClaudeArchError as exc:
+            return _errored(exc)
         rule = state.rules.match_request(params)
         if rule is not None and rule.error is not None:
             error = {"type": rule.error.type, "message": rule.error.message}

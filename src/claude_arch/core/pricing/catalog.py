@@ -214,6 +214,9 @@ class ModelInfo:
     regional_premium: bool = True
     """Whether the platforms' endpoint factors (``[endpoints]``) apply to it: Claude Sonnet 4.5
     and every later model; earlier models keep the platforms' own pricing."""
+    inference_geo: bool = True
+    """Whether the Claude API takes a request's ``inference_geo`` for it: Claude Opus 4.6 and
+    every later model; it answers 400 for an older one."""
 
     def retired(self, today: date | None = None) -> bool:
         """Whether the Claude API has stopped serving it (its retirement day is ``today`` or
@@ -454,6 +457,7 @@ class Catalog:
                     regional_premium=bool(
                         m.get("regional_premium", defaults.get("regional_premium", True))
                     ),
+                    inference_geo=bool(m.get("inference_geo", True)),
                 )
                 for m in data["model"]
             ]

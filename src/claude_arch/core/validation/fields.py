@@ -33,7 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from claude_arch.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from claude_arch.core.pricing.catalog import ModelInfo
 
 __all__ = [
     "BETA_FIELDS",
@@ -42,6 +47,7 @@ __all__ = [
     "MESSAGES_FIELDS",
     "betas_of",
     "first_unknown_field",
+    "refuse_inference_geo",
     "unknown_field_message",
 ]
 
@@ -144,3 +150,16 @@ def unknown_field_message(field: str) -> str:
     'colour: Extra inputs are not permitted'
     """
     return f"{field}: Extra inputs are not permitted"
+
+
+def refuse_inference_geo(params: Mapping[str, Any], model: ModelInfo) -> None:
+    """:class:`InvalidRequestError` naming ``inference_geo`` when a request sets it for a model
+    the Claude API does not take it for (released before Opus 4.6: ``inference_geo = false`` in
+    the catalog), as the API answers with a 400; the platforms place a call by their endpoint
+    and are not asked this."""
+    if params.get("inference_geo") is not None and not model.inference_geo:
+        raise InvalidRequestError(
+            f"inference_geo: {model.id} does not support inference_geo; Claude Opus 4.6 and "
+            "later models do",
+            field="inference_geo",
+        )

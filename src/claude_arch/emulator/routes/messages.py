@@ -30,7 +30,7 @@ from claude_arch.constants import (
 from claude_arch.core.pricing.catalog import ModelInfo
 from claude_arch.core.ratelimit import Reservation
 from claude_arch.core.tokens import count_request
-from claude_arch.core.validation.fields import betas_of
+from claude_arch.core.validation.fields import betas_of, refuse_inference_geo
 from claude_arch.core.validation.schema import validate_create_params
 from claude_arch.emulator.answers.replies import compose_reply, message_body, usage_body
 from claude_arch.emulator.answers.streaming import SSE, StreamEncoding, StreamOutcome, stream_reply
@@ -142,6 +142,11 @@ async def _validated(
     params, info = validate(
         state, body, count_tokens=count_tokens, betas=request.headers.get(HEADER_BETA)
     )
+    if not count_tokens:
+        try:
+            refuse_inference_geo(params, info)  # the Claude API's rule: not the platforms'
+        except ClaudeArchError as exc:
+            raise ErrorAnswer.of(exc) from None
     return key_id, params, info
 
 
