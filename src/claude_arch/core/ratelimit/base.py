@@ -35,31 +35,29 @@ _NOTHING: Triple = (None, None, None)
 _PREFIX_LEN = len(RATELIMIT_HEADER_PREFIX)
 
 
-def _positive_int(raw: str | None) -> int | None:
+def _whole(raw: str | None) -> int | None:
+    """A header's whole number ("12", " 12.0 "), else None."""
     if raw is None:
         return None
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         try:
-            value = int(float(raw.strip()))
+            return int(float(raw.strip()))
         except (ValueError, OverflowError):  # OverflowError: "inf" or "1e400" from a proxy
             return None
-    return value if value > 0 else None
+
+
+def _positive_int(raw: str | None) -> int | None:
+    """A ``limit`` value: a whole number > 0, else None."""
+    value = _whole(raw)
+    return value if value is not None and value > 0 else None
 
 
 def _count(raw: str | None) -> int | None:
     """A ``remaining`` value: a whole number >= 0 (zero is news), else None."""
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        try:
-            value = int(float(raw.strip()))
-        except (ValueError, OverflowError):
-            return None
-    return value if value >= 0 else None
+    value = _whole(raw)
+    return value if value is not None and value >= 0 else None
 
 
 def read_headers(headers: Mapping[str, str]) -> tuple[Triple, Triple] | None:
