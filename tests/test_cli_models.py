@@ -105,3 +105,19 @@ def test_a_model_past_its_retirement_day_is_shown_retired() -> None:
     opus = next(x for x in lines if "claude-opus-4-5" in x)  # deprecated: its day to come
     retired = datetime.now(UTC).date() >= date(2027, 1, 22)
     assert f"({'retired' if retired else 'retires'} 2027-01-22)" in opus
+
+
+def test_at_100_columns_no_figure_is_cut_short() -> None:
+    """The model column wraps (a retirement mark onto a second line); the figures never give
+    way to it."""
+    terminal = {"COLUMNS": "100", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"}
+    result = runner.invoke(app, ["models"], env=terminal)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    table = lines[: next(i for i, x in enumerate(lines) if x.startswith("Message Batches"))]
+    assert not any("…" in line for line in table), result.output
+    header = next(line for line in lines if line.split()[:1] == ["model"])
+    assert header.split()[-3:] == ["w", "1h", "read"]
+    haiku = next(line for line in lines if line.split()[:1] == ["claude-haiku-5-5"])
+    assert haiku.split()[-5:] == ["0.10", "0.50", "0.125", "0.20", "0.01"]

@@ -108,7 +108,9 @@ def models(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    table.add_column("model", no_wrap=True)
+    # the model column wraps (a retirement mark goes to a second line), so that on a narrow
+    # terminal it is the one that gives way, never the figures
+    table.add_column("model")
     headings = ("context", "max out", "input", "output", "w 5m", "w 1h", "read")
     for col in headings[: 2 + len(shown)]:
         table.add_column(col, justify="right", no_wrap=True)
