@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -65,5 +66,11 @@ def serve_locally(target: str = "ask", *, host: str = "127.0.0.1", port: int = 8
         try:
             return process.wait()
         except KeyboardInterrupt:
-            process.terminate()
-            return process.wait(10)
+            # what Ctrl-C gives the framework in a terminal: gunicorn's quick shutdown (SIGTERM
+            # would be its graceful one, up to 30 s); one that does not end is killed
+            process.send_signal(signal.SIGINT)
+            try:
+                return process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                return process.wait()
