@@ -48,7 +48,7 @@ QUICK = {
     "max_tokens": 64,
     "messages": [{"role": "user", "content": "Hi"}],
 }
-PACED_MODEL = "claude-sonnet-4-5"
+PACED_MODEL = "claude-sonnet-4-6"
 PACED_TOKENS = 400  # 0.7 s + 400 / 75 tokens/s: a stream lasts about 6 s at speed 1
 NOMINAL_S = 0.7 + PACED_TOKENS / 75
 STALL_S = 0.5  # a sonnet chunk (about 5 words) is due every ~0.1 s; 0.5 s means it was held up

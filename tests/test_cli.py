@@ -111,3 +111,15 @@ def test_on_off_flags_show_no_value_marker(path: tuple[str, ...]) -> None:
     assert result.exit_code == 0, result.output
     marked = [line for line in result.output.splitlines() if "<bool>" in line]
     assert all("--help" in line for line in marked), marked
+
+
+@pytest.mark.parametrize(("args", "serves_retired"), [([], False), (["--serve-retired"], True)])
+def test_emulator_serve_retired_flag_reaches_its_config(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], serves_retired: bool
+) -> None:
+    started: list[Any] = []
+    monkeypatch.setattr("claude_arch.emulator.serve", started.append)
+    result = runner.invoke(app, ["emulator", "--port", "0", *args])
+    assert result.exit_code == 0, result.output
+    assert [c.serve_retired for c in started] == [serves_retired]
+    assert started[0].today is None  # the real date

@@ -259,6 +259,7 @@ def _emulator_config(
     seed: int,
     api_keys: list[str],
     lenient: bool = False,
+    serve_retired: bool = False,
 ) -> EmulatorConfig:
     from pydantic import ValidationError
 
@@ -281,6 +282,7 @@ def _emulator_config(
             seed=seed,
             api_keys=api_keys,
             lenient=lenient,
+            serve_retired=serve_retired,
         )
     except ValidationError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -325,6 +327,14 @@ def emulator(
             metavar="",
         ),
     ] = False,
+    serve_retired: Annotated[
+        bool,
+        typer.Option(
+            "--serve-retired",
+            help="Keep serving models past their retirement day (the API answers 404).",
+            metavar="",
+        ),
+    ] = False,
 ) -> None:
     """Run the offline Anthropic-compatible API (see docs/emulator.md)."""
     _setup_logging(False)
@@ -340,6 +350,7 @@ def emulator(
         seed=seed,
         api_keys=api_key,
         lenient=lenient,
+        serve_retired=serve_retired,
     )
     err_console.print(
         f"Emulator on [bold]http://{host}:{port}[/bold] · point an SDK at it with "

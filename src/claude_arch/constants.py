@@ -30,7 +30,7 @@ BATCH_DISCOUNT: Final = "0.5"
 # --- Upstreams ---------------------------------------------------------------------------------
 PROVIDERS: Final = ("anthropic", "bedrock", "vertex")
 """Where Claude is served: the Anthropic API, Amazon Bedrock, Google Vertex AI. A model name may
-be qualified with one (``bedrock:claude-sonnet-4-5``) in a fallback chain."""
+be qualified with one (``bedrock:claude-sonnet-4-6``) in a fallback chain."""
 
 HEADER_PROVIDER: Final = "x-claude-arch-provider"
 """On a gateway's answers when a cloud platform serves some calls: the provider that answered."""

@@ -129,7 +129,7 @@ class Settings(SettingsBase):
         default=DEFAULT_UPSTREAM,
         description="CLAUDE_ARCH_UPSTREAM: where Claude is called: 'anthropic' (the Messages "
         "API at ANTHROPIC_BASE_URL), 'bedrock' (Amazon Bedrock) or 'vertex' (Google Vertex "
-        "AI); a fallback chain may name a model on another one ('bedrock:claude-sonnet-4-5').",
+        "AI); a fallback chain may name a model on another one ('bedrock:claude-sonnet-4-6').",
     )
     bedrock_region: str | None = Field(
         default=None,

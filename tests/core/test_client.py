@@ -266,7 +266,7 @@ async def test_deadline_cuts_a_slow_answer(emulator: EmulatorServer, settings: S
 async def test_fallback_moves_to_next_model_and_cools_down(
     emulator: EmulatorServer, settings: Settings
 ) -> None:
-    opus = "claude-opus-4-5"
+    opus = "claude-opus-4-6"
     emulator.set_faults({"kind": "529", "model": opus, "next_n": 1})
     async with client_for(emulator, settings, fallbacks={opus: [HAIKU]}, max_retries=0) as claude:
         msg = await claude.create(model=opus, max_tokens=16, messages=HELLO)

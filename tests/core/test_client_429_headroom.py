@@ -11,7 +11,7 @@ from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"
-SONNET = "claude-sonnet-4-5"
+SONNET = "claude-sonnet-4-6"
 HELLO = [{"role": "user", "content": "Hello"}]
 ROOMY = Limits(rpm=1000, itpm=10**7, otpm=10**6)
 

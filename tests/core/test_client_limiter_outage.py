@@ -15,7 +15,7 @@ from claude_arch.errors import StoreUnavailableError
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer
 
-OPUS = "claude-opus-4-5"
+OPUS = "claude-opus-4-6"
 HAIKU = "claude-haiku-4-5"
 HELLO = [{"role": "user", "content": "Hello"}]
 

@@ -165,7 +165,6 @@ async def test_a_2xx_without_a_message_is_a_retryable_502(stub_server: Any) -> N
 
 
 def test_a_retiring_model_is_announced_once_per_client(
-    emulator_thread: EmulatorServer,
     settings: Settings,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
@@ -177,8 +176,9 @@ def test_a_retiring_model_is_announced_once_per_client(
     toml.write_text(shipped.replace("retires = 2027-01-22", "retires = 2999-01-01"))
     with (
         caplog.at_level(logging.WARNING, logger="claude_arch"),
+        EmulatorServer(speed=0, serve_retired=True) as emulator,  # the warning is the point
         SyncClaudeClient(
-            settings, base_url=emulator_thread.url, api_key="k", catalog=Catalog.load(toml)
+            settings, base_url=emulator.url, api_key="k", catalog=Catalog.load(toml)
         ) as client,
     ):
         for _ in range(2):

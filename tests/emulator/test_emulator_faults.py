@@ -8,7 +8,7 @@ from api_shapes import HAIKU, assert_error_shape, body, headers, sse_events
 
 from claude_arch.testing import EmulatorServer
 
-OPUS = "claude-opus-4-5"
+OPUS = "claude-opus-4-6"
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ messages = st.lists(
 requests = st.fixed_dictionaries(
     {},
     optional={
-        "model": st.sampled_from(["claude-haiku-4-5", "claude-opus-4-5", "gpt"]) | json_values,
+        "model": st.sampled_from(["claude-haiku-4-5", "claude-opus-4-6", "gpt"]) | json_values,
         "max_tokens": st.integers(-2, 70_000) | json_values,
         "messages": messages | json_values,
         "system": st.text(max_size=10) | json_values,

@@ -32,7 +32,8 @@ RUN_TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(speed=0, api_keys=["sk-ant-paging"]) as emu:
+    # every catalog model, whatever the date (retired models have tests of their own)
+    with EmulatorServer(speed=0, api_keys=["sk-ant-paging"], serve_retired=True) as emu:
         yield emu
 
 

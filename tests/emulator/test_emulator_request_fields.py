@@ -151,7 +151,7 @@ def test_inference_geo_is_taken_from_opus_4_6_on_and_refused_before(sdk: Any) ->
     with (
         pytest.raises(anthropic.BadRequestError),  # streamed too
         sdk.messages.stream(
-            model="claude-sonnet-4-5", max_tokens=16, messages=HELLO, inference_geo="us"
+            model=HAIKU, max_tokens=16, messages=HELLO, inference_geo="us"
         ) as stream,
     ):
         stream.get_final_message()

@@ -54,7 +54,7 @@ def test_tool_use_error_and_model_rules(emu: EmulatorServer, client: httpx.Clien
     assert msg["content"][-1]["input"] == {"city": "Oslo"}
     r = client.post("/v1/messages", json=body("explode"))
     assert assert_error_shape(r, 529, "overloaded_error") == "busy"
-    opus = client.post("/v1/messages", json={**body("hi"), "model": "claude-opus-4-5"}).json()
+    opus = client.post("/v1/messages", json={**body("hi"), "model": "claude-opus-4-6"}).json()
     assert opus["content"][0]["text"] == "from opus"
     assert client.post("/v1/messages", json=body("hi")).json()["model"] == HAIKU
     refused = client.post("/v1/messages", json=body("something forbidden")).json()

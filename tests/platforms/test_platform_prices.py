@@ -222,11 +222,11 @@ async def test_a_fallback_to_a_regional_platform_is_recorded_at_its_price(
         api_key=emu.api_key,
         base_url=emu.url,
         max_retries=0,
-        fallbacks={"claude-sonnet-4-5": ["bedrock:claude-sonnet-4-5"]},
+        fallbacks={"claude-sonnet-4-6": ["bedrock:claude-sonnet-4-6"]},
     ) as claude:
         emu.set_faults({"kind": "529", "endpoint": "anthropic", "every": 1})
-        message = await claude.create(model="claude-sonnet-4-5", max_tokens=16, messages=HI)
+        message = await claude.create(model="claude-sonnet-4-6", max_tokens=16, messages=HI)
     assert message.record is not None
-    assert message.record.model == "bedrock:claude-sonnet-4-5"
-    listed = LIST.cost("claude-sonnet-4-5", message.usage)
+    assert message.record.model == "bedrock:claude-sonnet-4-6"
+    listed = LIST.cost("claude-sonnet-4-6", message.usage)
     assert about(message.record.cost_usd, listed, "1.1")

@@ -18,7 +18,9 @@ from claude_arch.core.sync_client import SyncClaudeClient
 from claude_arch.settings import Settings
 from claude_arch.testing import EmulatorServer, ManualClock
 
-SONNET = "claude-sonnet-4-5"
+SONNET = "claude-sonnet-4-6"
+OLD_SONNET = "claude-sonnet-4-5"
+"""Retired on the Claude API; Bedrock and Vertex retire models on their own schedules."""
 HI = [{"role": "user", "content": "hi"}]
 
 
@@ -70,8 +72,8 @@ async def test_the_upstream_setting_sends_every_call_to_that_platform(
 ) -> None:
     chosen = platform_settings(emu, upstream)
     async with ClaudeClient(chosen) as claude:
-        message = await claude.create(model=SONNET, max_tokens=32, messages=HI)
-        async with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:
+        message = await claude.create(model=OLD_SONNET, max_tokens=32, messages=HI)
+        async with claude.stream(model=OLD_SONNET, max_tokens=32, messages=HI) as stream:
             final = await stream.final_message()
     assert message.text
     assert final.usage.output_tokens > 0
@@ -115,8 +117,8 @@ def test_the_sync_client_reaches_the_platforms_through_its_bridge(
 ) -> None:
     chosen = platform_settings(emu_thread, upstream)
     with SyncClaudeClient(chosen) as claude:
-        message = claude.create(model=SONNET, max_tokens=32, messages=HI)
-        with claude.stream(model=SONNET, max_tokens=32, messages=HI) as stream:
+        message = claude.create(model=OLD_SONNET, max_tokens=32, messages=HI)
+        with claude.stream(model=OLD_SONNET, max_tokens=32, messages=HI) as stream:
             final = stream.final_message()
     assert message.text
     assert final.usage.output_tokens > 0
@@ -127,7 +129,7 @@ POLICY = """
 name: across-providers
 tiers:
   balanced:
-    models: [claude-sonnet-4-5, bedrock:claude-sonnet-4-5]
+    models: [claude-sonnet-4-6, bedrock:claude-sonnet-4-6]
 default: {tier: balanced, confidence: 0.9}
 classifier: {kind: rules, below_confidence: 0.5}
 rules: []

@@ -18,10 +18,14 @@ import anthropic
 import pytest
 
 from claude_arch.constants import HEADER_BUDGET_REMAINING
+from claude_arch.core.pricing.catalog import default_catalog
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
 SONNET = "claude-sonnet-4-5"
+"""Retired on the Claude API; Bedrock and Vertex retire models on their own schedules."""
+SERVED_SONNET = "claude-sonnet-4-6"
+"""Served by the Claude API and both platforms: the model of a chain across them."""
 HI = [{"role": "user", "content": "hi"}]
 
 
@@ -44,16 +48,20 @@ def test_a_529_storm_is_served_by_bedrock_and_the_answer_says_so(
             tmp_path,
             dev=True,
             max_retries=0,
-            fallbacks={SONNET: [f"bedrock:{SONNET}"]},
+            fallbacks={SERVED_SONNET: [f"bedrock:{SERVED_SONNET}"]},
             bedrock_region="us-east-1",
             bedrock_base_url=emu.url,
         ) as svc,
         anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
     ):
-        calm = client.messages.with_raw_response.create(model=SONNET, max_tokens=16, messages=HI)
+        calm = client.messages.with_raw_response.create(
+            model=SERVED_SONNET, max_tokens=16, messages=HI
+        )
         emu.set_faults({"kind": "529", "endpoint": "anthropic", "every": 1})
-        stormy = client.messages.with_raw_response.create(model=SONNET, max_tokens=16, messages=HI)
-        with client.messages.stream(model=SONNET, max_tokens=16, messages=HI) as stream:
+        stormy = client.messages.with_raw_response.create(
+            model=SERVED_SONNET, max_tokens=16, messages=HI
+        )
+        with client.messages.stream(model=SERVED_SONNET, max_tokens=16, messages=HI) as stream:
             streamed_by = stream.response.headers.get("x-claude-arch-provider")
             stream.get_final_message()
     assert "x-claude-arch-provider" not in calm.headers  # the Anthropic API alone: no header
@@ -198,3 +206,21 @@ def test_a_budget_holds_for_the_dearest_model_a_call_may_fall_back_to(
     with_fallback = held({"claude-opus-5": ["vertex:claude-opus-5"]})
     assert plain > 0
     assert abs(with_fallback - plain * Decimal("1.1")) <= Decimal("0.000002")
+
+
+@pytest.mark.sdk
+@pytest.mark.parametrize("upstream", ["bedrock", "vertex"])
+def test_a_platform_gateway_lists_and_finds_models_the_claude_api_retired(
+    emu: EmulatorServer, tmp_path: Path, upstream: str
+) -> None:
+    """The platforms retire models on their own schedules: the gateway lists every catalog
+    model, and finds each, whatever the Claude API's retirement days say."""
+    with (
+        _platform_service(emu, tmp_path, upstream) as svc,
+        anthropic.Anthropic(base_url=svc.url, api_key="dev", max_retries=0) as client,
+    ):
+        listed = [m.id for m in client.models.list(limit=1000)]
+        found = [client.models.retrieve(m.id).id for m in default_catalog() if m.retires]
+    assert listed == [m.id for m in default_catalog()]
+    assert found == [m.id for m in default_catalog() if m.retires]
+    assert SONNET in found

@@ -84,7 +84,7 @@ def valid_messages_spec(spec: dict[str, Any]) -> dict[str, Any]:
     schemas = spec["components"]["schemas"]
     body = schemas["CreateParams"]
     props = {name: body["properties"][name] for name in KEPT}
-    props["model"] = {"enum": ["claude-haiku-4-5", "claude-sonnet-4-5", "auto"]}
+    props["model"] = {"enum": ["claude-haiku-4-5", "claude-sonnet-4-6", "auto"]}
     # integers as an enum: JSON Schema counts 1.0 as an integer, which core (like the API's
     # typed fields) refuses; schemathesis generates it
     props["max_tokens"] = {"enum": [1, 7, 64, 300, 512]}

@@ -33,8 +33,8 @@ RETRY_AFTER_S = 1.0
 # One model per server behaviour, so a single emulator serves every case of a run.
 MODELS = {
     "ok": "claude-haiku-4-5",
-    "rate_limited": "claude-sonnet-4-5",
-    "overloaded": "claude-opus-4-5",
+    "rate_limited": "claude-sonnet-5-5",
+    "overloaded": "claude-opus-4-6",
     "retried": "claude-sonnet-4-6",
 }
 

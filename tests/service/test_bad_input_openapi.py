@@ -31,7 +31,7 @@ from claude_arch.testing import EmulatorServer
 
 MAX_BODY = 64 * 1024
 RUN_TIMEOUT_S = 120
-MODELS = ["claude-haiku-4-5", "claude-sonnet-4-5", "auto"]
+MODELS = ["claude-haiku-4-5", "claude-sonnet-4-6", "auto"]
 
 
 def schemathesis_cli() -> str:

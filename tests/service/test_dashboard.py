@@ -24,7 +24,7 @@ from claude_arch.service.operations.logs import request_context
 from claude_arch.testing import EmulatorServer
 
 HAIKU = "claude-haiku-4-5"
-SONNET = "claude-sonnet-4-5"
+SONNET = "claude-sonnet-4-6"
 
 
 def ok(model: str = HAIKU, **fields: Any) -> UsageRecord:

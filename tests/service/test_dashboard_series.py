@@ -28,7 +28,7 @@ from claude_arch.service.operations.dashboard_series import (
 from claude_arch.service.testing import ServiceServer
 
 HAIKU = "claude-haiku-4-5"
-SONNET = "claude-sonnet-4-5"
+SONNET = "claude-sonnet-4-6"
 T0 = 1_800_000_000.0  # a minute boundary: 30_000_000 minutes
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from error_shape import assert_anthropic_error
 
-from claude_arch.core.pricing.catalog import default_catalog
+from claude_arch.core.pricing.catalog import ModelInfo, default_catalog
 from claude_arch.service.testing import ServiceServer
 from claude_arch.testing import EmulatorServer
 
@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sdk"))
 
 import models_paging_check
 
-IDS = [m.id for m in default_catalog()]
-ALIAS = "claude-sonnet-4-5-20250929"
+IDS = [m.id for m in default_catalog() if not m.retired()]  # the Claude API's list, as of today
+ALIAS = "claude-haiku-4-5-20251001"
 RUN_TIMEOUT_S = 120
 
 
@@ -52,7 +52,7 @@ def test_python_sdk_2x_pages_every_model_once_through_the_gateway(
     gateway_report: dict[str, object],
 ) -> None:
     assert str(gateway_report["sdk_version"]).startswith("2.")
-    models_paging_check.check(gateway_report, IDS, "claude-sonnet-4-5")
+    models_paging_check.check(gateway_report, IDS, "claude-haiku-4-5")
 
 
 def test_the_gateway_and_the_emulator_list_the_same_models_in_the_same_order(
@@ -81,7 +81,7 @@ def test_python_sdk_0x_pages_every_model_once_through_the_gateway(
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert report["sdk_version"].startswith("0.")
-    models_paging_check.check(report, IDS, "claude-sonnet-4-5")
+    models_paging_check.check(report, IDS, "claude-haiku-4-5")
 
 
 @pytest.fixture
@@ -140,3 +140,23 @@ def test_the_openapi_document_describes_the_paging_parameters(http: httpx.Client
     assert all(p["in"] == "query" and not p["required"] for p in listed.values())
     one = spec["paths"]["/v1/models/{model_id}"]["get"]["parameters"]
     assert [p["name"] for p in one] == ["model_id"]
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in default_catalog() if m.retires], ids=lambda m: str(m.id)
+)
+def test_on_the_claude_api_a_retired_model_is_not_listed_nor_found(
+    http: httpx.Client, model: ModelInfo
+) -> None:
+    """With the Claude API upstream the gateway lists what it serves: a model past its
+    retirement day (as of today) is left out and retrieving it is the API's 404 naming the day;
+    one whose day is still to come is listed and found."""
+    listed = [m["id"] for m in http.get("/v1/models", params={"limit": 1000}).json()["data"]]
+    retrieved = http.get(f"/v1/models/{model.id}")
+    if not model.retired():
+        assert model.id in listed
+        assert retrieved.json()["id"] == model.id
+        return
+    assert model.id not in listed
+    message = assert_anthropic_error(retrieved, 404, "not_found_error")
+    assert message.startswith(f"model: {model.id} was retired on {model.retires}")

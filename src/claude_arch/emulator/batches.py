@@ -180,6 +180,7 @@ class BatchStore:
             return _errored(exc)
         info = state.catalog.resolve(params["model"])
         try:
+            state.refuse_retired(info)
             refuse_inference_geo(params, info)
         except ClaudeArchError as exc:
             return _errored(exc)

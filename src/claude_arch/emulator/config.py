@@ -3,7 +3,7 @@
     >>> cfg = EmulatorConfig(speed=0, rate_limit_tier="none")
     >>> cfg.paced
     False
-    >>> EmulatorConfig.model_validate({"faults": [{"kind": "529", "model": "claude-opus-4-5",
+    >>> EmulatorConfig.model_validate({"faults": [{"kind": "529", "model": "claude-opus-4-6",
     ...                                            "probability": 0.5}]}).faults[0].kind
     '529'
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -202,6 +203,13 @@ class EmulatorConfig(_Spec):
     """Vertex: accepted bearer tokens (a missing or other token gets a 401)."""
     vertex_projects: list[str] = Field(default_factory=list)
     """Vertex projects the tokens may call (a 403 for any other); empty allows any."""
+    today: date | None = None
+    """The day the Anthropic routes take as today when they ask whether a model is retired
+    (``ModelInfo.retires``): a model past its day answers 404 ``not_found_error`` and is not
+    listed. None: the real date (UTC). Tests set it so that no retirement day breaks them."""
+    serve_retired: bool = False
+    """Keep serving (and listing) models past their retirement day, for an app that still needs
+    one to answer; the Bedrock and Vertex routes serve them either way."""
     keep_requests: Annotated[int, Field(ge=0, le=100_000)] = 0
     """Keep the last N Messages/count_tokens requests (body and headers, keys removed) for tests
     to inspect: ``EmulatorServer.received()``. 0 keeps none."""

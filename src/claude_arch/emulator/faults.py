@@ -2,10 +2,10 @@
 cloud platforms' own throttling and quota errors (per endpoint: ``endpoint="bedrock"``).
 
     >>> from claude_arch.emulator.config import FaultSpec
-    >>> faults = FaultInjector([FaultSpec(kind="529", model="claude-opus-4-5", next_n=1)], seed=0)
-    >>> faults.draw("claude-opus-4-5", streaming=False).kind
+    >>> faults = FaultInjector([FaultSpec(kind="529", model="claude-opus-4-6", next_n=1)], seed=0)
+    >>> faults.draw("claude-opus-4-6", streaming=False).kind
     '529'
-    >>> faults.draw("claude-opus-4-5", streaming=False) is None   # next_n used up
+    >>> faults.draw("claude-opus-4-6", streaming=False) is None   # next_n used up
     True
 
 A fault fires when its model matches (ID, alias or ``*``) and its schedule or seeded coin says so.

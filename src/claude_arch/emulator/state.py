@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from claude_arch.core.pricing.catalog import Catalog, default_catalog
+from claude_arch.core.pricing.catalog import Catalog, ModelInfo, default_catalog, refuse_retired
 from claude_arch.emulator.answers.latency import LatencyModel
 from claude_arch.emulator.answers.rules import ScriptedRules, load_rules
 from claude_arch.emulator.config import EmulatorConfig
@@ -57,6 +57,18 @@ class EmulatorState:
     def salt(self) -> int:
         """0 when replies are deterministic, else a fresh value per request."""
         return 0 if self.config.deterministic else next(self._salts)
+
+    def serves(self, info: ModelInfo) -> bool:
+        """Whether the Anthropic routes serve (and list) ``info`` on the config's ``today``:
+        not past its retirement day, or ``serve_retired``."""
+        return self.config.serve_retired or not info.retired(self.config.today)
+
+    def refuse_retired(self, info: ModelInfo) -> None:
+        """The Claude API's 404 for a model past its retirement day (core's
+        :func:`~claude_arch.core.pricing.catalog.refuse_retired` on the config's ``today``),
+        unless ``serve_retired``; the Bedrock and Vertex routes do not ask."""
+        if not self.config.serve_retired:
+            refuse_retired(info, self.config.today)
 
     def reset(self) -> None:
         """Forget statistics, cached prompts and limits' usage (faults and rules stay)."""

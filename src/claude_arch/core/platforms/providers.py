@@ -1,7 +1,7 @@
 """Several providers behind one transport: each request goes to the provider its model names.
 
-A fallback chain may name the same model on another provider (``bedrock:claude-sonnet-4-5``
-after ``claude-sonnet-4-5``): the catalog resolves the qualified name to the same model (prices,
+A fallback chain may name the same model on another provider (``bedrock:claude-sonnet-4-6``
+after ``claude-sonnet-4-6``): the catalog resolves the qualified name to the same model (prices,
 family, limits) with ``provider`` set, the client's attempt loop treats it as one more model of
 the chain (retries, cooldowns, breakers), and this transport sends it to that provider with the
 plain model name. Any other request goes to the default provider (``CLAUDE_ARCH_UPSTREAM``).
@@ -9,7 +9,7 @@ plain model name. Any other request goes to the default provider (``CLAUDE_ARCH_
     transport = ProviderTransport({"anthropic": AiohttpTransport(),
                                    "bedrock": BedrockTransport(region="us-east-1")})
     client = ClaudeClient(transport=transport,
-                          fallbacks={"claude-sonnet-4-5": ["bedrock:claude-sonnet-4-5"]})
+                          fallbacks={"claude-sonnet-4-6": ["bedrock:claude-sonnet-4-6"]})
 
 :func:`upstream_transport` builds it from the settings.
 """

@@ -50,7 +50,7 @@ from typing import Any
 
 from claude_arch.constants import PROVIDERS
 from claude_arch.core.types import Usage
-from claude_arch.errors import ConfigError, UnknownModelError
+from claude_arch.errors import ConfigError, NotFoundError, UnknownModelError
 
 __all__ = [
     "BEDROCK_APIS",
@@ -70,6 +70,7 @@ __all__ = [
     "default_catalog",
     "endpoint_kind",
     "model_object",
+    "refuse_retired",
 ]
 
 _MTOK = Decimal(1_000_000)
@@ -232,6 +233,27 @@ class ModelInfo:
             if prompt_tokens > tier.above_prompt_tokens:
                 chosen = tier.prices
         return chosen
+
+
+def refuse_retired(info: ModelInfo, today: date | None = None) -> None:
+    """:class:`NotFoundError` (404 ``not_found_error``) naming the model and the day it was
+    retired, when the Claude API no longer serves it on ``today`` (UTC today when not given), as
+    the API answers a request to a retired model. Bedrock and Vertex retire models on their own
+    schedules: their requests are not asked this.
+
+    >>> sonnet = default_catalog().resolve("claude-sonnet-4-5")
+    >>> refuse_retired(sonnet, today=date(2026, 11, 29))
+    >>> refuse_retired(sonnet, today=date(2026, 11, 30))
+    Traceback (most recent call last):
+    ...
+    claude_arch.errors.NotFoundError: model: claude-sonnet-4-5 was retired on 2026-11-30 ...
+    """
+    if info.retires is not None and info.retired(today):
+        raise NotFoundError(
+            f"model: {info.id} was retired on {info.retires.isoformat()} and is no longer "
+            "available; choose a model the API serves (GET /v1/models lists them)",
+            model=info.id,
+        )
 
 
 @dataclass(frozen=True, slots=True)

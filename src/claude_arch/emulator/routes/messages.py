@@ -2,8 +2,9 @@
 
 One request goes: key → version → body (413 before reading an oversized one) → validation
 (400 naming the field, an unknown top-level field among them unless ``lenient``; 404 for an
-unknown model) → scripted rule → injected fault → rate limits (429 with ``retry-after``) →
-prompt cache → reply → latency → answer with ``anthropic-ratelimit-*``.
+unknown model, and for one past its retirement day unless ``serve_retired``) → scripted rule →
+injected fault → rate limits (429 with ``retry-after``) → prompt cache → reply → latency →
+answer with ``anthropic-ratelimit-*``.
 
 The cloud platforms' routes (:mod:`.bedrock_routes`, :mod:`.vertex_routes`) authenticate and
 parse their own way, then share everything from the scripted rule on through :func:`answer`,
@@ -142,11 +143,12 @@ async def _validated(
     params, info = validate(
         state, body, count_tokens=count_tokens, betas=request.headers.get(HEADER_BETA)
     )
-    if not count_tokens:
-        try:
-            refuse_inference_geo(params, info)  # the Claude API's rule: not the platforms'
-        except ClaudeArchError as exc:
-            raise ErrorAnswer.of(exc) from None
+    try:  # the Claude API's rules: not the platforms'
+        state.refuse_retired(info)
+        if not count_tokens:
+            refuse_inference_geo(params, info)
+    except ClaudeArchError as exc:
+        raise ErrorAnswer.of(exc) from None
     return key_id, params, info
 
 

@@ -1,4 +1,6 @@
-"""``GET /v1/models`` (paged like the API) and ``GET /v1/models/{model_id}`` (aliases resolve)."""
+"""``GET /v1/models`` (paged like the API) and ``GET /v1/models/{model_id}`` (aliases resolve):
+the models the Anthropic routes serve, so one past its retirement day is neither listed nor
+found (unless ``serve_retired``), as on the API."""
 
 from __future__ import annotations
 
@@ -39,7 +41,7 @@ def page(
 async def list_models(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     require_key(request, state.allowed_keys)
-    chosen, more = page(request, list(state.catalog), lambda m: m.id)
+    chosen, more = page(request, [m for m in state.catalog if state.serves(m)], lambda m: m.id)
     body = paging.page_body([model_object(m) for m in chosen], more)
     return json_response(body, request_id(request))
 
@@ -51,4 +53,8 @@ async def get_model(request: web.Request) -> web.Response:
     info = state.catalog.get(name)
     if info is None:
         raise ErrorAnswer(404, "not_found_error", f"model: {name[:100]!r} not found")
+    try:
+        state.refuse_retired(info)
+    except ClaudeArchError as exc:
+        raise ErrorAnswer.of(exc) from None
     return json_response(model_object(info), request_id(request))

@@ -1,5 +1,7 @@
 """``GET /v1/models`` (paged like the API) and ``GET /v1/models/{model_id}`` (aliases resolve),
-from the gateway's catalog.
+from the gateway's catalog: the models its upstream serves. On the Claude API a model past its
+retirement day is neither listed nor found (a 404 naming the day); Bedrock and Vertex retire
+models on their own schedules, so with either upstream every catalog model stays.
 
 A list pages with ``limit`` (1 to 1000, default 20), ``after_id`` or ``before_id``, so an official
 SDK's auto-pager (``for m in client.models.list(limit=5)``) walks every model once and stops. A
@@ -13,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from claude_arch.core.pricing.catalog import model_object
+from claude_arch.core.pricing.catalog import Catalog, ModelInfo, model_object, refuse_retired
 from claude_arch.core.wire import paging
 from claude_arch.errors import NotFoundError
 from claude_arch.service.api.proxy import caller
@@ -34,8 +36,9 @@ _LIST_PARAMETERS = paging.openapi_parameters("model")
 async def list_models(request: Request) -> dict[str, Any]:
     gateway, _key = await caller(request)
     query = request.query_params
+    catalog = gateway.client.catalog
     chosen, more = paging.page(
-        list(gateway.client.catalog),
+        [m for m in catalog if not _retired_upstream(catalog, m)],
         lambda m: m.id,
         limit=query.get("limit"),
         before_id=query.get("before_id"),
@@ -50,4 +53,12 @@ async def get_model(request: Request, model_id: str) -> dict[str, Any]:
     info = gateway.client.catalog.get(model_id)
     if info is None:
         raise NotFoundError(f"model: {model_id[:100]!r} not found")
+    if _retired_upstream(gateway.client.catalog, info):
+        refuse_retired(info)
     return model_object(info)
+
+
+def _retired_upstream(catalog: Catalog, info: ModelInfo) -> bool:
+    """Whether the upstream that serves ``info`` has retired it: the Claude API by the
+    catalog's retirement day, the platforms never by it."""
+    return (info.provider or catalog.placement.upstream) == "anthropic" and info.retired()
