@@ -580,9 +580,16 @@ def route_fit(
         raise _fail(exc) from None
     if fitted.selection is not None:
         c = fitted.selection.chosen
+        head = (
+            "the logistic model alone"
+            if c.head is None
+            else f"logistic + kNN (weight {c.head.weight:g}, k {c.head.k}, "
+            f"temperature {c.head.temperature:g})"
+        )
         console.print(
             f"cross-validated ({fitted.selection.repeats} x {fitted.selection.folds} folds): "
-            f"below_confidence {c.below_confidence:g}, max_under_risk {c.max_under_risk:g}: "
+            f"{head}, below_confidence {c.below_confidence:g}, "
+            f"max_under_risk {c.max_under_risk:g}: "
             f"{c.saving:.1%} below always-balanced, under-routing {c.under_routing:.1%}"
         )
     console.print(f"fitted on {fitted.examples} prompts: {out}")

@@ -16,7 +16,11 @@ from typer.testing import CliRunner
 from claude_arch.cli import app
 from claude_arch.core.routing import shipped_policy
 from claude_arch.core.routing.building import build_classifier
-from claude_arch.core.routing.classifiers.embedding import EmbeddingClassifier, EmbeddingModel
+from claude_arch.core.routing.classifiers.embedding import (
+    EmbeddingClassifier,
+    EmbeddingModel,
+    KnnSettings,
+)
 from claude_arch.core.routing.evaluation.dataset import Example
 from claude_arch.core.routing.evaluation.operating_point import (
     choose_operating_point,
@@ -83,6 +87,22 @@ def test_the_choice_is_repeatable_and_its_seed_matters_only_to_the_folds() -> No
     assert choose_operating_point(*args, repeats=2, seed=7) == first
 
 
+def test_heads_are_chosen_with_the_point_and_the_logistic_model_alone_is_unchanged() -> None:
+    args = (EXAMPLES, shipped_policy(), WordHashEmbedder())
+    alone = choose_operating_point(*args, max_under_routing=0.1, repeats=3)
+    heads = (None, KnnSettings(0.3, 5, 0.02), KnnSettings(1.0, 3, 0.05))
+    both = choose_operating_point(*args, max_under_routing=0.1, repeats=3, heads=heads)
+    assert [g for g in both.grid if g.head is None] == list(alone.grid)
+    assert {g.head for g in both.grid} == set(heads)
+    within = [g for g in both.grid if g.under_routing <= 0.1]
+    assert both.chosen.saving == max(g.saving for g in within)
+    assert all(point.head == both.chosen.head for point in both.frontier())
+    head = both.chosen.head
+    assert both.to_dict()["knn"] == (None if head is None else head.to_dict())
+    # the kNN head alone (weight 1) routes these differently from the logistic model
+    assert [g.saving for g in both.grid if g.head == heads[2]] != [g.saving for g in alone.grid]
+
+
 def test_too_few_examples_of_a_tier_for_the_folds_is_refused() -> None:
     few = [*EXAMPLES[:12], Example("prove it", "deep"), Example("write it", "balanced")]
     with pytest.raises(ValueError, match="5 folds need at least 5 examples of every tier"):
@@ -143,6 +163,10 @@ def test_route_fit_chooses_and_records_the_point(tmp_path: Path) -> None:
     assert model.selection["examples"] == len(EXAMPLES)
     assert model.max_under_risk == model.selection["max_under_risk"]
     assert f"max_under_risk {model.max_under_risk:g}" in result.output
+    head = model.knn  # the head chosen with the point, or none: the logistic model alone
+    assert model.selection["knn"] == (None if head is None else head.settings.to_dict())
+    named = "the logistic model alone" if head is None else f"k {head.settings.k},"
+    assert named in result.output
 
 
 def test_route_fit_names_the_file_when_it_cannot_choose(tmp_path: Path) -> None:
@@ -166,5 +190,7 @@ def test_the_shipped_policy_uses_the_point_the_shipped_model_was_chosen_with() -
     assert policy.classifier.below_confidence == selection["below_confidence"]
     assert policy.classifier.options["max_under_risk"] == selection["max_under_risk"]
     assert classifier.model.max_under_risk == selection["max_under_risk"]
+    head = classifier.model.knn
+    assert selection["knn"] == (None if head is None else head.settings.to_dict())
     train = (DATA / "train.jsonl").read_text(encoding="utf-8").splitlines()
     assert selection["examples"] == len(train)

@@ -51,7 +51,8 @@ def eval_file(
 @dataclass(frozen=True, slots=True)
 class Fitted:
     """What ``route fit`` did: how many examples it fitted on, the ``max_under_risk`` written,
-    and, when it was chosen by cross-validation, how (``selection``)."""
+    and, when it was chosen by cross-validation, how (``selection``: with the kNN head chosen,
+    ``selection.chosen.head``)."""
 
     examples: int
     max_under_risk: float
@@ -69,9 +70,11 @@ def fit_file(
     """Fit the embedding classifier on a labelled JSONL file and write it to ``out``. With
     ``max_under_routing``, ``max_under_risk`` (and the ``below_confidence`` to use it with) is
     chosen first by cross-validation on the same file
-    (:func:`~claude_arch.core.routing.evaluation.operating_point.choose_operating_point`) and
-    recorded in the model."""
-    from claude_arch.core.routing.classifiers.embedding import fit_embedding_model
+    (:func:`~claude_arch.core.routing.evaluation.operating_point.choose_operating_point`), with
+    the classifier's head (the logistic model alone or blended with one of ``KNN_GRID``'s
+    k-nearest-neighbours heads), and recorded in the model; without it, the logistic model
+    alone is fitted."""
+    from claude_arch.core.routing.classifiers.embedding import KNN_GRID, fit_embedding_model
     from claude_arch.core.routing.classifiers.minilm import DEFAULT_MAX_TOKENS, MiniLMEmbedder
 
     chosen = load_policy(policy)
@@ -83,12 +86,13 @@ def fit_file(
 
         try:
             selection = choose_operating_point(
-                examples, chosen, embedder, max_under_routing=max_under_routing
+                examples, chosen, embedder, max_under_routing=max_under_routing, heads=KNN_GRID
             )
         except ValueError as exc:
             raise DatasetError(str(path), None, str(exc)) from exc
         max_under_risk = selection.chosen.max_under_risk
-    model = fit_embedding_model(examples, chosen, embedder, max_under_risk=max_under_risk)
+    head = selection.chosen.head if selection is not None else None
+    model = fit_embedding_model(examples, chosen, embedder, max_under_risk=max_under_risk, knn=head)
     if selection is not None:
         model.selection = selection.to_dict()
     model.save(out)

@@ -3,7 +3,10 @@
 Two knobs decide what the router (rules first, the embedding classifier behind them) costs and
 how often it under-routes: the policy's ``below_confidence`` (a rule less sure than this asks the
 classifier) and the classifier's ``max_under_risk`` (route cheaper only when the probability that
-the prompt needs a dearer tier is at most this). :func:`choose_operating_point` picks both by
+the prompt needs a dearer tier is at most this); a third, the classifier's head (the logistic
+model alone, or blended with a k-nearest-neighbours head: ``heads``, each a
+:class:`~claude_arch.core.routing.classifiers.embedding.KnnSettings`), is chosen with them when
+more than one is offered. :func:`choose_operating_point` picks them by
 repeated stratified k-fold cross-validation on the labelled training prompts: each fold's
 classifier is fitted on the other folds and routes the held-out prompts (each routed by the rules
 first, as the router does), and the pair chosen is the one with the **largest mean saving against
@@ -11,9 +14,10 @@ always-balanced whose mean under-routing is at most** ``max_under_routing`` (the
 less a margin: the held-out estimate is noisy). No test prompt is looked at.
 
     selection = choose_operating_point(load_examples("train.jsonl"), policy, max_under_routing=0.04)
-    selection.chosen.below_confidence, selection.chosen.max_under_risk
+    selection.chosen.below_confidence, selection.chosen.max_under_risk, selection.chosen.head
 
-``claude-arch route fit TRAIN --max-under-routing 0.04`` does this and fits on all of TRAIN.
+``claude-arch route fit TRAIN --max-under-routing 0.04`` does this over ``KNN_GRID`` and fits on
+all of TRAIN with the chosen head.
 """
 
 from __future__ import annotations
@@ -26,7 +30,10 @@ from claude_arch.core.pricing.catalog import Catalog
 from claude_arch.core.routing.classifiers.embedding import (
     EXCERPT_CHARS,
     Embedder,
+    KnnSettings,
+    blend,
     fit_embedding_model,
+    knn_probabilities,
 )
 from claude_arch.core.routing.classifiers.rules import RulesClassifier
 from claude_arch.core.routing.evaluation.dataset import Example
@@ -56,6 +63,8 @@ class OperatingPoint:
     under_routing: float
     over_routing: float
     accuracy: float
+    head: KnnSettings | None = None
+    """The kNN head blended into the logistic model (None: the logistic model alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +88,17 @@ class Selection:
             "folds": self.folds,
             "repeats": self.repeats,
             "examples": self.examples,
-            **{k: round(v, 4) for k, v in asdict(self.chosen).items()},
+            **{k: round(v, 4) for k, v in asdict(self.chosen).items() if k != "head"},
+            "knn": None if self.chosen.head is None else self.chosen.head.to_dict(),
         }
 
     def frontier(self) -> list[OperatingPoint]:
-        """For each ``below_confidence``, the point of most saving within the bound."""
+        """For each ``below_confidence``, the point of most saving within the bound, with the
+        chosen head."""
         best: dict[float, OperatingPoint] = {}
         for point in self.grid:
+            if point.head != self.chosen.head:
+                continue
             if point.under_routing <= self.max_under_routing + 1e-12:
                 held = best.get(point.below_confidence)
                 if held is None or point.saving > held.saving:
@@ -145,17 +158,21 @@ def _held_out_probabilities(
     repeats: int,
     seed: int,
     fit_options: dict[str, Any],
-) -> Any:
-    """(repeats, examples, tiers): each example's probabilities from the fold that held it out."""
+    heads: Sequence[KnnSettings | None] = (None,),
+) -> dict[KnnSettings | None, Any]:
+    """For each head, (repeats, examples, tiers): each example's probabilities from the fold
+    that held it out (one logistic fit per fold serves every head)."""
     import numpy as np
 
-    out = np.zeros((repeats, len(examples), len(policy.tier_names)))
+    tiers = len(policy.tier_names)
+    out = {head: np.zeros((repeats, len(examples), tiers)) for head in heads}
     for r in range(repeats):
         fold = _folds(labels, folds, seed + r)
         for k in range(folds):
             held = np.flatnonzero(fold == k)
+            kept = np.flatnonzero(fold != k)
             model = fit_embedding_model(
-                [examples[i] for i in np.flatnonzero(fold != k).tolist()],
+                [examples[i] for i in kept.tolist()],
                 policy,
                 embedder,
                 **fit_options,
@@ -163,8 +180,54 @@ def _held_out_probabilities(
             x = embedder.embed([examples[i].prompt for i in held.tolist()])
             logits = np.hstack([x, np.ones((len(held), 1))]) @ np.asarray(model.weights)
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
-            out[r, held] = p / p.sum(axis=1, keepdims=True)
+            p /= p.sum(axis=1, keepdims=True)
+            if any(head is not None for head in heads):
+                neighbours = embedder.embed([examples[i].prompt for i in kept.tolist()])
+                similarities = (
+                    np.asarray(x, dtype=np.float32) @ np.asarray(neighbours, dtype=np.float32).T
+                )
+                counts = np.bincount(labels[kept], minlength=tiers)
+            for head in heads:
+                if head is None:
+                    out[head][r, held] = p
+                    continue
+                votes = knn_probabilities(np, similarities, labels[kept], counts, head)
+                out[head][r, held] = blend(p, votes, head.weight)
     return out
+
+
+def _figures(
+    held_out: Any,
+    stands: Any,
+    *,
+    rule_tier: Any,
+    labels: Any,
+    price: Any,
+    rank: Any,
+    risks: Sequence[float],
+) -> Any:
+    """(risks, repeats, 4): for each ``max_under_risk`` and repeat, the set's routed cost, its
+    under- and over-routing and accuracy; each example routed by the rules where they
+    ``stand``, else by its ``held_out`` probabilities (repeats, examples, tiers) as
+    :func:`routed_tiers` does."""
+    import numpy as np
+
+    above = np.cumsum(held_out[..., ::-1], axis=-1)[..., ::-1]  # tiers i and dearer
+    routed = np.full((len(risks), *held_out.shape[:2]), held_out.shape[-1] - 1)
+    for tier in range(held_out.shape[-1] - 2, -1, -1):  # the cheapest tier within the risk wins
+        within = above[None, :, :, tier + 1] <= np.asarray(risks)[:, None, None] + 1e-12
+        routed = np.where(within, tier, routed)
+    routed = np.where(stands, rule_tier, routed)  # (risks, repeats, examples)
+    rows = np.arange(len(labels))
+    return np.stack(
+        [
+            price[rows, routed].sum(-1),
+            (rank[routed] < rank[labels]).mean(-1),
+            (rank[routed] > rank[labels]).mean(-1),
+            (routed == labels).mean(-1),
+        ],
+        axis=-1,
+    )  # (risks, repeats, 4)
 
 
 def choose_operating_point(
@@ -180,10 +243,12 @@ def choose_operating_point(
     below_confidences: Sequence[float] | None = None,
     risks: Sequence[float] = DEFAULT_RISKS,
     catalog: Catalog | None = None,
+    heads: Sequence[KnnSettings | None] = (None,),
     **fit_options: Any,
 ) -> Selection:
-    """Cross-validate the router on ``examples`` and choose ``below_confidence`` and
-    ``max_under_risk`` (see the module's docstring). ``below_confidences`` defaults to the
+    """Cross-validate the router on ``examples`` and choose ``below_confidence``,
+    ``max_under_risk`` and, of ``heads``, the classifier's head (see the module's docstring; a
+    tie goes to the earlier head). ``below_confidences`` defaults to the
     confidences the policy's rules and default have, and 1.0: each cuts the rules in a different
     place (a rule at least that sure stands). Prices as ``route eval`` does (each prompt's input
     tokens and ``output_tokens``, on each tier's first model). Raises ``ValueError`` when no
@@ -211,6 +276,7 @@ def choose_operating_point(
         repeats=repeats,
         seed=seed,
         fit_options=fit_options,
+        heads=heads,
     )
     rules = RulesClassifier(policy)
     verdicts = [
@@ -223,28 +289,30 @@ def choose_operating_point(
     price = np.array([[float(c[t]) for t in tiers] for c in costs])
     rank = np.array([tier_ranks(policy, catalog)[t] for t in tiers])
     baseline = float(price[:, tiers.index(baseline_tier(policy, catalog))].sum())
-    rows = np.arange(len(examples))
     if below_confidences is None:
         below_confidences = sorted(
             {r.confidence for r in policy.rules} | {policy.default_confidence, 1.0}
         )
     grid = []
-    for below in below_confidences:
-        stands = rule_confidence >= below
-        for risk in risks:
-            figures = []
-            for p in held_out:
-                routed = np.where(stands, rule_tier, routed_tiers(p, risk))
-                figures.append(
-                    (
-                        1 - price[rows, routed].sum() / baseline,
-                        (rank[routed] < rank[labels]).mean(),
-                        (rank[routed] > rank[labels]).mean(),
-                        (routed == labels).mean(),
-                    )
+    for head in heads:
+        for below in below_confidences:
+            stands = rule_confidence >= below
+            figures = _figures(
+                held_out[head],
+                stands,
+                rule_tier=rule_tier,
+                labels=labels,
+                price=price,
+                rank=rank,
+                risks=risks,
+            )
+            figures[..., 0] = 1 - figures[..., 0] / baseline
+            for risk, (saving, under, over, accuracy) in zip(
+                risks, figures.mean(axis=1).tolist(), strict=True
+            ):
+                grid.append(
+                    OperatingPoint(float(below), float(risk), saving, under, over, accuracy, head)
                 )
-            saving, under, over, accuracy = (float(v) for v in np.mean(figures, axis=0))
-            grid.append(OperatingPoint(float(below), float(risk), saving, under, over, accuracy))
     within = [g for g in grid if g.under_routing <= max_under_routing + 1e-12]
     if not within:
         raise ValueError(f"no operating point keeps under-routing within {max_under_routing:.1%}")
